@@ -1,0 +1,126 @@
+# genoformer: `make` (CPU), `make CUDA=1`, `make MPI=1`, `make asan=1`,
+# `make check`, `make check-cuda`, `make demo`, `make bench`.
+# Sources are picked up by wildcard: a new module needs no edit here.
+
+CC        ?= gcc
+NVCC      ?= /usr/local/cuda/bin/nvcc
+CUDA_HOME ?= /usr/local/cuda
+PYREF     ?= /usr/bin/python3
+
+HTS_CFLAGS := $(shell pkg-config --cflags htslib 2>/dev/null)
+HTS_LIBS   := $(shell pkg-config --libs htslib 2>/dev/null || echo -lhts)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
+
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Werror
+CFLAGS   := -std=c11 $(OPT) -g $(WARN) -fopenmp -D_GNU_SOURCE -I. $(HTS_CFLAGS) -MMD -MP
+LDLIBS   := $(HTS_LIBS) -lopenblas -lz -lm
+LDFLAGS  := -fopenmp
+BUILD    := build
+BIN      := genoformer
+
+ifeq ($(asan),1)
+  BUILD   := build-asan
+  BIN     := genoformer-asan
+  OPT     := -O1
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+CU_SRC :=
+ifeq ($(CUDA),1)
+  BUILD   := $(BUILD)-cuda
+  CFLAGS  += -DRF_CUDA
+  CU_SRC  := $(wildcard model/cuda/*.cu)
+  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA --compiler-options -Wall,-Wextra,-fPIC \
+             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+endif
+
+ifeq ($(MPI),1)
+  BUILD   := $(BUILD)-mpi
+  CFLAGS  += -DRF_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null)
+  LDLIBS  += $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+endif
+
+LIB_SRC  := $(wildcard genomics/*.c model/*.c model/cpu/*.c)
+APP_SRC  := $(wildcard src/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+CUDA_TEST_SRC := $(wildcard tests/cuda/test_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
+
+.PHONY: all tests check check-unit check-cli check-cuda demo bench deps data clean fuzz
+all: $(BIN)
+
+$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libgenoformer.a $(LDLIBS)
+
+$(BUILD)/libgenoformer.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libgenoformer.a tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
+
+tests: $(TEST_BIN)
+
+deps:
+	@scripts/install-deps.sh
+
+data:
+	@data/fetch-examples.sh
+
+# Unit suites in this build; CK_DEFAULT_TIMEOUT is generous because the
+# sanitizer build is several times slower.
+check-unit: $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=600 OMP_NUM_THREADS=2 $$t; done
+
+check-cli: $(BIN)
+	@GF=./$(BIN) tests/cli/run.sh
+
+# The whole test command: normal build, sanitizer build, CLI tests, and the
+# CUDA parity suite when this machine has a GPU and nvcc.
+check:
+	@scripts/install-deps.sh
+	@data/fetch-examples.sh
+	$(MAKE) check-unit
+	$(MAKE) asan=1 check-unit
+	$(MAKE) check-cli
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+	  $(MAKE) check-cuda; else echo "[check] no GPU here: CUDA parity suite skipped (run 'make check-cuda' on a GPU machine)"; fi
+
+check-cuda:
+	$(MAKE) CUDA=1 $(CUDA_TEST_BIN:build/%=build-cuda/%)
+	@set -e; for t in $(CUDA_TEST_BIN:build/%=build-cuda/%); do echo "== $$t"; CK_DEFAULT_TIMEOUT=600 $$t; done
+
+$(BUILD)/tests/cuda/%: tests/cuda/%.c $(BUILD)/libgenoformer.a tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
+
+demo:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/demo.sh
+
+bench:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/bench/run-all.sh
+
+clean:
+	rm -rf build build-asan build-cuda build-mpi build-asan-cuda genoformer genoformer-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
