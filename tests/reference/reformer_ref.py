@@ -346,7 +346,8 @@ def meanpool(out, mask):
 
 
 def heads(c, P, out, batch, Lp):
-    """Loss (or None), classifier logits (or None), pooled output."""
+    """Loss (classifier mean CE + masked-LM mean CE, whichever have targets; None
+    without targets), classifier logits (or None), pooled output."""
     pooled = meanpool(out, batch["mask"])
     loss, logits = None, None
     if c.n_classes > 0:
@@ -357,7 +358,8 @@ def heads(c, P, out, batch, Lp):
         L = batch["L"]
         pos = batch["mlm_pos"]
         rows = out[(pos // L) * Lp + pos % L]
-        loss = F.cross_entropy(rows @ P["mlm.w"] + P["mlm.b"], batch["mlm_targets"])
+        mlm = F.cross_entropy(rows @ P["mlm.w"] + P["mlm.b"], batch["mlm_targets"])
+        loss = mlm if loss is None else loss + mlm
     return loss, logits, pooled
 
 
