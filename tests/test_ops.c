@@ -54,28 +54,49 @@ static void assert_same(const float *a, const float *b, size_t n, const char *wh
 
 /* ---- matmul ---- */
 
-START_TEST(matmul_matches_naive_loop_for_all_transposes)
+/* cpu_matmul against a double-precision loop for all four transposes, with
+ * alpha and beta. Tolerance atol 2e-6 K, rtol 1e-5: fp32 sums of K unit
+ * normal products cancel down to small values with errors growing with K;
+ * a misplaced block would be off by O(1). */
+static void check_matmul(int M, int N, int K)
 {
-	enum { M = 5, N = 7, K = 3 };
-	float *A = randn(M * K, 1, 1.0f), *B = randn(K * N, 2, 1.0f), *C0 = randn(M * N, 3, 1.0f);
+	float *A = randn((size_t)M * K, 1, 1.0f), *B = randn((size_t)K * N, 2, 1.0f);
+	float *C0 = randn((size_t)M * N, 3, 1.0f);
+	double *ref = malloc((size_t)M * N * sizeof(double));
 	float alpha = 0.5f, beta = 2.0f;
+	ck_assert_ptr_nonnull(ref);
 	for (int ta = 0; ta < 2; ta++)
 		for (int tb = 0; tb < 2; tb++) {
-			float *C = copy_of(C0, M * N);
-			double ref[M * N];
+			float *C = copy_of(C0, (size_t)M * N);
 			for (int i = 0; i < M; i++)
 				for (int j = 0; j < N; j++) {
 					double s = 0.0;
 					for (int k = 0; k < K; k++)
-						s += (double)(ta ? A[k * M + i] : A[i * K + k]) *
-						     (tb ? B[j * K + k] : B[k * N + j]);
-					ref[i * N + j] = alpha * s + beta * C0[i * N + j];
+						s += (double)(ta ? A[(size_t)k * M + i] : A[(size_t)i * K + k]) *
+						     (tb ? B[(size_t)j * K + k] : B[(size_t)k * N + j]);
+					ref[(size_t)i * N + j] = alpha * s + beta * C0[(size_t)i * N + j];
 				}
 			cpu_matmul(C, A, B, M, N, K, ta, tb, alpha, beta);
-			ck_assert_close_arr(C, ref, M * N, 1e-5, 1e-5);
+			ck_assert_close_arr(C, ref, (size_t)M * N, 2e-6 * K, 1e-5);
 			free(C);
 		}
-	free(A); free(B); free(C0);
+	free(A); free(B); free(C0); free(ref);
+}
+
+START_TEST(matmul_matches_naive_loop_for_all_transposes)
+{
+	check_matmul(5, 7, 3);
+}
+END_TEST
+
+/* Large enough for the OpenMP split: by rows (M >= N) and by columns. */
+START_TEST(matmul_split_over_threads_matches_naive_loop)
+{
+	omp_set_num_threads(2);
+	check_matmul(130, 60, 100);
+	check_matmul(50, 141, 100);
+	omp_set_num_threads(3);
+	check_matmul(131, 2, 2100);
 }
 END_TEST
 
@@ -597,6 +618,7 @@ static Suite *ops_suite(void)
 	Suite *s = suite_create("ops");
 	TCase *tc = tcase_create("cpu");
 	tcase_add_test(tc, matmul_matches_naive_loop_for_all_transposes);
+	tcase_add_test(tc, matmul_split_over_threads_matches_naive_loop);
 	tcase_add_test(tc, embed_adds_token_and_axial_positions);
 	tcase_add_test(tc, embed_backward_matches_finite_differences_and_accumulates);
 	tcase_add_test(tc, layernorm_normalises_each_row_then_scales_and_shifts);
