@@ -38,7 +38,7 @@ for p in $PKGS; do
   fi
 done
 say "extracting $PKGS into data/cache/pkg"
-for d in $C/debs/*.deb; do dpkg -x "$d" $C/pkg; done
+for d in "$C"/debs/*.deb; do dpkg -x "$d" $C/pkg; done
 ln -sfn pkg/usr/share/doc/ragout/examples $C/ragout
 
 BT=$C/pkg/usr/share/doc/bowtie2/examples
