@@ -199,7 +199,7 @@ START_TEST(tiny_model_learns_which_token_dominates)
 		float loss;
 		rf_model_zero_grads(m);
 		ck_assert_msg(rf_model_forward_backward(m, &b, &loss, err, sizeof err) == 0, "%s", err);
-		rf_optim_step(o, rf_lr_schedule(3e-3f, step, 10, STEPS, 0.1f), 1.0f);
+		rf_optim_step(o, rf_lr_schedule(5e-3f, step, 10, STEPS, 0.1f), 1.0f);
 		if (step < 5) first += loss / 5;
 		if (step >= STEPS - 5) last += loss / 5;
 	}
