@@ -3,6 +3,7 @@
  * h 1e-3, atol 1e-3, rtol 1e-2), accumulation (+=) of every backward, and the
  * same results on one thread and two. */
 #include <omp.h>
+#include <stddef.h>
 
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
@@ -613,6 +614,47 @@ START_TEST(row_reductions_do_not_depend_on_thread_count)
 }
 END_TEST
 
+/* ---- backend selection ---- */
+
+START_TEST(backend_get_gives_the_cpu_table_with_every_op)
+{
+	char err[256] = "";
+	const rf_backend_t *be = rf_backend_get("cpu", err, sizeof err);
+	ck_assert_ptr_eq(be, rf_backend_cpu());
+	ck_assert_str_eq(be->name, "cpu");
+	/* Every entry is filled: the table is a run of function pointers after name. */
+	void (*const *fn)(void) = (void (*const *)(void))&be->alloc;
+	size_t n = (sizeof *be - offsetof(rf_backend_t, alloc)) / sizeof *fn;
+	for (size_t i = 0; i < n; i++) ck_assert_msg(fn[i] != NULL, "op %zu of the cpu table is NULL", i);
+	/* And it computes through the table: 2x2 product. */
+	rf_cpu_set_threads(2);
+	float *m = be->alloc(8 * sizeof(float));
+	const float a[4] = { 1, 2, 3, 4 }, want[4] = { 7, 10, 15, 22 };
+	be->upload(m, a, sizeof a);
+	be->matmul(m + 4, m, m, 2, 2, 2, 0, 0, 1.0f, 0.0f);
+	float got[4];
+	be->download(got, m + 4, sizeof got);
+	ck_assert_close_arr(got, want, 4, 0.0, 0.0);
+	be->free(m);
+}
+END_TEST
+
+START_TEST(backend_get_explains_missing_cuda_and_unknown_names)
+{
+	char err[256] = "";
+	const rf_backend_t *be = rf_backend_get("cuda", err, sizeof err);
+#ifdef RF_CUDA
+	ck_assert_msg(be != NULL || err[0], "no backend and no message");
+#else
+	ck_assert_ptr_null(be);
+	ck_assert_msg(strstr(err, "built without CUDA: rebuild with make CUDA=1"), "message: %s", err);
+#endif
+	err[0] = 0;
+	ck_assert_ptr_null(rf_backend_get("tpu", err, sizeof err));
+	ck_assert_msg(strstr(err, "unknown backend 'tpu'"), "message: %s", err);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
 	Suite *s = suite_create("ops");
@@ -641,6 +683,8 @@ static Suite *ops_suite(void)
 	tcase_add_test(tc, adamw_matches_a_double_precision_step);
 	tcase_add_test(tc, rng_normal_has_zero_mean_unit_variance_and_is_the_rng_stream);
 	tcase_add_test(tc, row_reductions_do_not_depend_on_thread_count);
+	tcase_add_test(tc, backend_get_gives_the_cpu_table_with_every_op);
+	tcase_add_test(tc, backend_get_explains_missing_cuda_and_unknown_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
