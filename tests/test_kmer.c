@@ -211,7 +211,7 @@ END_TEST
 START_TEST(decode_refuses_unk_and_inconsistent_neighbours)
 {
 	char out[16];
-	int32_t t[3];
+	int32_t t[4];
 	size_t m = gf_kmer_tokenize("ACNGT", 5, 2, 1, t);
 	ck_assert_int_eq(gf_kmer_decode(t, m, 2, 1, out), -1);
 	/* AC then GT overlap in one base with stride 1: C != G */
