@@ -55,25 +55,30 @@ size_t gf_kmer_covered(size_t n, int k, int stride)
 	return m ? (m - 1) * stride + k : 0;
 }
 
-size_t gf_kmer_tokenize(const char *seq, size_t n, int k, int stride, int32_t *out)
+/* Token j ends after base j*stride + k - 1: the first k - stride bases prime
+ * the rolling value, then each token reads `stride` more. bad_end is one past
+ * the last non-ACGT byte; a k-mer starting before it is [UNK]. Written without
+ * data-dependent branches; inlined twice so that stride 1 is a constant. */
+static inline size_t tokenize_loop(const char *seq, size_t m, int k, int stride, int32_t *out)
 {
 	const uint32_t mask = (1u << (2 * k)) - 1;
 	uint32_t x = 0;
-	size_t run = 0, m = 0, next = k - 1; /* run: ACGT bases since the last other byte */
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = nt4[(uint8_t)seq[i]];
-		if (c < 4) {
-			x = (x << 2 | c) & mask;
-			run++;
-		} else {
-			run = 0;
+	size_t i = 0, bad_end = 0;
+	for (size_t j = 0; j < m; j++) {
+		for (size_t e = j * stride + k; i < e; i++) {
+			uint32_t c = nt4[(uint8_t)seq[i]];
+			x = (x << 2 | (c & 3)) & mask;
+			bad_end = c < 4 ? bad_end : i + 1;
 		}
-		if (i == next) {
-			out[m++] = run >= (size_t)k ? (int32_t)(GF_TOK_N_SPECIAL + x) : GF_TOK_UNK;
-			next += stride;
-		}
+		out[j] = j * stride >= bad_end ? (int32_t)(GF_TOK_N_SPECIAL + x) : GF_TOK_UNK;
 	}
 	return m;
+}
+
+size_t gf_kmer_tokenize(const char *seq, size_t n, int k, int stride, int32_t *out)
+{
+	size_t m = gf_kmer_count(n, k, stride);
+	return stride == 1 ? tokenize_loop(seq, m, k, 1, out) : tokenize_loop(seq, m, k, stride, out);
 }
 
 /* Complement of a k-mer value read backwards: complement is 3 - code, i.e.
