@@ -58,19 +58,21 @@ size_t gf_kmer_covered(size_t n, int k, int stride)
 /* Token j ends after base j*stride + k - 1: the first k - stride bases prime
  * the rolling value, then each token reads `stride` more. bad_end is one past
  * the last non-ACGT byte; a k-mer starting before it is [UNK]. Written without
- * data-dependent branches; inlined twice so that stride 1 is a constant. */
+ * data-dependent branches, the rolling value unmasked (x*4 + c is one LEA on
+ * the loop-carried chain; the mask applies when a token is written), and
+ * inlined twice so that stride 1 is a constant. */
 static inline size_t tokenize_loop(const char *seq, size_t m, int k, int stride, int32_t *out)
 {
-	const uint32_t mask = (1u << (2 * k)) - 1;
-	uint32_t x = 0;
+	const uint64_t mask = (1u << (2 * k)) - 1;
+	uint64_t x = 0;
 	size_t i = 0, bad_end = 0;
 	for (size_t j = 0; j < m; j++) {
 		for (size_t e = j * stride + k; i < e; i++) {
-			uint32_t c = nt4[(uint8_t)seq[i]];
-			x = (x << 2 | (c & 3)) & mask;
+			uint64_t c = nt4[(uint8_t)seq[i]];
+			x = x * 4 + (c & 3);
 			bad_end = c < 4 ? bad_end : i + 1;
 		}
-		out[j] = j * stride >= bad_end ? (int32_t)(GF_TOK_N_SPECIAL + x) : GF_TOK_UNK;
+		out[j] = j * stride >= bad_end ? (int32_t)(GF_TOK_N_SPECIAL + (x & mask)) : GF_TOK_UNK;
 	}
 	return m;
 }
@@ -79,6 +81,14 @@ size_t gf_kmer_tokenize(const char *seq, size_t n, int k, int stride, int32_t *o
 {
 	size_t m = gf_kmer_count(n, k, stride);
 	return stride == 1 ? tokenize_loop(seq, m, k, 1, out) : tokenize_loop(seq, m, k, stride, out);
+}
+
+size_t gf_kmer_tokenize_part(const char *seq, size_t n, int k, int stride, size_t first, size_t count, int32_t *out)
+{
+	size_t m = gf_kmer_count(n, k, stride);
+	if (first >= m || count == 0) return 0;
+	if (count > m - first) count = m - first;
+	return gf_kmer_tokenize(seq + first * stride, (count - 1) * stride + k, k, stride, out);
 }
 
 /* Complement of a k-mer value read backwards: complement is 3 - code, i.e.

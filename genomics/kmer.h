@@ -40,6 +40,11 @@ size_t gf_kmer_covered(size_t n, int k, int stride);
  * Rolling 2-bit encoding through a 256-entry table: one pass, O(n). */
 size_t gf_kmer_tokenize(const char *seq, size_t n, int k, int stride, int32_t *out);
 
+/* Tokens first .. first+count-1 of the stream of seq[0..n) (fewer when the
+ * stream ends sooner): a window or a chunk straight from the bases, so that
+ * no caller needs the whole stream in memory. Returns the number written. */
+size_t gf_kmer_tokenize_part(const char *seq, size_t n, int k, int stride, size_t first, size_t count, int32_t *out);
+
 /* The tokens of the reverse complement of the bases behind tok[0..m): the
  * stream reversed, each k-mer complemented and reversed, [UNK] kept. Exact for
  * stride 1, and for any stride when (n - k) % stride == 0 (no tail); in and

@@ -49,20 +49,19 @@ void gf_window_free(gf_window_t *w)
 	w->mask = NULL;
 }
 
-void gf_window_get(gf_window_t *w, const int32_t *tok, size_t m, int overlap, int k, int stride,
+void gf_window_get(gf_window_t *w, const char *seq, size_t n, int k, int stride, int overlap,
                    size_t record, int64_t offset, size_t index)
 {
 	const int L = w->len;
 	size_t a = index * (size_t)(L - overlap);
-	size_t n = m - a < (size_t)L ? m - a : (size_t)L;
+	size_t real = gf_kmer_tokenize_part(seq, n, k, stride, a, L, w->tok);
 	w->record = record;
 	w->index = index;
 	w->tok_beg = a;
-	w->n_real = (int)n;
+	w->n_real = (int)real;
 	w->beg = offset + (int64_t)(a * stride);
-	w->end = offset + (int64_t)((a + n - 1) * stride + k);
-	memcpy(w->tok, tok + a, n * sizeof *tok);
-	memset(w->mask, 1, n);
-	for (int i = (int)n; i < L; i++) w->tok[i] = GF_TOK_PAD;
-	memset(w->mask + n, 0, L - n);
+	w->end = offset + (int64_t)((a + real - 1) * stride + k);
+	memset(w->mask, 1, real);
+	for (int i = (int)real; i < L; i++) w->tok[i] = GF_TOK_PAD;
+	memset(w->mask + real, 0, L - real);
 }

@@ -32,11 +32,12 @@ size_t gf_window_count(size_t m, int L, int overlap);
 int gf_window_init(gf_window_t *w, int L);
 void gf_window_free(gf_window_t *w);
 
-/* Fills window `index` of the stream tok[0..m) of record `record`, whose
- * first base is at `offset` in its source (gf_record_t.beg for a region, else
- * 0); k and stride give the bases each token covers. index must be below
- * gf_window_count(m, w->len, overlap). */
-void gf_window_get(gf_window_t *w, const int32_t *tok, size_t m, int overlap, int k, int stride,
+/* Fills window `index` of record `record` straight from its bases seq[0..n)
+ * (tokens made on the fly by gf_kmer_tokenize_part, so the record's whole
+ * token stream never needs to exist). offset is the record's first base in
+ * its source (gf_record_t.beg for a region, else 0). index must be below
+ * gf_window_count(gf_kmer_count(n, k, stride), w->len, overlap). */
+void gf_window_get(gf_window_t *w, const char *seq, size_t n, int k, int stride, int overlap,
                    size_t record, int64_t offset, size_t index);
 
 #endif

@@ -21,10 +21,11 @@ typedef struct {
 	gf_labels_t *labels;
 } tok_opts_t;
 
+enum { TOK_CHUNK = 1 << 16 };
+
 typedef struct {
 	uint64_t records, bases, tokens, unk;
-	int32_t *tok;
-	size_t cap;
+	int32_t *tok;       /* TOK_CHUNK tokens */
 	gf_window_t win;
 	gf_progress_t progress;
 } tok_state_t;
@@ -148,16 +149,16 @@ static int parse_args(int argc, char *argv[], tok_opts_t *o)
 	return bad ? GF_EXIT_USAGE : -1;
 }
 
-/* Token ids, or k-mer names with --names, separated by spaces. */
-static void print_tokens(const int32_t *tok, size_t n, const tok_opts_t *o)
+/* Token ids, or k-mer names with --names, each after a space except the
+ * record's first. */
+static void print_tokens(const int32_t *tok, size_t n, int first, const tok_opts_t *o)
 {
 	char name[16];
 	for (size_t i = 0; i < n; i++) {
-		if (i) putchar(' ');
+		if (i || !first) putchar(' ');
 		if (o->names) fputs(gf_kmer_token_name(tok[i], o->k, name), stdout);
 		else printf("%d", tok[i]);
 	}
-	putchar('\n');
 }
 
 static void print_name_class(const gf_record_t *rec, int cls, const tok_opts_t *o)
@@ -166,36 +167,36 @@ static void print_name_class(const gf_record_t *rec, int cls, const tok_opts_t *
 	if (o->labels) printf("\t%s", gf_labels_class_name(o->labels, cls));
 }
 
-/* Tokenizes one record and prints its statistics or its tokens. */
-static int tokenize_record(const gf_record_t *rec, int cls, tok_opts_t *o, tok_state_t *s)
+/* Tokenizes one record in chunks of TOK_CHUNK tokens (memory stays that of
+ * the bases, whatever the record's length) and prints its statistics, its
+ * tokens or its windows. */
+static void tokenize_record(const gf_record_t *rec, int cls, const tok_opts_t *o, tok_state_t *s)
 {
-	size_t m = gf_kmer_count(rec->len, o->k, o->stride);
-	if (m > s->cap) {
-		int32_t *t = realloc(s->tok, m * sizeof *t);
-		if (!t) {
-			gf_error("record '%s': out of memory for %zu tokens", rec->name, m);
-			return -1;
-		}
-		s->tok = t;
-		s->cap = m;
-	}
-	gf_kmer_tokenize(rec->seq, rec->len, o->k, o->stride, s->tok);
-	size_t unk = 0;
-	for (size_t i = 0; i < m; i++) unk += s->tok[i] == GF_TOK_UNK;
+	const int k = o->k, stride = o->stride;
+	size_t m = gf_kmer_count(rec->len, k, stride), unk = 0;
 	size_t nw = o->window ? gf_window_count(m, o->window, o->overlap) : m > 0;
-	if (!o->print) {
-		print_name_class(rec, cls, o);
-		printf("\t%zu\t%zu\t%zu\t%zu\t%zu\n", rec->len, m, unk, nw, rec->len - gf_kmer_covered(rec->len, o->k, o->stride));
-	} else if (!o->window) {
+	int whole = o->print && !o->window;
+	if (whole) {
 		print_name_class(rec, cls, o);
 		putchar('\t');
-		print_tokens(s->tok, m, o);
+	}
+	for (size_t j = 0; j < m; j += TOK_CHUNK) {
+		size_t c = gf_kmer_tokenize_part(rec->seq, rec->len, k, stride, j, TOK_CHUNK, s->tok);
+		for (size_t i = 0; i < c; i++) unk += s->tok[i] == GF_TOK_UNK;
+		if (whole) print_tokens(s->tok, c, j == 0, o);
+	}
+	if (whole) {
+		putchar('\n');
+	} else if (!o->print) {
+		print_name_class(rec, cls, o);
+		printf("\t%zu\t%zu\t%zu\t%zu\t%zu\n", rec->len, m, unk, nw, rec->len - gf_kmer_covered(rec->len, k, stride));
 	} else {
 		for (size_t w = 0; w < nw; w++) {
-			gf_window_get(&s->win, s->tok, m, o->overlap, o->k, o->stride, s->records, rec->beg, w);
+			gf_window_get(&s->win, rec->seq, rec->len, k, stride, o->overlap, s->records, rec->beg, w);
 			print_name_class(rec, cls, o);
 			printf("\t%zu\t%lld\t%lld\t", w, (long long)s->win.beg, (long long)s->win.end);
-			print_tokens(s->win.tok, o->window, o);
+			print_tokens(s->win.tok, o->window, 1, o);
+			putchar('\n');
 		}
 	}
 	s->records++;
@@ -203,7 +204,6 @@ static int tokenize_record(const gf_record_t *rec, int cls, tok_opts_t *o, tok_s
 	s->tokens += m;
 	s->unk += unk;
 	gf_progress_update(&s->progress, s->bases);
-	return 0;
 }
 
 /* Reads every record of one input; 0 or -1 after logging the error. */
@@ -224,7 +224,7 @@ static int tokenize_file(const char *path, tok_opts_t *o, tok_state_t *s)
 			gf_error("%s: record '%s' has no label", path, rec.name);
 			rc = -1;
 		} else {
-			rc = tokenize_record(&rec, cls, o, s);
+			tokenize_record(&rec, cls, o, s);
 		}
 	}
 	if (rc == 0 && ret < 0) {
@@ -245,8 +245,8 @@ int cmd_tokenize(int argc, char *argv[])
 	o.regions = calloc(argc, sizeof *o.regions);
 	if (!o.regions) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &o);
-	if (rc < 0 && o.window && gf_window_init(&s.win, o.window)) {
-		gf_error("out of memory for a window of %d tokens", o.window);
+	if (rc < 0 && (!(s.tok = malloc(TOK_CHUNK * sizeof *s.tok)) || (o.window && gf_window_init(&s.win, o.window)))) {
+		gf_error("out of memory");
 		rc = GF_EXIT_ERROR;
 	}
 	if (rc < 0) {

@@ -152,6 +152,26 @@ START_TEST(tokenize_matches_naive_reference_for_every_k_and_stride)
 }
 END_TEST
 
+START_TEST(tokenize_part_equals_the_slice_of_the_whole_stream)
+{
+	enum { N = 200 };
+	char s[N + 1];
+	int32_t all[N], part[N];
+	unsigned st = 5;
+	random_seq(s, N, &st, 1);
+	for (int k = 1; k <= GF_KMER_MAX_K; k += 3)
+		for (int stride = 1; stride <= k; stride++) {
+			size_t m = gf_kmer_tokenize(s, N, k, stride, all);
+			for (size_t first = 0; first <= m + 1; first += 7)
+				for (size_t count = 0; count < 30; count += 4) {
+					size_t want = first >= m ? 0 : (count < m - first ? count : m - first);
+					ck_assert_uint_eq(gf_kmer_tokenize_part(s, N, k, stride, first, count, part), want);
+					for (size_t j = 0; j < want; j++) ck_assert_int_eq(part[j], all[first + j]);
+				}
+		}
+}
+END_TEST
+
 static void assert_revcomp_identity(int k, int stride, size_t n, unsigned *st)
 {
 	char s[512], rc[512];
@@ -245,6 +265,7 @@ int main(void)
 	tcase_add_test(tc, short_sequence_gives_no_tokens_and_tail_is_reported);
 	tcase_add_test(tc, check_rejects_k_and_stride_out_of_range);
 	tcase_add_test(tc, tokenize_matches_naive_reference_for_every_k_and_stride);
+	tcase_add_test(tc, tokenize_part_equals_the_slice_of_the_whole_stream);
 	tcase_add_test(tc, revcomp_tokens_equal_tokens_of_revcomp_bases);
 	tcase_add_test(tc, revcomp_of_single_kmer_is_exact);
 	tcase_add_test(tc, decode_round_trips_bases_for_every_k_and_stride);
