@@ -2,8 +2,8 @@
 # I/O benchmark: bases per second read by htslib alone (scripts/bench/readonly.c:
 # kseq over BGZF for FASTA, sam_read1 for BAM), by htslib + gf_kmer_tokenize,
 # and by `genoformer tokenize` (seqio + tokenizer + statistics), on E. coli
-# K-12 MG1655 (4.6 Mbp, read COPIES times per run) and on bowtie2's
-# combined_reads.bam. Medians of REPS runs of each, taken in turn in the same
+# K-12 MG1655 (4.6 Mbp, read COPIES times per run; plain FASTA and the
+# packaged gzip FASTA) and on bowtie2's combined_reads.bam. Medians of REPS runs of each, taken in turn in the same
 # loop; ratios to htslib alone in wall and CPU time; peak RSS of each process.
 # Goal: tokenizing adds at most 20% to htslib's read time, and memory stays
 # bounded by the longest record.
@@ -22,6 +22,7 @@ cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags htslib) -o build/bench/r
    scripts/bench/readonly.c build/libgenoformer.a $(pkg-config --libs htslib) -lz -lm
 
 GENOME=data/cache/ecoli/MG1655-K12.fasta
+GENOME_GZ=data/cache/ragout/E.Coli/references/MG1655-K12.fasta.gz
 BAM=data/cache/lambda/combined_reads.bam
 
 # run LABEL CMD...: appends "wall_us cpu_us rss_bytes" of one run to
@@ -68,7 +69,9 @@ bench() {
 	rm -rf "$W"
 }
 
-files=()
-for _ in $(seq "$COPIES"); do files+=("$GENOME"); done
+copies() { for _ in $(seq "$COPIES"); do echo "$1"; done; }
+mapfile -t files < <(copies "$GENOME")
 bench "E. coli MG1655 plain FASTA x$COPIES" "${files[@]}"
+mapfile -t files < <(copies "$GENOME_GZ")
+bench "E. coli MG1655 gzip FASTA x$COPIES" "${files[@]}"
 bench "bowtie2 combined_reads.bam" "$BAM"
