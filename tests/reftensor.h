@@ -166,7 +166,7 @@ static inline int rt_read(rt_file_t *f, const char *path, char *err, size_t errl
 		size_t numel = 1;
 		for (int d = 0; d < code[1]; d++) {
 			if (dims[d] < 0 || dims[d] > (1 << 30)) {
-				snprintf(err, errlen, "%s: entry %u (%s): bad dimension %lld", path, i, name,
+				snprintf(err, errlen, "%s: entry %u (%.100s): bad dimension %lld", path, i, name,
 				         (long long)dims[d]);
 				goto fail;
 			}
@@ -176,7 +176,7 @@ static inline int rt_read(rt_file_t *f, const char *path, char *err, size_t errl
 		void *data = malloc(bytes ? bytes : 1);
 		if (!data || fread(data, 1, bytes, fp) != bytes) {
 			free(data);
-			snprintf(err, errlen, "%s: entry %u (%s): truncated data", path, i, name);
+			snprintf(err, errlen, "%s: entry %u (%.100s): truncated data", path, i, name);
 			goto fail;
 		}
 		rt_add(f, name, code[0], code[1], dims, data);

@@ -244,30 +244,40 @@ static const rt_entry_t *need(const rt_file_t *st, const char *cas, const char *
 	return e;
 }
 
-/* Fails at the element worst relative to its tolerance atol + rtol |ref|,
- * atol = atol_rel * max |ref|; returns that element's error / tolerance. */
-static double compare(const char *cas, const char *name, const float *got, size_t n, const rt_file_t *st,
-                      double rtol, double atol_rel)
+/* The comparisons of one case: the worst error / tolerance seen, and one
+ * line per tensor that is out of tolerance, so that a failure names them all. */
+typedef struct {
+	const char *cas;
+	const rt_file_t *st;
+	double worst;
+	int n_bad;
+	char bad[3000];
+} report_t;
+
+/* Element-wise |got - ref| <= atol + rtol |ref| with atol = atol_rel * max |ref|;
+ * notes the tensor's worst element in r when it is out of tolerance. */
+static void compare(report_t *r, const char *name, const float *got, size_t n, double rtol, double atol_rel)
 {
-	const rt_entry_t *e = need(st, cas, name);
-	if (e->numel != n) ck_abort_msg("%s: %s has %zu elements, reference %zu", cas, name, n, e->numel);
+	const rt_entry_t *e = need(r->st, r->cas, name);
+	if (e->numel != n) ck_abort_msg("%s: %s has %zu elements, reference %zu", r->cas, name, n, e->numel);
 	double maxref = 0, worst = 0;
 	size_t wi = 0;
 	for (size_t i = 0; i < n; i++) maxref = fmax(maxref, fabs(rt_get(e, i)));
 	double atol = atol_rel * maxref;
 	for (size_t i = 0; i < n; i++) {
-		double ref = rt_get(e, i), r = fabs(got[i] - ref) / (atol + rtol * fabs(ref) + 1e-300);
-		if (!(r <= worst)) {
-			worst = r;
+		double ref = rt_get(e, i), q = fabs(got[i] - ref) / (atol + rtol * fabs(ref) + 1e-300);
+		if (!(q <= worst)) {
+			worst = q;
 			wi = i;
-			if (isnan(r)) break;
+			if (isnan(q)) break;
 		}
 	}
-	if (!(worst <= 1.0))
-		ck_abort_msg("%s: %s[%zu] = %.9g, reference %.9g (|diff| %.3g > atol %.3g + rtol %g |ref|; "
-		             "hash margin %.3g)", cas, name, wi, (double)got[wi], rt_get(e, wi),
-		             fabs(got[wi] - rt_get(e, wi)), atol, rtol, rt_get(need(st, cas, "hash_margin"), 0));
-	return worst;
+	r->worst = isnan(worst) ? worst : fmax(r->worst, worst);
+	if (worst <= 1.0) return;
+	size_t len = strlen(r->bad);
+	r->n_bad++;
+	snprintf(r->bad + len, sizeof r->bad - len, "\n  %s[%zu] = %.9g, reference %.9g (|diff| %.3g > atol %.3g + rtol %g |ref|)",
+	         name, wi, (double)got[wi], rt_get(e, wi), fabs(got[wi] - rt_get(e, wi)), atol, rtol);
 }
 
 /* Every C tensor, in allocation order, is the reference's tensor of that
@@ -297,17 +307,15 @@ static void load_params(rf_model_t *m, const rt_file_t *st, const char *cas, flo
 }
 
 /* Compares every tensor of host against the reference entries PREFIX.name. */
-static double compare_tensors(rf_model_t *m, const rt_file_t *st, const char *cas, const char *prefix,
-                              const float *host, double rtol, double atol_rel)
+static void compare_tensors(report_t *r, rf_model_t *m, const char *prefix, const float *host, double rtol,
+                            double atol_rel)
 {
 	char name[128];
-	double worst = 0;
 	for (int i = 0; i < rf_model_n_tensors(m); i++) {
 		const rf_tensor_t *t = rf_model_tensor(m, i);
 		snprintf(name, sizeof name, "%s.%s", prefix, t->name);
-		worst = fmax(worst, compare(cas, name, host + t->offset, t->numel, st, rtol, atol_rel));
+		compare(r, name, host + t->offset, t->numel, rtol, atol_rel);
 	}
-	return worst;
 }
 
 static void check_case(const char *cas)
@@ -335,9 +343,11 @@ static void check_case(const char *cas)
 	float *host = malloc(np * sizeof *host), *grads = malloc(np * sizeof *grads);
 	ck_assert(host && grads);
 
+	report_t r = { .cas = cas, .st = &st };
 	rf_model_init(m, c->seed + 7);
 	rf_model_get_params(m, host);
-	compare_tensors(m, &st, cas, "init", host, INIT_RTOL, 1e-9);
+	compare_tensors(&r, m, "init", host, INIT_RTOL, 1e-9);
+	r.worst = 0;   /* the worst figure printed is that of the outputs and gradients */
 
 	load_params(m, &st, cas, host);
 	rf_model_set_params(m, host);
@@ -345,8 +355,8 @@ static void check_case(const char *cas)
 	float loss;
 	ck_assert_msg(rf_model_forward_backward(m, &d.b, &loss, err, sizeof err) == 0, "%s: %s", cas, err);
 	rf_model_get_grads(m, grads);
-	double worst = compare(cas, "loss", &loss, 1, &st, REF_RTOL, 0);
-	worst = fmax(worst, compare_tensors(m, &st, cas, "grads", grads, REF_RTOL, REF_ATOL_REL));
+	compare(&r, "loss", &loss, 1, REF_RTOL, 0);
+	compare_tensors(&r, m, "grads", grads, REF_RTOL, REF_ATOL_REL);
 
 	d.b.train = 0;
 	float *logits = malloc((size_t)REF_B * (c->n_classes + 1) * sizeof *logits);
@@ -355,20 +365,19 @@ static void check_case(const char *cas)
 	ck_assert(logits && pooled && per_token);
 	ck_assert_msg(rf_model_forward(m, &d.b, &loss, c->n_classes ? logits : NULL, err, sizeof err) == 0,
 	              "%s: %s", cas, err);
-	worst = fmax(worst, compare(cas, "eval_loss", &loss, 1, &st, REF_RTOL, 0));
-	if (c->n_classes)
-		worst = fmax(worst, compare(cas, "logits", logits, (size_t)REF_B * c->n_classes, &st, REF_RTOL,
-		                            REF_ATOL_REL));
+	compare(&r, "eval_loss", &loss, 1, REF_RTOL, 0);
+	if (c->n_classes) compare(&r, "logits", logits, (size_t)REF_B * c->n_classes, REF_RTOL, REF_ATOL_REL);
 	ck_assert_msg(rf_model_embed(m, &d.b, pooled, per_token, err, sizeof err) == 0, "%s: %s", cas, err);
-	worst = fmax(worst, compare(cas, "pooled", pooled, (size_t)REF_B * 2 * cfg.d_model, &st, REF_RTOL,
-	                            REF_ATOL_REL));
-	worst = fmax(worst, compare(cas, "per_token", per_token, (size_t)REF_B * c->L * 2 * cfg.d_model, &st,
-	                            REF_RTOL, REF_ATOL_REL));
+	compare(&r, "pooled", pooled, (size_t)REF_B * 2 * cfg.d_model, REF_RTOL, REF_ATOL_REL);
+	compare(&r, "per_token", per_token, (size_t)REF_B * c->L * 2 * cfg.d_model, REF_RTOL, REF_ATOL_REL);
 	double margin = rt_get(need(&st, cas, "hash_margin"), 0);
+	printf("[test_reference] %-13s worst error / tolerance %.3f, hash margin %.3g\n", cas, r.worst, margin);
+	if (r.n_bad)
+		ck_abort_msg("%s: %d tensors differ from the reference (LSH hash margin %.3g):%s", cas, r.n_bad,
+		             margin, r.bad);
 	ck_assert_msg(margin >= MIN_HASH_MARGIN,
 	              "%s: LSH hashing has a near-tie (margin %.3g < %g): choose another seed for the case",
 	              cas, margin, MIN_HASH_MARGIN);
-	printf("[test_reference] %-13s worst error / tolerance %.3f, hash margin %.3g\n", cas, worst, margin);
 
 	free(logits);
 	free(pooled);
@@ -379,32 +388,17 @@ static void check_case(const char *cas)
 	rt_free(&st);
 }
 
-START_TEST(full_attention_model_matches_reference) { check_case("full"); }
-END_TEST
-
-START_TEST(local_attention_model_matches_reference) { check_case("local"); }
-END_TEST
-
-START_TEST(lsh_attention_model_matches_reference) { check_case("lsh"); }
-END_TEST
-
-START_TEST(causal_lsh_with_four_hashes_and_mlm_head_matches_reference) { check_case("lsh_causal"); }
-END_TEST
-
-START_TEST(padded_local_lsh_stack_with_ff_chunks_matches_reference) { check_case("mixed_padded"); }
-END_TEST
-
-START_TEST(causal_padded_stack_with_mlm_head_matches_reference) { check_case("mixed_causal"); }
-END_TEST
-
-START_TEST(factorised_lsh_buckets_match_reference) { check_case("factorised"); }
-END_TEST
-
-START_TEST(lsh_within_one_chunk_matches_reference) { check_case("one_chunk"); }
-END_TEST
-
-START_TEST(training_dropout_matches_reference) { check_case("dropout"); }
-END_TEST
+/* One test per case, named for what it shows. */
+#define CASE_TEST(fn, cas) START_TEST(fn) { check_case(cas); } END_TEST
+CASE_TEST(full_attention_model_matches_reference, "full")
+CASE_TEST(local_attention_model_matches_reference, "local")
+CASE_TEST(lsh_attention_model_matches_reference, "lsh")
+CASE_TEST(causal_lsh_with_four_hashes_and_mlm_head_matches_reference, "lsh_causal")
+CASE_TEST(padded_local_lsh_stack_with_ff_chunks_matches_reference, "mixed_padded")
+CASE_TEST(causal_padded_stack_with_mlm_head_matches_reference, "mixed_causal")
+CASE_TEST(factorised_lsh_buckets_match_reference, "factorised")
+CASE_TEST(lsh_within_one_chunk_matches_reference, "one_chunk")
+CASE_TEST(training_dropout_matches_reference, "dropout")
 
 START_TEST(reference_passes_its_self_checks)
 {
