@@ -6,7 +6,9 @@
  * a time and tile queries and keys through shared memory, so memory stays
  * linear in L. Rounds are combined online: after round r, out and lse hold
  * the combination of rounds 0..r, which equals the definition's
- * sum_r o_r exp(lse_r - logsumexp lse).
+ * sum_r o_r exp(lse_r - logsumexp lse). A log-sum-exp is kept as a pair
+ * (max, log of the scaled sum): a token alone in view scores -1e5, where one
+ * float would round away the log of the number of rounds.
  *
  * The backward pass treats the combined output as one softmax over every
  * (round, key) pair: with P = exp(score - LSE) and delta = dout . out,
@@ -181,7 +183,7 @@ __device__ static void att_load_own(float *A, float *Bm, int *pos_s, const float
  * (b, h), a warp ATT_PER_WARP of them, a lane one staged key at a time.
  * Online softmax per query; the result is folded into out/lse (first: set). */
 __global__ static void __launch_bounds__(ATT_WARPS * 32)
-att_fwd_kernel(float *out, float *lse, const float *qk, const float *v, const float *rn,
+att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const float *v, const float *rn,
                const int32_t *perm, const uint8_t *mask, att_geom_t g, int r, int first)
 {
 	extern __shared__ float sm[];
@@ -249,13 +251,14 @@ att_fwd_kernel(float *out, float *lse, const float *qk, const float *v, const fl
 	for (int a = 0; a < ATT_PER_WARP; a++) {
 		int qp = qpos_s[q0 + a];
 		if (qp < 0) continue;
-		float lr = m[a] + logf(l[a]), *lp = lse + ((size_t)b * g.L + qp) * g.H + h;
-		float wo = 0.0f, wn = 1.0f / l[a], nl = lr;
+		size_t li = ((size_t)b * g.L + qp) * g.H + h;
+		float sr = logf(l[a]), nm = m[a], ns = sr, wo = 0.0f, wn = 1.0f / l[a];
 		if (!first) {
-			float old = *lp, hi = fmaxf(old, lr);
-			nl = hi + log1pf(expf(-fabsf(old - lr)));
-			wo = expf(old - nl);
-			wn *= expf(lr - nl);
+			float om = lse_m[li], os = lse_s[li];
+			nm = fmaxf(om, m[a]);
+			ns = logf(expf((om - nm) + os) + expf((m[a] - nm) + sr));
+			wo = expf((om - nm) + (os - ns));
+			wn *= expf((m[a] - nm) + (sr - ns));
 		}
 		__syncwarp();
 		float *o = out + att_row(g, b, qp, h);
@@ -264,7 +267,10 @@ att_fwd_kernel(float *out, float *lse, const float *qk, const float *v, const fl
 			int d = lane + 32 * t;
 			if (d < dh) o[d] = (first ? 0.0f : o[d] * wo) + acc[a][t] * wn;
 		}
-		if (lane == 0) *lp = nl;
+		if (lane == 0) {
+			lse_m[li] = nm;
+			lse_s[li] = ns;
+		}
 	}
 }
 
@@ -272,8 +278,8 @@ att_fwd_kernel(float *out, float *lse, const float *qk, const float *v, const fl
  * unreplaced scores, dq += ds k. */
 __global__ static void __launch_bounds__(ATT_WARPS * 32)
 att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, const float *rn,
-              const float *lse, const float *delta, const int32_t *perm, const uint8_t *mask,
-              att_geom_t g, int r)
+              const float *lse_m, const float *lse_s, const float *delta, const int32_t *perm,
+              const uint8_t *mask, att_geom_t g, int r)
 {
 	extern __shared__ float sm[];
 	int dh = g.dh, ks = att_stride(dh);
@@ -286,12 +292,13 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 	int nq = min(ATT_TILE, g.C - t0);
 
 	att_load_own(Qs, Os, qpos_s, qk, dout, rn, perm, g, b, h, r, c * g.C + t0, nq, false);
-	float ql[ATT_PER_WARP], qd[ATT_PER_WARP], acc[ATT_PER_WARP][ATT_DT];
+	float qm[ATT_PER_WARP], qs[ATT_PER_WARP], qd[ATT_PER_WARP], acc[ATT_PER_WARP][ATT_DT];
 #pragma unroll
 	for (int a = 0; a < ATT_PER_WARP; a++) {
 		int qp = qpos_s[q0 + a];
 		size_t i = ((size_t)b * g.L + (qp < 0 ? 0 : qp)) * g.H + h;
-		ql[a] = lse[i];
+		qm[a] = lse_m[i];
+		qs[a] = lse_s[i];
 		qd[a] = delta[i];
 #pragma unroll
 		for (int t = 0; t < ATT_DT; t++) acc[a][t] = 0.0f;
@@ -319,7 +326,7 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 				int qp = qpos_s[q0 + a];
 				bool repl;
 				float s = att_masked(dot[a], qp, kp, kok, g.causal, &repl);
-				ds[a] = qp >= 0 && !repl ? expf(s - ql[a]) * (dpv[a] - qd[a]) : 0.0f;
+				ds[a] = qp >= 0 && !repl ? expf((s - qm[a]) - qs[a]) * (dpv[a] - qd[a]) : 0.0f;
 			}
 			for (int j = 0; j < ATT_KT; j++) {
 				float kj[ATT_DT];
@@ -352,8 +359,8 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
  * normalisation: dx = rn (dk - k (k . dk)). */
 __global__ static void __launch_bounds__(ATT_WARPS * 32)
 att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const float *v,
-               const float *rn, const float *lse, const float *delta, const int32_t *perm,
-               const uint8_t *mask, att_geom_t g, int r)
+               const float *rn, const float *lse_m, const float *lse_s, const float *delta,
+               const int32_t *perm, const uint8_t *mask, att_geom_t g, int r)
 {
 	extern __shared__ float sm[];
 	int dh = g.dh, ks = att_stride(dh);
@@ -383,7 +390,7 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 			          min(ATT_KT, g.C - qt), false);
 			int qp = qpos_s[lane];
 			size_t qi = ((size_t)b * g.L + (qp < 0 ? 0 : qp)) * g.H + h;
-			float ql = lse[qi], qd = delta[qi];
+			float qm = lse_m[qi], qs = lse_s[qi], qd = delta[qi];
 			float dot[ATT_PER_WARP], dpv[ATT_PER_WARP], P[ATT_PER_WARP], ds[ATT_PER_WARP];
 #pragma unroll
 			for (int a = 0; a < ATT_PER_WARP; a++) dot[a] = dpv[a] = 0.0f;
@@ -399,7 +406,7 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 			for (int a = 0; a < ATT_PER_WARP; a++) {
 				bool repl;
 				float s = att_masked(dot[a], qp, kp[a], kok[a], g.causal, &repl);
-				P[a] = qp >= 0 && kp[a] >= 0 ? expf(s - ql) : 0.0f;
+				P[a] = qp >= 0 && kp[a] >= 0 ? expf((s - qm) - qs) : 0.0f;
 				ds[a] = repl ? 0.0f : P[a] * (dpv[a] - qd);
 			}
 			for (int j = 0; j < ATT_KT; j++) {
@@ -530,7 +537,8 @@ static int sort_bits(const att_geom_t &g, int nb)
 /* ---- workspace ---- */
 
 typedef struct {
-	float *rn, *lse, *delta, *out;   /* [N*H] x3, [N*HD] (recomputed output) */
+	float *rn, *lse_m, *lse_s, *delta;  /* [N*H] each */
+	float *out;                         /* [N*HD] recomputed output */
 	int32_t *perm;                   /* [B,H,R,L] sorted index -> position */
 	uint64_t *kin, *kout;            /* sort keys */
 	void *tmp;                       /* CUB temporary storage */
@@ -551,7 +559,8 @@ static att_ws_t att_layout(const rf_attn_shape_t *s, const att_geom_t &g, void *
 	char *p = (char *)base;
 	size_t off = 0, nh = (size_t)g.B * g.L * g.H, segs = (size_t)g.B * g.H * g.R * g.L;
 	w.rn = (float *)(p + ws_take(&off, nh * sizeof(float)));
-	w.lse = (float *)(p + ws_take(&off, nh * sizeof(float)));
+	w.lse_m = (float *)(p + ws_take(&off, nh * sizeof(float)));
+	w.lse_s = (float *)(p + ws_take(&off, nh * sizeof(float)));
 	w.delta = (float *)(p + ws_take(&off, nh * sizeof(float)));
 	w.out = (float *)(p + ws_take(&off, nh * g.dh * sizeof(float)));
 	w.perm = NULL;
@@ -631,7 +640,8 @@ static void att_run_forward(float *out, const float *qk, const float *v, const u
 	}
 	dim3 grid(g.nc * ((g.C + ATT_TILE - 1) / ATT_TILE), g.B * g.H);
 	for (int r = 0; r < g.R; r++) {
-		att_fwd_kernel<<<grid, ATT_WARPS * 32, att_smem_fwd(g.dh)>>>(out, w.lse, qk, v, w.rn, w.perm,
+		att_fwd_kernel<<<grid, ATT_WARPS * 32, att_smem_fwd(g.dh)>>>(out, w.lse_m, w.lse_s, qk, v,
+		                                                             w.rn, w.perm,
 		                                                             mask, g, r, r == 0);
 		CU_LAUNCHED();
 	}
@@ -658,11 +668,11 @@ void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
 	CU_LAUNCHED();
 	dim3 grid(g.nc * ((g.C + ATT_TILE - 1) / ATT_TILE), g.B * g.H);
 	for (int r = 0; r < g.R; r++) {
-		att_dq_kernel<<<grid, ATT_WARPS * 32, att_smem_dq(g.dh)>>>(dqk, dout, qk, v, w.rn, w.lse,
-		                                                           w.delta, w.perm, mask, g, r);
+		att_dq_kernel<<<grid, ATT_WARPS * 32, att_smem_dq(g.dh)>>>(dqk, dout, qk, v, w.rn, w.lse_m,
+		                                                           w.lse_s, w.delta, w.perm, mask, g, r);
 		CU_LAUNCHED();
 		att_dkv_kernel<<<grid, ATT_WARPS * 32, att_smem_dkv(g.dh)>>>(dqk, dv, dout, qk, v, w.rn,
-		                                                             w.lse, w.delta, w.perm, mask,
+		                                                             w.lse_m, w.lse_s, w.delta, w.perm, mask,
 		                                                             g, r);
 		CU_LAUNCHED();
 	}
