@@ -50,6 +50,8 @@ CUDA_TEST_SRC := $(wildcard tests/cuda/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+# src/ modules other than main.c, linked into the test suites too
+CLI_OBJ  := $(filter-out $(BUILD)/src/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
@@ -63,6 +65,10 @@ $(BUILD)/libgenoformer.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/libgfcli.a: $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -71,9 +77,9 @@ $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libgenoformer.a tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a tests/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
 
 tests: $(TEST_BIN)
 

@@ -41,4 +41,29 @@ static inline int tu_run(const char *cmd, char *out, size_t outlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Runs a suite (each test forked) and returns main's exit status. */
+static inline int tu_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* A fresh directory /tmp/gf_TAG_XXXXXX for one test's files (dir holds at
+ * least 64 bytes), and its removal with everything in it. */
+static inline void tu_scratch_make(char *dir, const char *tag)
+{
+	snprintf(dir, 64, "/tmp/gf_%.16s_XXXXXX", tag);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static inline void tu_scratch_remove(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
 #endif

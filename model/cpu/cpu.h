@@ -16,4 +16,37 @@ void cpu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk
                        const rf_attn_shape_t *s, void *work);
 
 /* ops.c: everything else; the table itself is in backend_cpu.c */
+void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
+                int ta, int tb, float alpha, float beta);
+void cpu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
+                       const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1);
+void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
+                        const int32_t *tokens, int B, int L, int D, int n2, int d1);
+void cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, int N, int C);
+void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, const float *mean,
+                            const float *rstd, int N, int C);
+void cpu_bias_add(float *x, const float *b, int N, int C);
+void cpu_bias_backward(float *db, const float *dout, int N, int C);
+void cpu_gelu_forward(float *out, const float *inp, size_t n);
+void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void cpu_dropout(float *x, size_t n, float p, uint64_t key, uint64_t offset);
+void cpu_axpy(float *y, const float *x, float alpha, size_t n);
+void cpu_scale(float *x, float alpha, size_t n);
+void cpu_concat2(float *out, const float *a, const float *b, int N, int C);
+void cpu_concat2_backward(float *da, float *db, const float *dout, int N, int C);
+void cpu_rng_normal(float *out, size_t n, uint64_t key);
+void cpu_meanpool_forward(float *out, const float *inp, const uint8_t *mask, int B, int L, int C);
+void cpu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C);
+void cpu_gather_rows(float *out, const float *inp, const int32_t *idx, int M, int C);
+void cpu_scatter_add_rows(float *dinp, const float *dout, const int32_t *idx, int M, int C);
+void cpu_xent_forward(float *loss, float *probs, const float *logits, const int32_t *targets,
+                      int N, int C);
+void cpu_xent_backward(float *dlogits, const float *probs, const int32_t *targets,
+                       float dscale, int N, int C);
+double cpu_sum_squares(const float *x, size_t n);
+double cpu_sum(const float *x, size_t n);
+void cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr,
+               float b1, float b2, float eps, float wd, float bc1, float bc2);
 #endif

@@ -1,0 +1,71 @@
+/* The CPU backend's op table: host memory, ops from ops.c and attn.c. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/cpu/cpu.h"
+
+/* 64-byte alignment for vector loads; aligned_alloc wants a size that is a
+ * multiple of the alignment. */
+static void *cpu_alloc(size_t bytes)
+{
+	size_t n = (bytes + 63) / 64 * 64;
+	return aligned_alloc(64, n ? n : 64);
+}
+
+static void cpu_free(void *p) { free(p); }
+static void cpu_memcpy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
+static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
+static void cpu_sync(void) {}
+
+static const rf_backend_t cpu_backend = {
+	.name = "cpu",
+	.alloc = cpu_alloc,
+	.free = cpu_free,
+	.upload = cpu_memcpy,
+	.download = cpu_memcpy,
+	.copy = cpu_memcpy,
+	.zero = cpu_zero,
+	.sync = cpu_sync,
+	.matmul = cpu_matmul,
+	.embed_forward = cpu_embed_forward,
+	.embed_backward = cpu_embed_backward,
+	.layernorm_forward = cpu_layernorm_forward,
+	.layernorm_backward = cpu_layernorm_backward,
+	.bias_add = cpu_bias_add,
+	.bias_backward = cpu_bias_backward,
+	.gelu_forward = cpu_gelu_forward,
+	.gelu_backward = cpu_gelu_backward,
+	.dropout = cpu_dropout,
+	.axpy = cpu_axpy,
+	.scale = cpu_scale,
+	.concat2 = cpu_concat2,
+	.concat2_backward = cpu_concat2_backward,
+	.rng_normal = cpu_rng_normal,
+	.lsh_hash = cpu_lsh_hash,
+	.attn_workspace = cpu_attn_workspace,
+	.attn_forward = cpu_attn_forward,
+	.attn_backward = cpu_attn_backward,
+	.meanpool_forward = cpu_meanpool_forward,
+	.meanpool_backward = cpu_meanpool_backward,
+	.gather_rows = cpu_gather_rows,
+	.scatter_add_rows = cpu_scatter_add_rows,
+	.xent_forward = cpu_xent_forward,
+	.xent_backward = cpu_xent_backward,
+	.sum_squares = cpu_sum_squares,
+	.sum = cpu_sum,
+	.adamw = cpu_adamw,
+};
+
+const rf_backend_t *rf_backend_cpu(void)
+{
+	return &cpu_backend;
+}
+
+void rf_cpu_set_threads(int n)
+{
+	if (n < 1) n = 1;
+	omp_set_num_threads(n);
+	openblas_set_num_threads(n);
+}
