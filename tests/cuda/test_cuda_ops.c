@@ -10,18 +10,10 @@
 #include "model/config.h"
 #include "model/cuda/cuda.h"
 #include "model/rng.h"
+#include "tests/cuda/cudautil.h"
 #include "tests/testutil.h"
 
 /* ---- plumbing ---- */
-
-static const rf_backend_t *cuda(void)
-{
-	char err[256];
-	const rf_backend_t *g = rf_backend_cuda(err, sizeof err);
-	if (!g) ck_abort_msg("%s", err);
-	rf_cuda_set_math(0);
-	return g;
-}
 
 /* Backend buffers of one run, freed together. */
 typedef struct {
@@ -104,7 +96,7 @@ static void run_matmul(const rf_backend_t *be, float *C, const float *A, const f
 /* atol 1e-4, rtol 1e-4 on sums of 53 products of N(0,1) values. */
 START_TEST(matmul_matches_cpu_for_every_transpose)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	enum { M = 37, N = 29, K = 53 };
 	float *A = randn(M * K, 1, 1.0f), *B = randn(K * N, 2, 1.0f), *C0 = randn(M * N, 3, 1.0f);
 	float got[M * N], ref[M * N];
@@ -122,7 +114,7 @@ END_TEST
  * back to fp32 restores 1e-4. */
 START_TEST(matmul_tf32_switch_stays_close_and_switches_back)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	enum { M = 64, N = 48, K = 256 };
 	float *A = randn(M * K, 4, 1.0f), *B = randn(K * N, 5, 1.0f), *C0 = fbuf(M * N);
 	float *got = fbuf(M * N), *ref = fbuf(M * N);
@@ -165,7 +157,7 @@ static void run_embed(const rf_backend_t *be, float *out, float *dtok, float *dp
 /* atol 1e-5, rtol 1e-5: sums of at most 26 values. */
 START_TEST(embed_forward_backward_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	int32_t tok[EB * EL];
 	for (int i = 0; i < EB * EL; i++) tok[i] = (i * 7 + 3) % EV;
 	float *te = randn(EV * ED, 6, 1.0f), *p1 = randn(EN1 * ED1, 7, 1.0f);
@@ -204,7 +196,7 @@ static void run_layernorm(const rf_backend_t *be, float *h[6], const float *x, c
 /* atol 1e-5, rtol 1e-4 (dw, db: sums of 600 rows, atol 1e-4). */
 START_TEST(layernorm_forward_backward_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	float *x = randn(LN_N * LN_C, 10, 2.0f), *w = randn(LN_C, 11, 1.0f), *b = randn(LN_C, 12, 1.0f);
 	float *dout = randn(LN_N * LN_C, 13, 1.0f), *g0 = randn(LN_N * LN_C, 14, 1.0f);
 	float *hg[6], *hc[6];
@@ -235,7 +227,7 @@ static void run_bias(const rf_backend_t *be, float *x_out, float *db_out, const 
 /* out exact to 1e-6; db sums 600 rows: atol 1e-4, rtol 1e-4. */
 START_TEST(bias_add_and_backward_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	float *x = randn(LN_N * LN_C, 15, 1.0f), *b = randn(LN_C, 16, 1.0f);
 	float *dout = randn(LN_N * LN_C, 17, 1.0f);
 	float *xg = fbuf(LN_N * LN_C), *xc = fbuf(LN_N * LN_C), dg[LN_C], dc[LN_C];
@@ -274,7 +266,7 @@ static void run_elementwise(const rf_backend_t *be, float *h[5], const float *x,
 /* atol 1e-6, rtol 1e-5; dropout keeps exactly the same elements. */
 START_TEST(gelu_dropout_axpy_scale_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	float *x = randn(EW_N, 18, 3.0f), *y = randn(EW_N, 19, 1.0f), *hg[5], *hc[5];
 	const char *name[5] = { "gelu", "dgelu", "dropout", "axpy", "scale" };
 	for (int i = 0; i < 5; i++) { hg[i] = fbuf(EW_N); hc[i] = fbuf(EW_N); }
@@ -310,7 +302,7 @@ static void run_concat(const rf_backend_t *be, float *out, float *ga, float *gb,
 /* Copies and one addition: equal to 1e-7. */
 START_TEST(concat2_forward_backward_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	float *a = randn(CC_N * CC_C, 20, 1.0f), *b = randn(CC_N * CC_C, 21, 1.0f);
 	float *dout = randn(2 * CC_N * CC_C, 22, 1.0f);
 	float o[2][2 * CC_N * CC_C], ga[2][CC_N * CC_C], gb[2][CC_N * CC_C];
@@ -326,7 +318,7 @@ END_TEST
 /* Box-Muller in double on both sides: equal to 1e-6 relative. */
 START_TEST(rng_normal_matches_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	enum { N = 100003 };
 	float *hg = fbuf(N), *hc = fbuf(N);
 	pool_t P = { g, { 0 }, 0 };
@@ -361,7 +353,7 @@ static void run_meanpool(const rf_backend_t *be, float *out, float *dinp, const 
  * atol 1e-6, rtol 1e-5. */
 START_TEST(meanpool_forward_backward_match_cpu_with_masks)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	uint8_t mask[MP_B * MP_L];
 	for (int i = 0; i < MP_B * MP_L; i++) {
 		int b = i / MP_L, j = i % MP_L;
@@ -396,7 +388,7 @@ static void run_rows(const rf_backend_t *be, float *out, float *dinp, const floa
 /* Rows repeat, so scatter adds up to 5 values: atol 1e-5, rtol 1e-5. */
 START_TEST(gather_scatter_rows_match_cpu_with_repeats)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	int32_t idx[GR_M];
 	for (int i = 0; i < GR_M; i++) idx[i] = (i * 5 + 1) % GR_R;
 	float *x = randn(GR_R * GR_C, 25, 1.0f), *dout = randn(GR_M * GR_C, 26, 1.0f);
@@ -428,7 +420,7 @@ static void run_xent(const rf_backend_t *be, float *loss, float *probs, float *d
 /* Row 4 has target -1 (loss 0, gradient untouched): atol 1e-6, rtol 1e-5. */
 START_TEST(xent_forward_backward_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	int32_t t[XE_N];
 	for (int i = 0; i < XE_N; i++) t[i] = i == 4 ? -1 : (i * 389) % XE_C;
 	float *x = randn(XE_N * XE_C, 27, 4.0f), lg[XE_N], lc[XE_N];
@@ -446,7 +438,7 @@ END_TEST
 /* Double accumulation on both sides: rtol 1e-12. */
 START_TEST(sum_and_sum_squares_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	enum { N = 1000003 };
 	float *x = randn(N, 28, 1.0f);
 	pool_t P = { g, { 0 }, 0 };
@@ -475,7 +467,7 @@ static void run_adamw(const rf_backend_t *be, float *h[3], const float *p, const
 /* Three steps: atol 1e-7, rtol 1e-5. */
 START_TEST(adamw_steps_match_cpu)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	enum { N = 5000 };
 	float *p = randn(N, 29, 1.0f), *gr = randn(N, 30, 1.0f), *m = randn(N, 31, 0.1f);
 	float *v = randn(N, 32, 0.1f), *hg[3], *hc[3];
@@ -529,7 +521,7 @@ static void run_hash(const rf_backend_t *be, uint16_t *out, const float *qk, con
 
 static void expect_same_buckets(const rf_attn_shape_t *s, const uint8_t *mask, uint64_t seed)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	size_t nqk = (size_t)s->B * s->L * s->H * s->dh, nb = (size_t)s->B * s->H * s->n_hashes * s->L;
 	float *qk = randn(nqk, seed, 1.0f);
 	float *rot = randn((size_t)s->H * s->dh * s->n_hashes * rf_attn_rot_cols(s), seed + 1, 1.0f);
@@ -625,7 +617,7 @@ static void attn_in_free(attn_in_t *in)
  * up to a few hundred keys, in a different order than the CPU's BLAS). */
 static void expect_attn_parity(const rf_attn_shape_t *s, int pad, uint64_t seed)
 {
-	const rf_backend_t *g = cuda(), *c = rf_backend_cpu();
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
 	size_t n = (size_t)s->B * s->L * s->H * s->dh;
 	attn_in_t in = attn_inputs(s, pad, seed);
 	attn_res_t rg = run_attn(g, s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
@@ -709,7 +701,7 @@ END_TEST
  * (replaced scores carry no gradient). atol 1e-6. */
 START_TEST(lsh_attention_of_fully_masked_sequence_returns_own_values)
 {
-	const rf_backend_t *g = cuda();
+	const rf_backend_t *g = tu_cuda();
 	enum { L = 64, DH = 16 };
 	rf_attn_shape_t s = shape(RF_ATTN_LSH, 1, L, 1, DH, 8, 1, 0, 4, 0, 0);
 	attn_in_t in = attn_inputs(&s, L, 190);
@@ -728,7 +720,7 @@ END_TEST
 /* No atomics in attention, LayerNorm or bias gradients: bitwise repeats. */
 START_TEST(attention_and_reductions_repeat_bitwise)
 {
-	const rf_backend_t *g = cuda();
+	const rf_backend_t *g = tu_cuda();
 	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 128, 2, 32, 16, 1, 0, 3, 0, 1);
 	size_t n = (size_t)s.B * s.L * s.H * s.dh;
 	attn_in_t in = attn_inputs(&s, 25, 200);
@@ -755,7 +747,7 @@ END_TEST
  * sort's fixed part), never quadruples it. */
 START_TEST(attention_workspace_grows_linearly_with_length)
 {
-	const rf_backend_t *g = cuda();
+	const rf_backend_t *g = tu_cuda();
 	for (int kind = RF_ATTN_FULL; kind <= RF_ATTN_LSH; kind++) {
 		rf_attn_shape_t a = shape(kind, 1, 16384, 4, 64, 64, 1, 0, 4, 0, 0);
 		rf_attn_shape_t b = shape(kind, 1, 32768, 4, 64, 64, 1, 0, 4, 0, 0);
