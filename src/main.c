@@ -10,6 +10,7 @@ static const struct {
 	int (*run)(int argc, char *argv[]);
 	const char *what;
 } commands[] = {
+	{ "bench", cmd_bench, "benchmarks: 'bench engine' times the Reformer on random tokens" },
 	{ "tokenize", cmd_tokenize, "k-mer tokens of sequences: per-record statistics or the tokens" },
 };
 
