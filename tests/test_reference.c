@@ -1,7 +1,8 @@
 /* The whole model against an independent PyTorch reference
  * (tests/reference/reformer_ref.py, CPU autograd): embeddings, every
  * attention kind, padding, causal masks, both heads, dropout, the loss and
- * the gradient of every parameter, and rf_model_init.
+ * the gradient of every parameter (reversible and stored-activation backward
+ * passes), the evaluation outputs, and rf_model_init.
  *
  * The suite's unchecked fixture (parent process, no OpenMP) writes one case
  * file per case (config, batch, seeds) and runs python once for all of them,
@@ -247,7 +248,7 @@ static const rt_entry_t *need(const rt_file_t *st, const char *cas, const char *
 /* The comparisons of one case: the worst error / tolerance seen, and one
  * line per tensor that is out of tolerance, so that a failure names them all. */
 typedef struct {
-	const char *cas;
+	const char *cas, *mode;
 	const rt_file_t *st;
 	double worst;
 	int n_bad;
@@ -276,8 +277,9 @@ static void compare(report_t *r, const char *name, const float *got, size_t n, d
 	if (worst <= 1.0) return;
 	size_t len = strlen(r->bad);
 	r->n_bad++;
-	snprintf(r->bad + len, sizeof r->bad - len, "\n  %s[%zu] = %.9g, reference %.9g (|diff| %.3g > atol %.3g + rtol %g |ref|)",
-	         name, wi, (double)got[wi], rt_get(e, wi), fabs(got[wi] - rt_get(e, wi)), atol, rtol);
+	snprintf(r->bad + len, sizeof r->bad - len,
+	         "\n  %s: %s[%zu] = %.9g, reference %.9g (|diff| %.3g > atol %.3g + rtol %g |ref|)", r->mode, name,
+	         wi, (double)got[wi], rt_get(e, wi), fabs(got[wi] - rt_get(e, wi)), atol, rtol);
 }
 
 /* Every C tensor, in allocation order, is the reference's tensor of that
@@ -343,7 +345,7 @@ static void check_case(const char *cas)
 	float *host = malloc(np * sizeof *host), *grads = malloc(np * sizeof *grads);
 	ck_assert(host && grads);
 
-	report_t r = { .cas = cas, .st = &st };
+	report_t r = { .cas = cas, .mode = "rf_model_init", .st = &st };
 	rf_model_init(m, c->seed + 7);
 	rf_model_get_params(m, host);
 	compare_tensors(&r, m, "init", host, INIT_RTOL, 1e-9);
@@ -351,12 +353,18 @@ static void check_case(const char *cas)
 
 	load_params(m, &st, cas, host);
 	rf_model_set_params(m, host);
-	rf_model_zero_grads(m);
 	float loss;
-	ck_assert_msg(rf_model_forward_backward(m, &d.b, &loss, err, sizeof err) == 0, "%s: %s", cas, err);
-	rf_model_get_grads(m, grads);
-	compare(&r, "loss", &loss, 1, REF_RTOL, 0);
-	compare_tensors(&r, m, "grads", grads, REF_RTOL, REF_ATOL_REL);
+	/* Both backward passes: layer inputs reconstructed (default) and stored. */
+	for (int reversible = 1; reversible >= 0; reversible--) {
+		rf_model_set_reversible(m, reversible);
+		rf_model_zero_grads(m);
+		ck_assert_msg(rf_model_forward_backward(m, &d.b, &loss, err, sizeof err) == 0, "%s: %s", cas, err);
+		rf_model_get_grads(m, grads);
+		r.mode = reversible ? "reversible" : "stored activations";
+		compare(&r, "loss", &loss, 1, REF_RTOL, 0);
+		compare_tensors(&r, m, "grads", grads, REF_RTOL, REF_ATOL_REL);
+	}
+	r.mode = "evaluation";
 
 	d.b.train = 0;
 	float *logits = malloc((size_t)REF_B * (c->n_classes + 1) * sizeof *logits);
@@ -373,7 +381,7 @@ static void check_case(const char *cas)
 	double margin = rt_get(need(&st, cas, "hash_margin"), 0);
 	printf("[test_reference] %-13s worst error / tolerance %.3f, hash margin %.3g\n", cas, r.worst, margin);
 	if (r.n_bad)
-		ck_abort_msg("%s: %d tensors differ from the reference (LSH hash margin %.3g):%s", cas, r.n_bad,
+		ck_abort_msg("%s: %d tensors out of tolerance (LSH hash margin %.3g):%s", cas, r.n_bad,
 		             margin, r.bad);
 	ck_assert_msg(margin >= MIN_HASH_MARGIN,
 	              "%s: LSH hashing has a near-tie (margin %.3g < %g): choose another seed for the case",
