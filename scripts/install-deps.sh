@@ -3,7 +3,7 @@
 # there; as root it installs what is missing (saying what); otherwise it
 # prints the apt-get line to run and fails.
 set -e
-PKGS="gcc make pkg-config libhts-dev zlib1g-dev check libopenblas-dev samtools python3-torch python3-numpy gnuplot-nox"
+PKGS="gcc make pkg-config libhts-dev zlib1g-dev check libopenblas-dev samtools tabix python3-torch python3-numpy gnuplot-nox"
 [ -n "$GF_EXTRA_DEPS" ] && PKGS="$PKGS $GF_EXTRA_DEPS"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,275 @@
+/* Record labels; see labels.h. */
+#include "genomics/labels.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <htslib/khash.h>
+
+typedef struct {
+	const char *cls;   /* interned class name (lab->names owns it) */
+	const char *file;  /* TSV path (lab->files owns it), NULL for --class */
+	long line;
+	int used;
+} label_t;
+
+KHASH_MAP_INIT_STR(label, label_t)
+
+enum { KIND_NONE, KIND_TSV, KIND_FILE };
+
+struct gf_labels {
+	khash_t(label) *h;   /* record id or input path -> label; keys owned */
+	char **names;        /* class names, kept sorted */
+	int n_names;
+	char **files;        /* TSV paths read */
+	int n_files;
+	int kind;
+};
+
+gf_labels_t *gf_labels_new(void)
+{
+	gf_labels_t *lab = calloc(1, sizeof *lab);
+	if (lab && !(lab->h = kh_init(label))) {
+		free(lab);
+		return NULL;
+	}
+	return lab;
+}
+
+void gf_labels_free(gf_labels_t *lab)
+{
+	if (!lab) return;
+	for (khint_t k = kh_begin(lab->h); k != kh_end(lab->h); k++)
+		if (kh_exist(lab->h, k)) free((char *)kh_key(lab->h, k));
+	kh_destroy(label, lab->h);
+	for (int i = 0; i < lab->n_names; i++) free(lab->names[i]);
+	for (int i = 0; i < lab->n_files; i++) free(lab->files[i]);
+	free(lab->names);
+	free(lab->files);
+	free(lab);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int gf_labels_class_id(const gf_labels_t *lab, const char *name)
+{
+	char *const *p = lab->n_names ? bsearch(&name, lab->names, lab->n_names, sizeof *lab->names, cmp_name) : NULL;
+	return p ? (int)(p - lab->names) : -1;
+}
+
+/* The interned copy of class name, inserted in sorted place when new. */
+static const char *intern_class(gf_labels_t *lab, const char *name)
+{
+	int c = gf_labels_class_id(lab, name);
+	if (c >= 0) return lab->names[c];
+	char **names = realloc(lab->names, (lab->n_names + 1) * sizeof *names);
+	char *dup = strdup(name);
+	if (!names || !dup) {
+		if (names) lab->names = names;
+		free(dup);
+		return NULL;
+	}
+	lab->names = names;
+	int i = lab->n_names;
+	while (i > 0 && strcmp(names[i - 1], name) > 0) {
+		names[i] = names[i - 1];
+		i--;
+	}
+	names[i] = dup;
+	lab->n_names++;
+	return dup;
+}
+
+/* Adds key -> cls. 0; 1 when the key exists (its label in *old); -1 when
+ * out of memory. */
+static int add_label(gf_labels_t *lab, const char *key, const char *cls, const char *file, long line, label_t **old)
+{
+	const char *name = intern_class(lab, cls);
+	char *k = strdup(key);
+	int absent;
+	if (!name || !k) {
+		free(k);
+		return -1;
+	}
+	khint_t it = kh_put(label, lab->h, k, &absent);
+	if (absent < 0) {
+		free(k);
+		return -1;
+	}
+	if (!absent) {
+		free(k);
+		*old = &kh_val(lab->h, it);
+		return 1;
+	}
+	kh_val(lab->h, it) = (label_t){ name, file, line, 0 };
+	return 0;
+}
+
+static int set_kind(gf_labels_t *lab, int kind, char *err, size_t errlen)
+{
+	if (lab->kind != KIND_NONE && lab->kind != kind) {
+		snprintf(err, errlen, "a labels TSV and --class NAME=FILE cannot be combined");
+		return -1;
+	}
+	lab->kind = kind;
+	return 0;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcasecmp(s, *list)) return 1;
+	return 0;
+}
+
+/* A header names its columns: an id-like name, then a class-like name. */
+static int is_header(const char *id, const char *cls)
+{
+	static const char *const ids[] = { "id", "record", "record_id", "seq_id", "seqid", "sequence", "sequence_id",
+		                           "name", "read", "read_id", "accession", NULL };
+	static const char *const classes[] = { "class", "label", "species", "taxon", "category", "group", "type", NULL };
+	return in_list(id, ids) && in_list(cls, classes);
+}
+
+int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t errlen)
+{
+	if (set_kind(lab, KIND_TSV, err, errlen)) return -1;
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, errlen, "%s: cannot open labels: %m", path);
+		return -1;
+	}
+	char **files = realloc(lab->files, (lab->n_files + 1) * sizeof *files);
+	char *file = strdup(path);
+	if (!files || !file) {
+		if (files) lab->files = files;
+		free(file);
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	lab->files = files;
+	lab->files[lab->n_files++] = file;
+
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0, n_data = 0, n_added = 0;
+	int rc = 0;
+	while (rc == 0 && (len = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+		if (len == 0 || line[0] == '#') continue;
+		char *tab = strchr(line, '\t'), *cls = tab ? tab + 1 : NULL;
+		if (cls) {
+			*tab = 0;
+			char *end = strchr(cls, '\t');
+			if (end) *end = 0;
+		}
+		if (!cls || !*cls) {
+			snprintf(err, errlen, "%s:%ld: no class column (expected record_id<TAB>class)", path, lineno);
+			rc = -1;
+		} else if (n_data++ == 0 && is_header(line, cls)) {
+			continue;
+		} else if (!*line) {
+			snprintf(err, errlen, "%s:%ld: empty record id", path, lineno);
+			rc = -1;
+		} else {
+			label_t *old = NULL;
+			int r = add_label(lab, line, cls, file, lineno, &old);
+			if (r == 1 && old->file == file)
+				snprintf(err, errlen, "%s:%ld: duplicate id '%s' (first at line %ld)", path, lineno, line, old->line);
+			else if (r == 1)
+				snprintf(err, errlen, "%s:%ld: duplicate id '%s' (first in %s:%ld)", path, lineno, line, old->file, old->line);
+			else if (r < 0)
+				snprintf(err, errlen, "%s:%ld: out of memory", path, lineno);
+			rc = r ? -1 : 0;
+			n_added++;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(err, errlen, "%s: read error after line %ld", path, lineno);
+		rc = -1;
+	}
+	if (rc == 0 && n_added == 0) {
+		snprintf(err, errlen, "%s: no labels (empty file)", path);
+		rc = -1;
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t errlen)
+{
+	const char *eq = strchr(spec, '=');
+	if (!eq || eq == spec || !eq[1]) {
+		snprintf(err, errlen, "--class expects NAME=FILE (got '%s')", spec);
+		return -1;
+	}
+	if (set_kind(lab, KIND_FILE, err, errlen)) return -1;
+	char *name = strndup(spec, eq - spec);
+	label_t *old = NULL;
+	int r = name ? add_label(lab, eq + 1, name, NULL, 0, &old) : -1;
+	if (r == 1) snprintf(err, errlen, "--class %s: %s already has class '%s'", spec, eq + 1, old->cls);
+	else if (r < 0) snprintf(err, errlen, "--class %s: out of memory", spec);
+	free(name);
+	return r ? -1 : 0;
+}
+
+int gf_labels_n_classes(const gf_labels_t *lab)
+{
+	return lab->n_names;
+}
+
+const char *gf_labels_class_name(const gf_labels_t *lab, int c)
+{
+	return c >= 0 && c < lab->n_names ? lab->names[c] : NULL;
+}
+
+int gf_labels_lookup(gf_labels_t *lab, const char *path, const char *id)
+{
+	khint_t it = kh_get(label, lab->h, lab->kind == KIND_FILE ? path : id);
+	if (it == kh_end(lab->h)) return -1;
+	kh_val(lab->h, it).used = 1;
+	return gf_labels_class_id(lab, kh_val(lab->h, it).cls);
+}
+
+static int file_index(const gf_labels_t *lab, const char *file)
+{
+	for (int i = 0; i < lab->n_files; i++)
+		if (lab->files[i] == file) return i;
+	return -1;
+}
+
+/* Order of labels in their input: file, line, then key (--class labels). */
+static int label_cmp(const gf_labels_t *lab, const label_t *a, const char *ka, const label_t *b, const char *kb)
+{
+	int fa = file_index(lab, a->file), fb = file_index(lab, b->file);
+	if (fa != fb) return fa < fb ? -1 : 1;
+	if (a->line != b->line) return a->line < b->line ? -1 : 1;
+	return strcmp(ka, kb);
+}
+
+int gf_labels_check_used(const gf_labels_t *lab, char *err, size_t errlen)
+{
+	const label_t *first = NULL;
+	const char *key = NULL;
+	/* the earliest unused label, so the message does not depend on hashing */
+	for (khint_t k = kh_begin(lab->h); k != kh_end(lab->h); k++) {
+		if (!kh_exist(lab->h, k) || kh_val(lab->h, k).used) continue;
+		if (!first || label_cmp(lab, &kh_val(lab->h, k), kh_key(lab->h, k), first, key) < 0) {
+			first = &kh_val(lab->h, k);
+			key = kh_key(lab->h, k);
+		}
+	}
+	if (!first) return 0;
+	if (first->file) snprintf(err, errlen, "%s:%ld: id '%s' matches no record", first->file, first->line, key);
+	else snprintf(err, errlen, "--class %s=%s: %s is not among the inputs", first->cls, key, key);
+	return -1;
+}

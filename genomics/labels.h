@@ -1,0 +1,43 @@
+/* Class labels of records, from either
+ *  - a TSV file: `record_id<TAB>class` per line; '#' lines and blank lines
+ *    are skipped; a first line whose columns are named (id/record/name/...
+ *    then class/label/species/...) is a header; further columns are ignored;
+ *    ids are taken whole, '|' included; or
+ *  - one class per input file: `--class NAME=FILE` (every record of FILE).
+ * Class ids are stable: the class names sorted in strcmp order, numbered
+ * from 0. Errors are one line naming the file and line. */
+#ifndef GF_LABELS_H
+#define GF_LABELS_H
+
+#include <stddef.h>
+
+typedef struct gf_labels gf_labels_t;
+
+gf_labels_t *gf_labels_new(void);
+void gf_labels_free(gf_labels_t *lab);
+
+/* Adds the labels of a TSV file. 0, or -1 with "FILE:LINE: ..." in err:
+ * duplicate id, missing class column, empty id; "FILE: ..." when the file
+ * holds no label or cannot be read. */
+int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t errlen);
+
+/* Adds "NAME=FILE": every record read from FILE has class NAME. 0, or -1
+ * with a message (malformed, FILE given twice). TSV labels and file classes
+ * do not mix: -1 on the second kind. */
+int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t errlen);
+
+int gf_labels_n_classes(const gf_labels_t *lab);
+const char *gf_labels_class_name(const gf_labels_t *lab, int c);
+/* -1 when name is not a class. */
+int gf_labels_class_id(const gf_labels_t *lab, const char *name);
+
+/* Class id of record `id` read from input `path` (by id for TSV labels, by
+ * path for file classes), or -1 when it has none. Marks the label as used. */
+int gf_labels_lookup(gf_labels_t *lab, const char *path, const char *id);
+
+/* Checks labels against the records: 0, or -1 naming the first label that
+ * no gf_labels_lookup used ("FILE:LINE: id 'X' matches no record", or the
+ * --class FILE that is not an input). */
+int gf_labels_check_used(const gf_labels_t *lab, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,48 @@
+/* genoformer: dispatches `genoformer <command> ...` to cmd_<command>. */
+#include <stdio.h>
+#include <string.h>
+
+#include "src/commands.h"
+#include "src/log.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char *argv[]);
+	const char *what;
+} commands[] = {
+	{ "bench", cmd_bench, "benchmarks: 'bench engine' times the Reformer on random tokens" },
+	{ "tokenize", cmd_tokenize, "k-mer tokens of sequences: per-record statistics or the tokens" },
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "Usage: genoformer <command> [options]\n"
+	            "       genoformer -h | --help | --version\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].what);
+	fprintf(fp, "\n'genoformer <command> -h' lists a command's options.\n"
+	            "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc < 2) {
+		usage(stderr);
+		return GF_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return GF_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("genoformer %s\n", GF_VERSION);
+		return GF_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (!strcmp(argv[1], commands[i].name)) {
+			gf_log_init(commands[i].name, argc, argv);
+			return commands[i].run(argc - 1, argv + 1);
+		}
+	fprintf(stderr, "genoformer: unknown command '%s' (genoformer -h lists them)\n", argv[1]);
+	return GF_EXIT_USAGE;
+}
