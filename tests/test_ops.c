@@ -3,6 +3,7 @@
  * h 1e-3, atol 1e-3, rtol 1e-2), accumulation (+=) of every backward, and the
  * same results on one thread and two. */
 #include <omp.h>
+#include <stddef.h>
 
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
@@ -54,28 +55,49 @@ static void assert_same(const float *a, const float *b, size_t n, const char *wh
 
 /* ---- matmul ---- */
 
-START_TEST(matmul_matches_naive_loop_for_all_transposes)
+/* cpu_matmul against a double-precision loop for all four transposes, with
+ * alpha and beta. Tolerance atol 2e-6 K, rtol 1e-5: fp32 sums of K unit
+ * normal products cancel down to small values with errors growing with K;
+ * a misplaced block would be off by O(1). */
+static void check_matmul(int M, int N, int K)
 {
-	enum { M = 5, N = 7, K = 3 };
-	float *A = randn(M * K, 1, 1.0f), *B = randn(K * N, 2, 1.0f), *C0 = randn(M * N, 3, 1.0f);
+	float *A = randn((size_t)M * K, 1, 1.0f), *B = randn((size_t)K * N, 2, 1.0f);
+	float *C0 = randn((size_t)M * N, 3, 1.0f);
+	double *ref = malloc((size_t)M * N * sizeof(double));
 	float alpha = 0.5f, beta = 2.0f;
+	ck_assert_ptr_nonnull(ref);
 	for (int ta = 0; ta < 2; ta++)
 		for (int tb = 0; tb < 2; tb++) {
-			float *C = copy_of(C0, M * N);
-			double ref[M * N];
+			float *C = copy_of(C0, (size_t)M * N);
 			for (int i = 0; i < M; i++)
 				for (int j = 0; j < N; j++) {
 					double s = 0.0;
 					for (int k = 0; k < K; k++)
-						s += (double)(ta ? A[k * M + i] : A[i * K + k]) *
-						     (tb ? B[j * K + k] : B[k * N + j]);
-					ref[i * N + j] = alpha * s + beta * C0[i * N + j];
+						s += (double)(ta ? A[(size_t)k * M + i] : A[(size_t)i * K + k]) *
+						     (tb ? B[(size_t)j * K + k] : B[(size_t)k * N + j]);
+					ref[(size_t)i * N + j] = alpha * s + beta * C0[(size_t)i * N + j];
 				}
 			cpu_matmul(C, A, B, M, N, K, ta, tb, alpha, beta);
-			ck_assert_close_arr(C, ref, M * N, 1e-5, 1e-5);
+			ck_assert_close_arr(C, ref, (size_t)M * N, 2e-6 * K, 1e-5);
 			free(C);
 		}
-	free(A); free(B); free(C0);
+	free(A); free(B); free(C0); free(ref);
+}
+
+START_TEST(matmul_matches_naive_loop_for_all_transposes)
+{
+	check_matmul(5, 7, 3);
+}
+END_TEST
+
+/* Large enough for the OpenMP split: by rows (M >= N) and by columns. */
+START_TEST(matmul_split_over_threads_matches_naive_loop)
+{
+	omp_set_num_threads(2);
+	check_matmul(130, 60, 100);
+	check_matmul(50, 141, 100);
+	omp_set_num_threads(3);
+	check_matmul(131, 2, 2100);
 }
 END_TEST
 
@@ -592,11 +614,53 @@ START_TEST(row_reductions_do_not_depend_on_thread_count)
 }
 END_TEST
 
+/* ---- backend selection ---- */
+
+START_TEST(backend_get_gives_the_cpu_table_with_every_op)
+{
+	char err[256] = "";
+	const rf_backend_t *be = rf_backend_get("cpu", err, sizeof err);
+	ck_assert_ptr_eq(be, rf_backend_cpu());
+	ck_assert_str_eq(be->name, "cpu");
+	/* Every entry is filled: the table is a run of function pointers after name. */
+	void (*const *fn)(void) = (void (*const *)(void))&be->alloc;
+	size_t n = (sizeof *be - offsetof(rf_backend_t, alloc)) / sizeof *fn;
+	for (size_t i = 0; i < n; i++) ck_assert_msg(fn[i] != NULL, "op %zu of the cpu table is NULL", i);
+	/* And it computes through the table: 2x2 product. */
+	rf_cpu_set_threads(2);
+	float *m = be->alloc(8 * sizeof(float));
+	const float a[4] = { 1, 2, 3, 4 }, want[4] = { 7, 10, 15, 22 };
+	be->upload(m, a, sizeof a);
+	be->matmul(m + 4, m, m, 2, 2, 2, 0, 0, 1.0f, 0.0f);
+	float got[4];
+	be->download(got, m + 4, sizeof got);
+	ck_assert_close_arr(got, want, 4, 0.0, 0.0);
+	be->free(m);
+}
+END_TEST
+
+START_TEST(backend_get_explains_missing_cuda_and_unknown_names)
+{
+	char err[256] = "";
+	const rf_backend_t *be = rf_backend_get("cuda", err, sizeof err);
+#ifdef RF_CUDA
+	ck_assert_msg(be != NULL || err[0], "no backend and no message");
+#else
+	ck_assert_ptr_null(be);
+	ck_assert_msg(strstr(err, "built without CUDA: rebuild with make CUDA=1"), "message: %s", err);
+#endif
+	err[0] = 0;
+	ck_assert_ptr_null(rf_backend_get("tpu", err, sizeof err));
+	ck_assert_msg(strstr(err, "unknown backend 'tpu'"), "message: %s", err);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
 	Suite *s = suite_create("ops");
 	TCase *tc = tcase_create("cpu");
 	tcase_add_test(tc, matmul_matches_naive_loop_for_all_transposes);
+	tcase_add_test(tc, matmul_split_over_threads_matches_naive_loop);
 	tcase_add_test(tc, embed_adds_token_and_axial_positions);
 	tcase_add_test(tc, embed_backward_matches_finite_differences_and_accumulates);
 	tcase_add_test(tc, layernorm_normalises_each_row_then_scales_and_shifts);
@@ -619,6 +683,8 @@ static Suite *ops_suite(void)
 	tcase_add_test(tc, adamw_matches_a_double_precision_step);
 	tcase_add_test(tc, rng_normal_has_zero_mean_unit_variance_and_is_the_rng_stream);
 	tcase_add_test(tc, row_reductions_do_not_depend_on_thread_count);
+	tcase_add_test(tc, backend_get_gives_the_cpu_table_with_every_op);
+	tcase_add_test(tc, backend_get_explains_missing_cuda_and_unknown_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

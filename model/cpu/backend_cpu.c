@@ -1,5 +1,4 @@
 /* The CPU backend's op table: host memory, ops from ops.c and attn.c. */
-#include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +62,9 @@ const rf_backend_t *rf_backend_cpu(void)
 	return &cpu_backend;
 }
 
+/* Threads of the OpenMP team; OpenBLAS itself stays single-threaded and
+ * runs inside that team (see cpu_matmul). */
 void rf_cpu_set_threads(int n)
 {
-	if (n < 1) n = 1;
-	omp_set_num_threads(n);
-	openblas_set_num_threads(n);
+	omp_set_num_threads(n < 1 ? 1 : n);
 }

@@ -1,0 +1,819 @@
+/* CUDA backend parity: every op of model/backend.h, forward and backward, run
+ * through the op table of the CPU backend and of the CUDA backend on the same
+ * random inputs, compared within atol + rtol*|cpu| (fp32 cuBLAS math).
+ * Backward ops start from non-zero gradients, so accumulation (+=) is
+ * compared too. Tolerances, stated per test, are a few hundred times the fp32
+ * rounding of the sums involved. CUDA starts inside each test (Check forks). */
+#include <stdint.h>
+
+#include "model/backend.h"
+#include "model/config.h"
+#include "model/cuda/cuda.h"
+#include "model/rng.h"
+#include "tests/cuda/cudautil.h"
+#include "tests/testutil.h"
+
+/* ---- plumbing ---- */
+
+/* Backend buffers of one run, freed together. */
+typedef struct {
+	const rf_backend_t *be;
+	void *p[64];
+	int n;
+} pool_t;
+
+static void *blank(pool_t *P, size_t bytes)
+{
+	ck_assert_int_lt(P->n, 64);
+	void *d = P->be->alloc(bytes);
+	ck_assert_ptr_nonnull(d);
+	P->be->zero(d, bytes);
+	return P->p[P->n++] = d;
+}
+
+static void *put(pool_t *P, const void *host, size_t bytes)
+{
+	void *d = blank(P, bytes);
+	P->be->upload(d, host, bytes);
+	return d;
+}
+
+static void get(pool_t *P, void *host, const void *dev, size_t bytes)
+{
+	P->be->sync();
+	P->be->download(host, dev, bytes);
+}
+
+static void pool_free(pool_t *P)
+{
+	for (int i = 0; i < P->n; i++) P->be->free(P->p[i]);
+	P->n = 0;
+}
+
+static float *randn(size_t n, uint64_t key, float scale)
+{
+	float *x = malloc((n ? n : 1) * sizeof(float));
+	ck_assert_ptr_nonnull(x);
+	for (size_t i = 0; i < n; i++) x[i] = scale * rf_rng_normal(key, i);
+	return x;
+}
+
+static float *fbuf(size_t n)
+{
+	float *x = calloc(n ? n : 1, sizeof(float));
+	ck_assert_ptr_nonnull(x);
+	return x;
+}
+
+/* |got - ref| <= atol + rtol*|ref| everywhere, else the first bad element. */
+static void expect_close(const float *got, const float *ref, size_t n, double atol, double rtol,
+                         const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(fabs((double)got[i] - ref[i]) <= atol + rtol * fabs((double)ref[i])))
+			ck_abort_msg("%s[%zu]: cuda %.9g, cpu %.9g (atol %g, rtol %g)", what, i, got[i],
+			             ref[i], atol, rtol);
+}
+
+static void expect_same(const void *a, const void *b, size_t bytes, const char *what)
+{
+	if (memcmp(a, b, bytes) != 0) ck_abort_msg("%s: two identical runs differ", what);
+}
+
+/* ---- matmul ---- */
+
+static void run_matmul(const rf_backend_t *be, float *C, const float *A, const float *B,
+                       const float *C0, int M, int N, int K, int ta, int tb)
+{
+	pool_t P = { be, { 0 }, 0 };
+	float *dA = put(&P, A, sizeof(float) * M * K), *dB = put(&P, B, sizeof(float) * K * N);
+	float *dC = put(&P, C0, sizeof(float) * M * N);
+	be->matmul(dC, dA, dB, M, N, K, ta, tb, 0.5f, 2.0f);
+	get(&P, C, dC, sizeof(float) * M * N);
+	pool_free(&P);
+}
+
+/* atol 1e-4, rtol 1e-4 on sums of 53 products of N(0,1) values. */
+START_TEST(matmul_matches_cpu_for_every_transpose)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	enum { M = 37, N = 29, K = 53 };
+	float *A = randn(M * K, 1, 1.0f), *B = randn(K * N, 2, 1.0f), *C0 = randn(M * N, 3, 1.0f);
+	float got[M * N], ref[M * N];
+	for (int ta = 0; ta < 2; ta++)
+		for (int tb = 0; tb < 2; tb++) {
+			run_matmul(g, got, A, B, C0, M, N, K, ta, tb);
+			run_matmul(c, ref, A, B, C0, M, N, K, ta, tb);
+			expect_close(got, ref, M * N, 1e-4, 1e-4, ta ? (tb ? "C(ta,tb)" : "C(ta)") : (tb ? "C(tb)" : "C"));
+		}
+	free(A); free(B); free(C0);
+}
+END_TEST
+
+/* TF32 keeps 10 mantissa bits: agreement to 1e-2 relative, and the switch
+ * back to fp32 restores 1e-4. */
+START_TEST(matmul_tf32_switch_stays_close_and_switches_back)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	enum { M = 64, N = 48, K = 256 };
+	float *A = randn(M * K, 4, 1.0f), *B = randn(K * N, 5, 1.0f), *C0 = fbuf(M * N);
+	float *got = fbuf(M * N), *ref = fbuf(M * N);
+	run_matmul(c, ref, A, B, C0, M, N, K, 0, 0);
+	rf_cuda_set_math(1);
+	run_matmul(g, got, A, B, C0, M, N, K, 0, 0);
+	expect_close(got, ref, M * N, 0.3, 1e-2, "C tf32");
+	rf_cuda_set_math(0);
+	run_matmul(g, got, A, B, C0, M, N, K, 0, 0);
+	expect_close(got, ref, M * N, 1e-4, 1e-4, "C fp32");
+	free(A); free(B); free(C0); free(got); free(ref);
+}
+END_TEST
+
+/* ---- embedding ---- */
+
+enum { EB = 2, EL = 13, ED = 8, EN2 = 4, ED1 = 3, EV = 6, EN1 = 4 };
+
+static void run_embed(const rf_backend_t *be, float *out, float *dtok, float *dp1, float *dp2,
+                      const int32_t *tok, const float *te, const float *p1, const float *p2,
+                      const float *dout)
+{
+	pool_t P = { be, { 0 }, 0 };
+	int32_t *dt = put(&P, tok, sizeof(int32_t) * EB * EL);
+	float *dte = put(&P, te, sizeof(float) * EV * ED), *dp1d = put(&P, p1, sizeof(float) * EN1 * ED1);
+	float *dp2d = put(&P, p2, sizeof(float) * EN2 * (ED - ED1));
+	float *o = blank(&P, sizeof(float) * EB * EL * ED), *g = put(&P, dout, sizeof(float) * EB * EL * ED);
+	/* gradients start from the inputs themselves, to check += */
+	float *gte = put(&P, te, sizeof(float) * EV * ED), *gp1 = put(&P, p1, sizeof(float) * EN1 * ED1);
+	float *gp2 = put(&P, p2, sizeof(float) * EN2 * (ED - ED1));
+	be->embed_forward(o, dt, dte, dp1d, dp2d, EB, EL, ED, EN2, ED1);
+	be->embed_backward(gte, gp1, gp2, g, dt, EB, EL, ED, EN2, ED1);
+	get(&P, out, o, sizeof(float) * EB * EL * ED);
+	get(&P, dtok, gte, sizeof(float) * EV * ED);
+	get(&P, dp1, gp1, sizeof(float) * EN1 * ED1);
+	get(&P, dp2, gp2, sizeof(float) * EN2 * (ED - ED1));
+	pool_free(&P);
+}
+
+/* atol 1e-5, rtol 1e-5: sums of at most 26 values. */
+START_TEST(embed_forward_backward_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	int32_t tok[EB * EL];
+	for (int i = 0; i < EB * EL; i++) tok[i] = (i * 7 + 3) % EV;
+	float *te = randn(EV * ED, 6, 1.0f), *p1 = randn(EN1 * ED1, 7, 1.0f);
+	float *p2 = randn(EN2 * (ED - ED1), 8, 1.0f), *dout = randn(EB * EL * ED, 9, 1.0f);
+	float o[2][EB * EL * ED], t[2][EV * ED], a[2][EN1 * ED1], b[2][EN2 * (ED - ED1)];
+	run_embed(g, o[0], t[0], a[0], b[0], tok, te, p1, p2, dout);
+	run_embed(c, o[1], t[1], a[1], b[1], tok, te, p1, p2, dout);
+	expect_close(o[0], o[1], EB * EL * ED, 1e-6, 1e-6, "out");
+	expect_close(t[0], t[1], EV * ED, 1e-5, 1e-5, "dtok_emb");
+	expect_close(a[0], a[1], EN1 * ED1, 1e-5, 1e-5, "dpos1");
+	expect_close(b[0], b[1], EN2 * (ED - ED1), 1e-5, 1e-5, "dpos2");
+	free(te); free(p1); free(p2); free(dout);
+}
+END_TEST
+
+/* ---- LayerNorm, bias ---- */
+
+enum { LN_N = 600, LN_C = 70 };
+
+/* out, mean, rstd, dinp, dw, db of one forward and backward into h. */
+static void run_layernorm(const rf_backend_t *be, float *h[6], const float *x, const float *w,
+                          const float *b, const float *dout, const float *g0)
+{
+	size_t nc = sizeof(float) * LN_N * LN_C, c = sizeof(float) * LN_C, n = sizeof(float) * LN_N;
+	pool_t P = { be, { 0 }, 0 };
+	float *dx = put(&P, x, nc), *dw = put(&P, w, c), *db = put(&P, b, c), *dg = put(&P, dout, nc);
+	float *o = blank(&P, nc), *m = blank(&P, n), *r = blank(&P, n);
+	float *gi = put(&P, g0, nc), *gw = put(&P, g0, c), *gb = put(&P, g0 + LN_C, c);
+	be->layernorm_forward(o, m, r, dx, dw, db, LN_N, LN_C);
+	be->layernorm_backward(gi, gw, gb, dg, dx, dw, m, r, LN_N, LN_C);
+	get(&P, h[0], o, nc); get(&P, h[1], m, n); get(&P, h[2], r, n);
+	get(&P, h[3], gi, nc); get(&P, h[4], gw, c); get(&P, h[5], gb, c);
+	pool_free(&P);
+}
+
+/* atol 1e-5, rtol 1e-4 (dw, db: sums of 600 rows, atol 1e-4). */
+START_TEST(layernorm_forward_backward_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	float *x = randn(LN_N * LN_C, 10, 2.0f), *w = randn(LN_C, 11, 1.0f), *b = randn(LN_C, 12, 1.0f);
+	float *dout = randn(LN_N * LN_C, 13, 1.0f), *g0 = randn(LN_N * LN_C, 14, 1.0f);
+	float *hg[6], *hc[6];
+	size_t sz[6] = { LN_N * LN_C, LN_N, LN_N, LN_N * LN_C, LN_C, LN_C };
+	const char *name[6] = { "out", "mean", "rstd", "dinp", "dw", "db" };
+	for (int i = 0; i < 6; i++) { hg[i] = fbuf(sz[i]); hc[i] = fbuf(sz[i]); }
+	run_layernorm(g, hg, x, w, b, dout, g0);
+	run_layernorm(c, hc, x, w, b, dout, g0);
+	for (int i = 0; i < 6; i++) expect_close(hg[i], hc[i], sz[i], i >= 4 ? 1e-4 : 1e-5, 1e-4, name[i]);
+	for (int i = 0; i < 6; i++) { free(hg[i]); free(hc[i]); }
+	free(x); free(w); free(b); free(dout); free(g0);
+}
+END_TEST
+
+static void run_bias(const rf_backend_t *be, float *x_out, float *db_out, const float *x,
+                     const float *b, const float *dout)
+{
+	size_t nc = sizeof(float) * LN_N * LN_C, c = sizeof(float) * LN_C;
+	pool_t P = { be, { 0 }, 0 };
+	float *dx = put(&P, x, nc), *dbias = put(&P, b, c), *dg = put(&P, dout, nc), *gb = put(&P, b, c);
+	be->bias_add(dx, dbias, LN_N, LN_C);
+	be->bias_backward(gb, dg, LN_N, LN_C);
+	get(&P, x_out, dx, nc);
+	get(&P, db_out, gb, c);
+	pool_free(&P);
+}
+
+/* out exact to 1e-6; db sums 600 rows: atol 1e-4, rtol 1e-4. */
+START_TEST(bias_add_and_backward_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	float *x = randn(LN_N * LN_C, 15, 1.0f), *b = randn(LN_C, 16, 1.0f);
+	float *dout = randn(LN_N * LN_C, 17, 1.0f);
+	float *xg = fbuf(LN_N * LN_C), *xc = fbuf(LN_N * LN_C), dg[LN_C], dc[LN_C];
+	run_bias(g, xg, dg, x, b, dout);
+	run_bias(c, xc, dc, x, b, dout);
+	expect_close(xg, xc, LN_N * LN_C, 1e-6, 1e-6, "x + b");
+	expect_close(dg, dc, LN_C, 1e-4, 1e-4, "db");
+	free(x); free(b); free(dout); free(xg); free(xc);
+}
+END_TEST
+
+/* ---- element-wise ---- */
+
+enum { EW_N = 10007 };
+
+/* gelu forward and backward, dropout, axpy and scale on one vector: h[0..4]. */
+static void run_elementwise(const rf_backend_t *be, float *h[5], const float *x, const float *y)
+{
+	size_t n = sizeof(float) * EW_N;
+	pool_t P = { be, { 0 }, 0 };
+	float *dx = put(&P, x, n), *dy = put(&P, y, n), *o = blank(&P, n), *gi = put(&P, y, n);
+	float *dr = put(&P, x, n);
+	be->gelu_forward(o, dx, EW_N);
+	be->gelu_backward(gi, dx, dy, EW_N);
+	get(&P, h[0], o, n);
+	get(&P, h[1], gi, n);
+	be->dropout(dr, EW_N, 0.3f, 1234, 777);
+	get(&P, h[2], dr, n);
+	be->axpy(dy, dx, -0.75f, EW_N);
+	get(&P, h[3], dy, n);
+	be->scale(dx, 1.5f, EW_N);
+	get(&P, h[4], dx, n);
+	pool_free(&P);
+}
+
+/* atol 1e-6, rtol 1e-5; dropout keeps exactly the same elements. */
+START_TEST(gelu_dropout_axpy_scale_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	float *x = randn(EW_N, 18, 3.0f), *y = randn(EW_N, 19, 1.0f), *hg[5], *hc[5];
+	const char *name[5] = { "gelu", "dgelu", "dropout", "axpy", "scale" };
+	for (int i = 0; i < 5; i++) { hg[i] = fbuf(EW_N); hc[i] = fbuf(EW_N); }
+	run_elementwise(g, hg, x, y);
+	run_elementwise(c, hc, x, y);
+	for (int i = 0; i < 5; i++) expect_close(hg[i], hc[i], EW_N, 1e-6, 1e-5, name[i]);
+	int kept = 0;
+	for (int i = 0; i < EW_N; i++) {
+		ck_assert_msg((hg[2][i] == 0.0f) == (hc[2][i] == 0.0f), "dropout keeps %d differently", i);
+		kept += hg[2][i] != 0.0f;
+	}
+	ck_assert_msg(kept > EW_N * 0.65 && kept < EW_N * 0.75, "dropout p=0.3 kept %d of %d", kept, EW_N);
+	for (int i = 0; i < 5; i++) { free(hg[i]); free(hc[i]); }
+	free(x); free(y);
+}
+END_TEST
+
+enum { CC_N = 33, CC_C = 21 };
+
+static void run_concat(const rf_backend_t *be, float *out, float *ga, float *gb, const float *a,
+                       const float *b, const float *dout)
+{
+	size_t n = sizeof(float) * CC_N * CC_C;
+	pool_t P = { be, { 0 }, 0 };
+	float *da = put(&P, a, n), *db = put(&P, b, n), *o = blank(&P, 2 * n), *g = put(&P, dout, 2 * n);
+	float *gra = put(&P, a, n), *grb = put(&P, b, n);
+	be->concat2(o, da, db, CC_N, CC_C);
+	be->concat2_backward(gra, grb, g, CC_N, CC_C);
+	get(&P, out, o, 2 * n); get(&P, ga, gra, n); get(&P, gb, grb, n);
+	pool_free(&P);
+}
+
+/* Copies and one addition: equal to 1e-7. */
+START_TEST(concat2_forward_backward_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	float *a = randn(CC_N * CC_C, 20, 1.0f), *b = randn(CC_N * CC_C, 21, 1.0f);
+	float *dout = randn(2 * CC_N * CC_C, 22, 1.0f);
+	float o[2][2 * CC_N * CC_C], ga[2][CC_N * CC_C], gb[2][CC_N * CC_C];
+	run_concat(g, o[0], ga[0], gb[0], a, b, dout);
+	run_concat(c, o[1], ga[1], gb[1], a, b, dout);
+	expect_close(o[0], o[1], 2 * CC_N * CC_C, 1e-7, 0, "out");
+	expect_close(ga[0], ga[1], CC_N * CC_C, 1e-7, 1e-7, "da");
+	expect_close(gb[0], gb[1], CC_N * CC_C, 1e-7, 1e-7, "db");
+	free(a); free(b); free(dout);
+}
+END_TEST
+
+/* Box-Muller in double on both sides: equal to 1e-6 relative. */
+START_TEST(rng_normal_matches_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	enum { N = 100003 };
+	float *hg = fbuf(N), *hc = fbuf(N);
+	pool_t P = { g, { 0 }, 0 };
+	float *d = blank(&P, sizeof(float) * N);
+	g->rng_normal(d, N, 4242);
+	get(&P, hg, d, sizeof(float) * N);
+	pool_free(&P);
+	c->rng_normal(hc, N, 4242);
+	expect_close(hg, hc, N, 1e-6, 1e-6, "normal");
+	free(hg); free(hc);
+}
+END_TEST
+
+/* ---- pooling, rows, loss, reductions, optimiser ---- */
+
+enum { MP_B = 3, MP_L = 40, MP_C = 24 };
+
+static void run_meanpool(const rf_backend_t *be, float *out, float *dinp, const float *x,
+                         const uint8_t *mask, const float *dout)
+{
+	size_t n = sizeof(float) * MP_B * MP_L * MP_C, m = sizeof(float) * MP_B * MP_C;
+	pool_t P = { be, { 0 }, 0 };
+	float *dx = put(&P, x, n), *o = blank(&P, m), *g = put(&P, dout, m), *gi = put(&P, x, n);
+	uint8_t *dm = put(&P, mask, MP_B * MP_L);
+	be->meanpool_forward(o, dx, dm, MP_B, MP_L, MP_C);
+	be->meanpool_backward(gi, g, dm, MP_B, MP_L, MP_C);
+	get(&P, out, o, m); get(&P, dinp, gi, n);
+	pool_free(&P);
+}
+
+/* Sequence 1 fully masked (output 0, no gradient), sequence 2 partly:
+ * atol 1e-6, rtol 1e-5. */
+START_TEST(meanpool_forward_backward_match_cpu_with_masks)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	uint8_t mask[MP_B * MP_L];
+	for (int i = 0; i < MP_B * MP_L; i++) {
+		int b = i / MP_L, j = i % MP_L;
+		mask[i] = b == 0 || (b == 2 && j < 29 && j % 5 != 3);
+	}
+	float *x = randn(MP_B * MP_L * MP_C, 23, 1.0f), *dout = randn(MP_B * MP_C, 24, 1.0f);
+	float o[2][MP_B * MP_C], *dg = fbuf(MP_B * MP_L * MP_C), *dc = fbuf(MP_B * MP_L * MP_C);
+	run_meanpool(g, o[0], dg, x, mask, dout);
+	run_meanpool(c, o[1], dc, x, mask, dout);
+	expect_close(o[0], o[1], MP_B * MP_C, 1e-6, 1e-5, "pooled");
+	for (int k = 0; k < MP_C; k++) ck_assert_float_eq(o[0][MP_C + k], 0.0f);
+	expect_close(dg, dc, MP_B * MP_L * MP_C, 1e-6, 1e-5, "dinp");
+	free(x); free(dout); free(dg); free(dc);
+}
+END_TEST
+
+enum { GR_M = 50, GR_R = 12, GR_C = 17 };
+
+static void run_rows(const rf_backend_t *be, float *out, float *dinp, const float *x,
+                     const int32_t *idx, const float *dout)
+{
+	size_t nr = sizeof(float) * GR_R * GR_C, nm = sizeof(float) * GR_M * GR_C;
+	pool_t P = { be, { 0 }, 0 };
+	float *dx = put(&P, x, nr), *o = blank(&P, nm), *g = put(&P, dout, nm), *gi = put(&P, x, nr);
+	int32_t *di = put(&P, idx, sizeof(int32_t) * GR_M);
+	be->gather_rows(o, dx, di, GR_M, GR_C);
+	be->scatter_add_rows(gi, g, di, GR_M, GR_C);
+	get(&P, out, o, nm); get(&P, dinp, gi, nr);
+	pool_free(&P);
+}
+
+/* Rows repeat, so scatter adds up to 5 values: atol 1e-5, rtol 1e-5. */
+START_TEST(gather_scatter_rows_match_cpu_with_repeats)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	int32_t idx[GR_M];
+	for (int i = 0; i < GR_M; i++) idx[i] = (i * 5 + 1) % GR_R;
+	float *x = randn(GR_R * GR_C, 25, 1.0f), *dout = randn(GR_M * GR_C, 26, 1.0f);
+	float o[2][GR_M * GR_C], d[2][GR_R * GR_C];
+	run_rows(g, o[0], d[0], x, idx, dout);
+	run_rows(c, o[1], d[1], x, idx, dout);
+	expect_close(o[0], o[1], GR_M * GR_C, 0, 0, "gathered");
+	expect_close(d[0], d[1], GR_R * GR_C, 1e-5, 1e-5, "dinp");
+	free(x); free(dout);
+}
+END_TEST
+
+enum { XE_N = 9, XE_C = 1001 };
+
+static void run_xent(const rf_backend_t *be, float *loss, float *probs, float *dlog,
+                     const float *logits, const int32_t *t)
+{
+	size_t nc = sizeof(float) * XE_N * XE_C;
+	pool_t P = { be, { 0 }, 0 };
+	float *dl = put(&P, logits, nc), *l = blank(&P, sizeof(float) * XE_N), *p = blank(&P, nc);
+	float *g = put(&P, logits, nc);
+	int32_t *dt = put(&P, t, sizeof(int32_t) * XE_N);
+	be->xent_forward(l, p, dl, dt, XE_N, XE_C);
+	be->xent_backward(g, p, dt, 0.25f, XE_N, XE_C);
+	get(&P, loss, l, sizeof(float) * XE_N); get(&P, probs, p, nc); get(&P, dlog, g, nc);
+	pool_free(&P);
+}
+
+/* Row 4 has target -1 (loss 0, gradient untouched): atol 1e-6, rtol 1e-5. */
+START_TEST(xent_forward_backward_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	int32_t t[XE_N];
+	for (int i = 0; i < XE_N; i++) t[i] = i == 4 ? -1 : (i * 389) % XE_C;
+	float *x = randn(XE_N * XE_C, 27, 4.0f), lg[XE_N], lc[XE_N];
+	float *pg = fbuf(XE_N * XE_C), *pc = fbuf(XE_N * XE_C), *dg = fbuf(XE_N * XE_C), *dc = fbuf(XE_N * XE_C);
+	run_xent(g, lg, pg, dg, x, t);
+	run_xent(c, lc, pc, dc, x, t);
+	expect_close(lg, lc, XE_N, 1e-5, 1e-5, "loss");
+	ck_assert_float_eq(lg[4], 0.0f);
+	expect_close(pg, pc, XE_N * XE_C, 1e-7, 1e-5, "probs");
+	expect_close(dg, dc, XE_N * XE_C, 1e-6, 1e-5, "dlogits");
+	free(x); free(pg); free(pc); free(dg); free(dc);
+}
+END_TEST
+
+/* Double accumulation on both sides: rtol 1e-12. */
+START_TEST(sum_and_sum_squares_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	enum { N = 1000003 };
+	float *x = randn(N, 28, 1.0f);
+	pool_t P = { g, { 0 }, 0 };
+	float *d = put(&P, x, sizeof(float) * N);
+	double sg = g->sum(d, N), qg = g->sum_squares(d, N), sc = c->sum(x, N), qc = c->sum_squares(x, N);
+	pool_free(&P);
+	ck_assert_msg(fabs(sg - sc) <= 1e-12 * N, "sum: cuda %.17g, cpu %.17g", sg, sc);
+	ck_assert_msg(fabs(qg - qc) <= 1e-12 * qc, "sum_squares: cuda %.17g, cpu %.17g", qg, qc);
+	free(x);
+}
+END_TEST
+
+static void run_adamw(const rf_backend_t *be, float *h[3], const float *p, const float *gr,
+                      const float *m, const float *v, size_t n)
+{
+	size_t b = n * sizeof(float);
+	pool_t P = { be, { 0 }, 0 };
+	float *dp = put(&P, p, b), *dg = put(&P, gr, b), *dm = put(&P, m, b), *dv = put(&P, v, b);
+	for (int step = 1; step <= 3; step++)
+		be->adamw(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f,
+		          1.0f - powf(0.9f, step), 1.0f - powf(0.999f, step));
+	get(&P, h[0], dp, b); get(&P, h[1], dm, b); get(&P, h[2], dv, b);
+	pool_free(&P);
+}
+
+/* Three steps: atol 1e-7, rtol 1e-5. */
+START_TEST(adamw_steps_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	enum { N = 5000 };
+	float *p = randn(N, 29, 1.0f), *gr = randn(N, 30, 1.0f), *m = randn(N, 31, 0.1f);
+	float *v = randn(N, 32, 0.1f), *hg[3], *hc[3];
+	for (int i = 0; i < N; i++) v[i] = v[i] * v[i];
+	for (int i = 0; i < 3; i++) { hg[i] = fbuf(N); hc[i] = fbuf(N); }
+	run_adamw(g, hg, p, gr, m, v, N);
+	run_adamw(c, hc, p, gr, m, v, N);
+	expect_close(hg[0], hc[0], N, 1e-7, 1e-5, "p");
+	expect_close(hg[1], hc[1], N, 1e-7, 1e-5, "m");
+	expect_close(hg[2], hc[2], N, 1e-7, 1e-5, "v");
+	for (int i = 0; i < 3; i++) { free(hg[i]); free(hc[i]); }
+	free(p); free(gr); free(m); free(v);
+}
+END_TEST
+
+/* ---- LSH hashing ---- */
+
+static rf_attn_shape_t shape(int kind, int B, int L, int H, int dh, int chunk, int nb, int na,
+                             int hashes, int buckets, int causal)
+{
+	rf_attn_shape_t s = { B, L, H, dh, kind, causal, chunk, nb, na, hashes, 0, 0 };
+	if (kind == RF_ATTN_LSH) rf_lsh_buckets(L, chunk, buckets, &s.n_buckets, &s.n_buckets1);
+	return s;
+}
+
+/* Trailing padding in the last sequence, and a few interior holes. */
+static uint8_t *padding_mask(int B, int L, int pad)
+{
+	uint8_t *m = malloc((size_t)B * L);
+	ck_assert_ptr_nonnull(m);
+	for (int i = 0; i < B * L; i++) {
+		int b = i / L, j = i % L;
+		m[i] = !(b == B - 1 && j >= L - pad) && !(pad && j % 17 == 5);
+	}
+	return m;
+}
+
+static void run_hash(const rf_backend_t *be, uint16_t *out, const float *qk, const float *rot,
+                     const uint8_t *mask, const rf_attn_shape_t *s)
+{
+	size_t nqk = (size_t)s->B * s->L * s->H * s->dh, nb = (size_t)s->B * s->H * s->n_hashes * s->L;
+	size_t nrot = (size_t)s->H * s->dh * s->n_hashes * rf_attn_rot_cols(s);
+	pool_t P = { be, { 0 }, 0 };
+	float *dq = put(&P, qk, nqk * sizeof(float)), *dr = put(&P, rot, nrot * sizeof(float));
+	uint8_t *dm = mask ? put(&P, mask, (size_t)s->B * s->L) : NULL;
+	uint16_t *db = blank(&P, nb * sizeof(uint16_t));
+	be->lsh_hash(db, dq, dr, dm, s);
+	get(&P, out, db, nb * sizeof(uint16_t));
+	pool_free(&P);
+}
+
+static void expect_same_buckets(const rf_attn_shape_t *s, const uint8_t *mask, uint64_t seed)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	size_t nqk = (size_t)s->B * s->L * s->H * s->dh, nb = (size_t)s->B * s->H * s->n_hashes * s->L;
+	float *qk = randn(nqk, seed, 1.0f);
+	float *rot = randn((size_t)s->H * s->dh * s->n_hashes * rf_attn_rot_cols(s), seed + 1, 1.0f);
+	uint16_t *bg = malloc(nb * sizeof(uint16_t)), *bc = malloc(nb * sizeof(uint16_t));
+	run_hash(g, bg, qk, rot, mask, s);
+	run_hash(c, bc, qk, rot, mask, s);
+	for (size_t i = 0; i < nb; i++)
+		ck_assert_msg(bg[i] == bc[i], "bucket %zu: cuda %u, cpu %u", i, bg[i], bc[i]);
+	free(qk); free(rot); free(bg); free(bc);
+}
+
+START_TEST(lsh_hash_matches_cpu_with_padding)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 256, 2, 32, 16, 1, 0, 3, 0, 0);
+	uint8_t *m = padding_mask(2, 256, 40);
+	expect_same_buckets(&s, m, 33);
+	free(m);
+}
+END_TEST
+
+START_TEST(lsh_hash_matches_cpu_with_factorised_buckets)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 1, 512, 2, 24, 4, 1, 0, 2, 512, 0);
+	ck_assert_int_eq(s.n_buckets1, 16);
+	expect_same_buckets(&s, NULL, 35);
+}
+END_TEST
+
+/* ---- attention ---- */
+
+typedef struct {
+	float *out, *dqk, *dv;
+} attn_res_t;
+
+/* Forward, then backward into gradients that start at dqk0/dv0. */
+static attn_res_t run_attn(const rf_backend_t *be, const rf_attn_shape_t *s, const float *qk,
+                           const float *v, const uint16_t *buckets, const uint8_t *mask,
+                           const float *dout, const float *g0)
+{
+	size_t n = (size_t)s->B * s->L * s->H * s->dh, b = n * sizeof(float);
+	size_t nbk = (size_t)s->B * s->H * s->n_hashes * s->L * sizeof(uint16_t);
+	pool_t P = { be, { 0 }, 0 };
+	float *dq = put(&P, qk, b), *dvv = put(&P, v, b), *dg = put(&P, dout, b), *o = blank(&P, b);
+	float *gq = put(&P, g0, b), *gv = put(&P, g0, b);
+	uint16_t *dbk = buckets ? put(&P, buckets, nbk) : NULL;
+	uint8_t *dm = mask ? put(&P, mask, (size_t)s->B * s->L) : NULL;
+	void *work = blank(&P, be->attn_workspace(s));
+	attn_res_t r = { fbuf(n), fbuf(n), fbuf(n) };
+	be->attn_forward(o, dq, dvv, dbk, dm, s, work);
+	get(&P, r.out, o, b);
+	be->attn_backward(gq, gv, dg, dq, dvv, dbk, dm, s, work);
+	get(&P, r.dqk, gq, b);
+	get(&P, r.dv, gv, b);
+	pool_free(&P);
+	return r;
+}
+
+static void attn_res_free(attn_res_t *r)
+{
+	free(r->out); free(r->dqk); free(r->dv);
+}
+
+/* Inputs of one attention case; LSH buckets come from the CPU hash, so the
+ * attention kernels are compared on the same sorted order. */
+typedef struct {
+	float *qk, *v, *dout, *g0;
+	uint16_t *buckets;
+	uint8_t *mask;
+} attn_in_t;
+
+static attn_in_t attn_inputs(const rf_attn_shape_t *s, int pad, uint64_t seed)
+{
+	size_t n = (size_t)s->B * s->L * s->H * s->dh;
+	attn_in_t in = { randn(n, seed, 1.0f), randn(n, seed + 1, 1.0f), randn(n, seed + 2, 1.0f),
+	                 randn(n, seed + 3, 0.5f), NULL, pad >= 0 ? padding_mask(s->B, s->L, pad) : NULL };
+	if (s->kind == RF_ATTN_LSH) {
+		size_t nrot = (size_t)s->H * s->dh * s->n_hashes * rf_attn_rot_cols(s);
+		float *rot = randn(nrot, seed + 4, 1.0f);
+		in.buckets = malloc((size_t)s->B * s->H * s->n_hashes * s->L * sizeof(uint16_t));
+		ck_assert_ptr_nonnull(in.buckets);
+		rf_backend_cpu()->lsh_hash(in.buckets, in.qk, rot, in.mask, s);
+		free(rot);
+	}
+	return in;
+}
+
+static void attn_in_free(attn_in_t *in)
+{
+	free(in->qk); free(in->v); free(in->dout); free(in->g0); free(in->buckets); free(in->mask);
+}
+
+/* Forward atol 2e-5, rtol 1e-4; backward atol 1e-4, rtol 1e-3 (sums over
+ * up to a few hundred keys, in a different order than the CPU's BLAS). */
+static void expect_attn_parity(const rf_attn_shape_t *s, int pad, uint64_t seed)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	size_t n = (size_t)s->B * s->L * s->H * s->dh;
+	attn_in_t in = attn_inputs(s, pad, seed);
+	attn_res_t rg = run_attn(g, s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
+	attn_res_t rc = run_attn(c, s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
+	expect_close(rg.out, rc.out, n, 2e-5, 1e-4, "out");
+	expect_close(rg.dv, rc.dv, n, 1e-4, 1e-3, "dv");
+	expect_close(rg.dqk, rc.dqk, n, 1e-4, 1e-3, "dqk");
+	attn_res_free(&rg); attn_res_free(&rc); attn_in_free(&in);
+}
+
+START_TEST(full_attention_matches_cpu)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_FULL, 2, 50, 2, 16, 0, 0, 0, 1, 0, 0);
+	expect_attn_parity(&s, -1, 100);
+}
+END_TEST
+
+START_TEST(full_attention_matches_cpu_causal_with_padding)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_FULL, 2, 77, 3, 40, 0, 0, 0, 1, 0, 1);
+	expect_attn_parity(&s, 20, 110);
+}
+END_TEST
+
+START_TEST(local_attention_matches_cpu_with_padding)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LOCAL, 2, 96, 2, 32, 16, 1, 1, 1, 0, 0);
+	expect_attn_parity(&s, 30, 120);
+}
+END_TEST
+
+START_TEST(local_attention_matches_cpu_causal)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LOCAL, 2, 64, 2, 16, 8, 1, 0, 1, 0, 1);
+	expect_attn_parity(&s, 9, 130);
+}
+END_TEST
+
+/* Two chunks seen before and after: the window wraps onto itself and each
+ * chunk must count once. */
+START_TEST(local_attention_matches_cpu_when_window_wraps)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LOCAL, 1, 48, 1, 8, 16, 2, 2, 1, 0, 0);
+	expect_attn_parity(&s, -1, 140);
+}
+END_TEST
+
+START_TEST(lsh_attention_matches_cpu_with_padding)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 128, 2, 32, 16, 1, 0, 3, 0, 0);
+	expect_attn_parity(&s, 25, 150);
+}
+END_TEST
+
+START_TEST(lsh_attention_matches_cpu_causal_with_padding)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 96, 3, 24, 12, 1, 1, 4, 0, 1);
+	expect_attn_parity(&s, 13, 160);
+}
+END_TEST
+
+/* The widest head the kernels take (128), and a chunk of 40 (tiles of 16
+ * queries and 32 keys straddle it). */
+START_TEST(lsh_attention_matches_cpu_for_wide_heads)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 1, 160, 1, 128, 40, 1, 0, 2, 0, 0);
+	expect_attn_parity(&s, 7, 170);
+}
+END_TEST
+
+/* L <= chunk_len: one round of full attention whatever n_hashes says. */
+START_TEST(lsh_attention_matches_cpu_when_shorter_than_a_chunk)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 30, 2, 16, 32, 1, 0, 4, 2, 0);
+	expect_attn_parity(&s, 6, 180);
+}
+END_TEST
+
+/* Every key masked: the -1e5 self score makes each token attend to itself
+ * alone in each of the 4 rounds, so out = v, dv gains dout and dqk nothing
+ * (replaced scores carry no gradient). atol 1e-6. */
+START_TEST(lsh_attention_of_fully_masked_sequence_returns_own_values)
+{
+	const rf_backend_t *g = tu_cuda();
+	enum { L = 64, DH = 16 };
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 1, L, 1, DH, 8, 1, 0, 4, 0, 0);
+	attn_in_t in = attn_inputs(&s, L, 190);
+	attn_res_t r = run_attn(g, &s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
+	float want_dv[L * DH];
+	for (int i = 0; i < L * DH; i++) want_dv[i] = in.g0[i] + in.dout[i];
+	expect_close(r.out, in.v, L * DH, 1e-6, 0, "out");
+	expect_close(r.dv, want_dv, L * DH, 1e-6, 0, "dv");
+	expect_close(r.dqk, in.g0, L * DH, 1e-6, 0, "dqk");
+	attn_res_free(&r); attn_in_free(&in);
+}
+END_TEST
+
+/* ---- determinism and memory ---- */
+
+/* No atomics in attention, LayerNorm or bias gradients: bitwise repeats. */
+START_TEST(attention_and_reductions_repeat_bitwise)
+{
+	const rf_backend_t *g = tu_cuda();
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 128, 2, 32, 16, 1, 0, 3, 0, 1);
+	size_t n = (size_t)s.B * s.L * s.H * s.dh;
+	attn_in_t in = attn_inputs(&s, 25, 200);
+	attn_res_t a = run_attn(g, &s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
+	attn_res_t b = run_attn(g, &s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
+	expect_same(a.out, b.out, n * sizeof(float), "attention out");
+	expect_same(a.dqk, b.dqk, n * sizeof(float), "attention dqk");
+	expect_same(a.dv, b.dv, n * sizeof(float), "attention dv");
+	attn_res_free(&a); attn_res_free(&b); attn_in_free(&in);
+
+	float *x = randn(LN_N * LN_C, 10, 2.0f), *w = randn(LN_C, 11, 1.0f), *bb = randn(LN_C, 12, 1.0f);
+	float *dout = randn(LN_N * LN_C, 13, 1.0f), *h1[6], *h2[6];
+	size_t sz[6] = { LN_N * LN_C, LN_N, LN_N, LN_N * LN_C, LN_C, LN_C };
+	for (int i = 0; i < 6; i++) { h1[i] = fbuf(sz[i]); h2[i] = fbuf(sz[i]); }
+	run_layernorm(g, h1, x, w, bb, dout, dout);
+	run_layernorm(g, h2, x, w, bb, dout, dout);
+	for (int i = 0; i < 6; i++) expect_same(h1[i], h2[i], sz[i] * sizeof(float), "layernorm");
+	for (int i = 0; i < 6; i++) { free(h1[i]); free(h2[i]); }
+	free(x); free(w); free(bb); free(dout);
+}
+END_TEST
+
+/* The workspace is linear in L: doubling L at most doubles it (plus the
+ * sort's fixed part), never quadruples it. */
+START_TEST(attention_workspace_grows_linearly_with_length)
+{
+	const rf_backend_t *g = tu_cuda();
+	for (int kind = RF_ATTN_FULL; kind <= RF_ATTN_LSH; kind++) {
+		rf_attn_shape_t a = shape(kind, 1, 16384, 4, 64, 64, 1, 0, 4, 0, 0);
+		rf_attn_shape_t b = shape(kind, 1, 32768, 4, 64, 64, 1, 0, 4, 0, 0);
+		size_t wa = g->attn_workspace(&a), wb = g->attn_workspace(&b);
+		ck_assert_msg(wb <= 2 * wa + (1u << 20), "%s: workspace %zu at L=16384, %zu at L=32768",
+		              kind == RF_ATTN_FULL ? "full" : kind == RF_ATTN_LOCAL ? "local" : "lsh", wa, wb);
+	}
+}
+END_TEST
+
+/* Without a visible GPU the backend says so instead of crashing. Needs a
+ * fresh process (Check's fork): skipped under CK_FORK=no. */
+START_TEST(missing_gpu_is_reported_clearly)
+{
+	const char *fork_mode = getenv("CK_FORK");
+	if (fork_mode && strcmp(fork_mode, "no") == 0) return;
+	setenv("CUDA_VISIBLE_DEVICES", "", 1);
+	char err[256] = "";
+	ck_assert_ptr_null(rf_backend_cuda(err, sizeof err));
+	ck_assert_msg(strstr(err, "cuda:") && (strstr(err, "no usable GPU") || strstr(err, "no CUDA device")),
+	              "message: %s", err);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("cuda_ops");
+	TCase *t = tcase_create("parity");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, matmul_matches_cpu_for_every_transpose);
+	tcase_add_test(t, matmul_tf32_switch_stays_close_and_switches_back);
+	tcase_add_test(t, embed_forward_backward_match_cpu);
+	tcase_add_test(t, layernorm_forward_backward_match_cpu);
+	tcase_add_test(t, bias_add_and_backward_match_cpu);
+	tcase_add_test(t, gelu_dropout_axpy_scale_match_cpu);
+	tcase_add_test(t, concat2_forward_backward_match_cpu);
+	tcase_add_test(t, rng_normal_matches_cpu);
+	tcase_add_test(t, meanpool_forward_backward_match_cpu_with_masks);
+	tcase_add_test(t, gather_scatter_rows_match_cpu_with_repeats);
+	tcase_add_test(t, xent_forward_backward_match_cpu);
+	tcase_add_test(t, sum_and_sum_squares_match_cpu);
+	tcase_add_test(t, adamw_steps_match_cpu);
+	tcase_add_test(t, lsh_hash_matches_cpu_with_padding);
+	tcase_add_test(t, lsh_hash_matches_cpu_with_factorised_buckets);
+	tcase_add_test(t, full_attention_matches_cpu);
+	tcase_add_test(t, full_attention_matches_cpu_causal_with_padding);
+	tcase_add_test(t, local_attention_matches_cpu_with_padding);
+	tcase_add_test(t, local_attention_matches_cpu_causal);
+	tcase_add_test(t, local_attention_matches_cpu_when_window_wraps);
+	tcase_add_test(t, lsh_attention_matches_cpu_with_padding);
+	tcase_add_test(t, lsh_attention_matches_cpu_causal_with_padding);
+	tcase_add_test(t, lsh_attention_matches_cpu_for_wide_heads);
+	tcase_add_test(t, lsh_attention_matches_cpu_when_shorter_than_a_chunk);
+	tcase_add_test(t, lsh_attention_of_fully_masked_sequence_returns_own_values);
+	tcase_add_test(t, attention_and_reductions_repeat_bitwise);
+	tcase_add_test(t, attention_workspace_grows_linearly_with_length);
+	tcase_add_test(t, missing_gpu_is_reported_clearly);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *r = srunner_create(suite());
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
