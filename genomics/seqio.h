@@ -38,10 +38,15 @@ typedef struct gf_reader gf_reader_t;
 void gf_seqio_opts_init(gf_seqio_opts_t *o);
 
 /* Opens path ("-" for stdin), detecting the format from the content.
- * NULL with a message in err on failure. */
+ * NULL with a message in err on failure. With regions, every region is
+ * checked here (an unknown name or a range off the sequence is an error);
+ * FASTA/FASTQ regions go through faidx, which builds a missing .fai (and .gzi
+ * for bgzip) beside the file; SAM/BAM/CRAM regions need .bai/.csi/.crai.
+ * Switches htslib's own logging off: every error comes back in err. */
 gf_reader_t *gf_seqio_open(const char *path, const gf_seqio_opts_t *o, char *err, size_t errlen);
 
-/* Next record: 1, 0 at the end, -1 on error with a message in err. */
+/* Next record: 1, 0 at the end, -1 on error with a message in err (and -1
+ * again on any later call). With regions, one record per region, in order. */
 int gf_seqio_read(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen);
 
 gf_format_t gf_seqio_format(const gf_reader_t *r);

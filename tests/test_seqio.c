@@ -332,6 +332,25 @@ START_TEST(cram_with_reference_reads_like_the_bam)
 }
 END_TEST
 
+START_TEST(cram_without_its_reference_says_so)
+{
+	need_cache();
+	char dir[64], cmd[2 * PATH_MAX], cram[128];
+	make_tmp(dir);
+	snprintf(cram, sizeof cram, "%s/x.cram", dir);
+	snprintf(cmd, sizeof cmd, "cp '%s' %s/ref.fa && samtools view -C -T %s/ref.fa -o %s '%s' && rm %s/ref.fa*", P("data/cache/lambda/lambda_virus.fa"),
+	         dir, dir, cram, P("data/cache/lambda/aln.bam"), dir);
+	free(sh(cmd));
+	/* No reference anywhere, and no download from the EBI reference server. */
+	setenv("REF_PATH", dir, 1);
+	setenv("REF_CACHE", dir, 1);
+	scan_t s = scan(cram, NULL);
+	ck_assert_int_eq(s.ret, -1);
+	ck_assert_msg(strstr(s.err, cram) == s.err && strstr(s.err, "CRAM reference was not found"), "%s", s.err);
+	rm_tmp(dir);
+}
+END_TEST
+
 /* ---- compression, stdin, threads ---- */
 
 START_TEST(plain_gzip_and_bgzip_give_identical_records)
@@ -461,6 +480,28 @@ START_TEST(fastq_record_has_name_bases_and_quality)
 }
 END_TEST
 
+/* Wrapped sequence and quality lines, CRLF line ends, a quality line that
+ * starts with '@' and blank lines between records read as plain 4-line FASTQ. */
+START_TEST(fastq_wrapped_crlf_reads_like_four_line)
+{
+	char dir[64], a[128], b[128];
+	make_tmp(dir);
+	snprintf(a, sizeof a, "%s/plain.fq", dir);
+	snprintf(b, sizeof b, "%s/wrapped.fq", dir);
+	FILE *f = fopen(a, "w"), *g = fopen(b, "w");
+	ck_assert(f && g);
+	fputs("@r1 first\nACGTNacgtRY\n+\n@@IIII#####\n@r2\nGGCC\n+r2\nAB@C\n", f);
+	fputs("@r1 first\r\nACGTN\r\nacgtRY\r\n+\r\n@@III\r\nI#####\r\n\r\n@r2\r\nGG\r\nCC\r\n+r2\r\nAB@C\r\n", g);
+	fclose(f);
+	fclose(g);
+	scan_t x = scan_ok(a, NULL), y = scan_ok(b, NULL);
+	ck_assert_uint_eq(x.n, 2);
+	ck_assert_uint_eq(x.bases, 15);
+	ck_assert_uint_eq(y.hash, x.hash);
+	rm_tmp(dir);
+}
+END_TEST
+
 START_TEST(revcomp_complements_iupac_and_keeps_case)
 {
 	char s[] = "ACGTURYSWKMBDHVNacgturyswkmbdhvn";
@@ -548,6 +589,37 @@ START_TEST(region_record_gives_coordinates_in_the_source)
 	ck_assert_int_eq(rec.src_len, 502);
 	gf_seqio_close(r);
 	gf_record_free(&rec);
+}
+END_TEST
+
+START_TEST(fastq_region_has_the_quality_of_samtools_fqidx)
+{
+	char dir[64], cmd[2 * PATH_MAX], fq[128], err[GF_ERRLEN];
+	make_tmp(dir);
+	snprintf(fq, sizeof fq, "%s/copy.fq", dir);
+	snprintf(cmd, sizeof cmd, "cp '%s' %s", P("data/samples/small.fq"), fq);
+	free(sh(cmd));
+	static const char *const regs[] = { "r3:10-20", "r25" };
+	gf_seqio_opts_t o;
+	gf_seqio_opts_init(&o);
+	o.regions = regs;
+	o.n_regions = 2;
+	gf_reader_t *r = gf_seqio_open(fq, &o, err, sizeof err);
+	ck_assert_msg(r != NULL, "%s", err);
+	gf_record_t rec;
+	gf_record_init(&rec);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(gf_seqio_read(r, &rec, err, sizeof err) == 1, "%s", err);
+		snprintf(cmd, sizeof cmd, "samtools fqidx -n 100000 %s '%s' | sed -n '2p;4p' | tr '\\n' ' '", fq, regs[i]);
+		char *want = sh(cmd), got[1024];
+		snprintf(got, sizeof got, "%s %s ", rec.seq, rec.qual);
+		ck_assert_str_eq(got, want);
+		free(want);
+	}
+	ck_assert_int_eq(gf_seqio_read(r, &rec, err, sizeof err), 0);
+	gf_seqio_close(r);
+	gf_record_free(&rec);
+	rm_tmp(dir);
 }
 END_TEST
 
@@ -677,13 +749,17 @@ START_TEST(region_on_fasta_that_cannot_be_indexed_fails_clearly)
 }
 END_TEST
 
-START_TEST(stdin_errors_name_standard_input)
+/* Cut at a BGZF block boundary, only the missing end-of-file block tells;
+ * on a pipe it cannot be checked up front, so the end of the stream does. */
+START_TEST(stdin_without_bgzf_eof_block_is_an_error_naming_standard_input)
 {
-	char cmd[PATH_MAX + 32];
-	snprintf(cmd, sizeof cmd, "head -c -28 '%s'", P("tests/data/bad/no_eof_block.fa.gz"));
+	char cmd[PATH_MAX + 64];
+	if (_i == 0) snprintf(cmd, sizeof cmd, "cat '%s'", P("tests/data/bad/no_eof_block.fa.gz"));
+	else snprintf(cmd, sizeof cmd, "samtools view -b '%s' | head -c -28", P("data/samples/small.sam"));
 	scan_t s = scan_stdin(cmd);
 	ck_assert_int_eq(s.ret, -1);
-	ck_assert_msg(strstr(s.err, "standard input") && strstr(s.err, "truncated"), "%s", s.err);
+	ck_assert_msg(strstr(s.err, "standard input: truncated file") && strstr(s.err, "end-of-file marker is missing"), "%s", s.err);
+	ck_assert_uint_eq(s.n, _i == 0 ? 2 : 15);
 }
 END_TEST
 
@@ -694,7 +770,9 @@ static Suite *seqio_suite(void)
 	tcase_add_test(t, small_sample_with_three_records_matches_samtools_fai);
 	tcase_add_test(t, fasta_keeps_case_and_iupac_and_has_no_quality);
 	tcase_add_test(t, fastq_record_has_name_bases_and_quality);
+	tcase_add_test(t, fastq_wrapped_crlf_reads_like_four_line);
 	tcase_add_test(t, revcomp_complements_iupac_and_keeps_case);
+	tcase_add_test(t, fastq_region_has_the_quality_of_samtools_fqidx);
 	tcase_add_test(t, region_record_gives_coordinates_in_the_source);
 	tcase_add_test(t, fasta_region_builds_missing_indexes);
 	suite_add_tcase(s, t);
@@ -709,6 +787,7 @@ static Suite *seqio_suite(void)
 	tcase_add_test(t, bam_reverse_reads_come_back_as_sequenced);
 	tcase_add_test(t, bam_as_stored_returns_seq_and_qual_columns);
 	tcase_add_test(t, cram_with_reference_reads_like_the_bam);
+	tcase_add_test(t, cram_without_its_reference_says_so);
 	tcase_add_test(t, plain_gzip_and_bgzip_give_identical_records);
 	tcase_add_loop_test(t, stdin_reads_like_the_file, 0, 4);
 	tcase_add_test(t, decompression_threads_give_the_same_records);
@@ -719,7 +798,7 @@ static Suite *seqio_suite(void)
 	t = tcase_create("bad_input");
 	tcase_add_loop_test(t, bad_input_gives_one_line_naming_file_record_and_place, 0, (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(t, region_on_fasta_that_cannot_be_indexed_fails_clearly);
-	tcase_add_test(t, stdin_errors_name_standard_input);
+	tcase_add_loop_test(t, stdin_without_bgzf_eof_block_is_an_error_naming_standard_input, 0, 2);
 	suite_add_tcase(s, t);
 	return s;
 }
