@@ -45,7 +45,7 @@ typedef struct {
 /* Per-thread scratch for one query chunk and its window (W = win*cl keys). */
 typedef struct {
 	float *q, *k, *v, *s, *dp, *dout, *g, *gv;
-	int32_t *qpos, *kpos;
+	int32_t *qpos, *kpos, *kpad;   /* kpad: the key is padding */
 } scratch_t;
 
 /* Workspace of one (b, h) at a time. */
@@ -150,6 +150,7 @@ static void scratch_layout(char *base, size_t *off, const plan_t *p, scratch_t *
 	sc->gv = take(base, off, cl * dh * f);
 	sc->qpos = take(base, off, cl * i4);
 	sc->kpos = take(base, off, W * i4);
+	sc->kpad = take(base, off, W * i4);
 }
 
 /* Threads the workspace is sized for: the OpenMP maximum at the time of the
@@ -246,6 +247,30 @@ static float key_rnorm(const float *row, int dh)
 	return 1.0f / sqrtf(ss + KEY_EPS);
 }
 
+/* e^x for the softmax arguments (x <= ~0): Cody-Waite reduction and Cephes'
+ * polynomial (within 2 ulp), exactly 0 below -87 (masked scores). Written
+ * without calls, branches or float comparisons (which GCC will not
+ * if-convert under -ftrapping-math) so that the loops around it vectorise:
+ * below -87 is tested on the bits, which order negative floats by magnitude. */
+static inline float softmax_exp(float x)
+{
+	union { float f; uint32_t u; } in = { x }, scale;
+	int dead = in.u > 0xc2ae0000u;   /* bits of -87.0f */
+	in.u = dead ? 0xc2ae0000u : in.u;
+	float xc = in.f;
+	float n = (xc * 1.44269504089f + 12582912.0f) - 12582912.0f;   /* round(x / ln 2) */
+	float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	scale.u = dead ? 0u : (uint32_t)((int32_t)n + 127) << 23;
+	return p * scale.f;
+}
+
 /* The distinct chunks c-before .. c+after (mod n), in that order. */
 static int window(int c, int before, int after, int n, int *ids)
 {
@@ -289,6 +314,16 @@ static void gather(float *dst, const float *src, size_t ld, const int32_t *pos, 
 		memcpy(dst + (size_t)i * dh, src + (size_t)pos[i] * ld, (size_t)dh * sizeof(float));
 }
 
+/* Positions, padding flags, unit keys and values of the nk keys at t->kpos. */
+static void gather_keys(const head_t *x, int nk)
+{
+	const plan_t *p = x->p;
+	scratch_t *t = x->t;
+	for (int j = 0; j < nk; j++) t->kpad[j] = x->mask && !x->mask[t->kpos[j]];
+	gather(t->k, x->w->khat, (size_t)p->dh, t->kpos, nk, p->dh);
+	gather(t->v, x->v, (size_t)p->ld, t->kpos, nk, p->dh);
+}
+
 /* Positions, unit keys and values of the window of chunk c in round r. */
 static int gather_window(const head_t *x, int r, int c)
 {
@@ -296,8 +331,7 @@ static int gather_window(const head_t *x, int r, int c)
 	scratch_t *t = x->t;
 	int ids[p->win], nw = window(c, p->before, p->after, p->n_chunks, ids), nk = 0;
 	for (int i = 0; i < nw; i++) nk += chunk_positions(x, r, ids[i], t->kpos + nk);
-	gather(t->k, x->w->khat, (size_t)p->dh, t->kpos, nk, p->dh);
-	gather(t->v, x->v, (size_t)p->ld, t->kpos, nk, p->dh);
+	gather_keys(x, nk);
 	return nk;
 }
 
@@ -312,24 +346,24 @@ static int gather_queries(const head_t *x, int r, int c)
 	return nq;
 }
 
-static int is_masked(int qp, int kp, const uint8_t *mask, int causal)
-{
-	return qp == kp || (mask && !mask[kp]) || (causal && kp > qp);
-}
-
-/* t->s = q k^T over nq queries and nk keys, with masked scores replaced. */
-static void scores(const head_t *x, const float *k, const int32_t *kpos, int nq, int nk)
+/* t->s = q k^T over nq queries and the nk keys at t->kpos, with masked
+ * scores replaced. */
+static void scores(const head_t *x, int nq, int nk)
 {
 	scratch_t *t = x->t;
-	int dh = x->p->dh;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, dh, 1.0f, t->q, dh, k, dh,
+	const int32_t *kpos = t->kpos, *kpad = t->kpad;
+	int dh = x->p->dh, causal = x->p->causal;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, dh, 1.0f, t->q, dh, t->k, dh,
 	            0.0f, t->s, nk);
-	for (int i = 0; i < nq; i++)
+	for (int i = 0; i < nq; i++) {
+		float *si = t->s + (size_t)i * nk;
+		int qp = t->qpos[i];
+#pragma omp simd
 		for (int j = 0; j < nk; j++) {
-			if (t->qpos[i] == kpos[j]) t->s[(size_t)i * nk + j] = RF_SELF_MASK_VALUE;
-			else if (is_masked(t->qpos[i], kpos[j], x->mask, x->p->causal))
-				t->s[(size_t)i * nk + j] = RF_MASK_VALUE;
+			float v = kpad[j] | (causal & (kpos[j] > qp)) ? RF_MASK_VALUE : si[j];
+			si[j] = kpos[j] == qp ? RF_SELF_MASK_VALUE : v;
 		}
+	}
 }
 
 /* Round r, chunk c: per-round outputs and log-sum-exps in sorted order. */
@@ -339,12 +373,18 @@ static void chunk_forward(const head_t *x, int r, int c)
 	scratch_t *t = x->t;
 	size_t s0 = (size_t)r * p->L + (size_t)c * p->cl;
 	int dh = p->dh, nq = gather_queries(x, r, c), nk = gather_window(x, r, c);
-	scores(x, t->k, t->kpos, nq, nk);
+	scores(x, nq, nk);
 	for (int i = 0; i < nq; i++) {
 		float *si = t->s + (size_t)i * nk, m = -INFINITY, sum = 0.0f;
+#pragma omp simd reduction(max : m)
 		for (int j = 0; j < nk; j++) m = si[j] > m ? si[j] : m;
-		for (int j = 0; j < nk; j++) sum += (si[j] = expf(si[j] - m));
+#pragma omp simd reduction(+ : sum)
+		for (int j = 0; j < nk; j++) {
+			si[j] = softmax_exp(si[j] - m);
+			sum += si[j];
+		}
 		float rs = 1.0f / sum;
+#pragma omp simd
 		for (int j = 0; j < nk; j++) si[j] *= rs;
 		x->w->lse[s0 + i] = m + logf(sum);
 	}
@@ -373,6 +413,7 @@ static void combine_rounds(const head_t *x, int j, float *dst, float *mx, float 
 		size_t si = (size_t)r * p->L + w->inv[(size_t)r * p->L + j];
 		float a = expf((w->lse[si] - m) - lsum);
 		const float *o = w->o + si * dh;
+#pragma omp simd
 		for (int d = 0; d < dh; d++) dst[d] += a * o[d];
 	}
 	*mx = m;
@@ -437,21 +478,27 @@ static void head_forward(const head_t *x)
 /* From the scores of this thread's queries against nk keys: t->s <- P =
  * exp(s - tmax - tls), t->dp <- dS = P (dout.v - dout.out), zero where the
  * score was masked. */
-static void block_grad(const head_t *x, const float *k, const float *v, const int32_t *kpos,
-                       int nq, int nk)
+static void block_grad(const head_t *x, int nq, int nk)
 {
 	scratch_t *t = x->t;
-	int dh = x->p->dh;
-	scores(x, k, kpos, nq, nk);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, dh, 1.0f, t->dout, dh, v, dh,
+	const int32_t *kpos = t->kpos, *kpad = t->kpad;
+	int dh = x->p->dh, causal = x->p->causal;
+	scores(x, nq, nk);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, dh, 1.0f, t->dout, dh, t->v, dh,
 	            0.0f, t->dp, nk);
 	for (int i = 0; i < nq; i++) {
 		int qp = t->qpos[i];
 		float mx = x->w->tmax[qp], ls = x->w->tls[qp], ds = x->w->dsum[qp];
 		float *si = t->s + (size_t)i * nk, *dpi = t->dp + (size_t)i * nk;
+#pragma omp simd
 		for (int j = 0; j < nk; j++) {
-			si[j] = expf((si[j] - mx) - ls);
-			dpi[j] = is_masked(qp, kpos[j], x->mask, x->p->causal) ? 0.0f : si[j] * (dpi[j] - ds);
+			/* zeroed on the bits: a float select would become a branch */
+			uint32_t keep = (kpos[j] == qp) | kpad[j] | (causal & (kpos[j] > qp)) ? 0u : ~0u;
+			float pj = softmax_exp((si[j] - mx) - ls);
+			union { float f; uint32_t u; } g = { pj * (dpi[j] - ds) };
+			si[j] = pj;
+			g.u &= keep;
+			dpi[j] = g.f;
 		}
 	}
 }
@@ -462,12 +509,14 @@ static void chunk_backward_q(const head_t *x, int r, int c)
 	const plan_t *p = x->p;
 	scratch_t *t = x->t;
 	int dh = p->dh, nq = gather_queries(x, r, c), nk = gather_window(x, r, c);
-	block_grad(x, t->k, t->v, t->kpos, nq, nk);
+	block_grad(x, nq, nk);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dh, nk, 1.0f, t->dp, nk, t->k, dh,
 	            0.0f, t->g, dh);
 	for (int i = 0; i < nq; i++) {
 		float *row = x->dqk + (size_t)t->qpos[i] * p->ld;
-		for (int d = 0; d < dh; d++) row[d] += t->g[(size_t)i * dh + d];
+		const float *g = t->g + (size_t)i * dh;
+#pragma omp simd
+		for (int d = 0; d < dh; d++) row[d] += g[d];
 	}
 }
 
@@ -479,13 +528,12 @@ static void chunk_backward_kv(const head_t *x, int r, int c)
 	scratch_t *t = x->t;
 	int dh = p->dh, nk = chunk_positions(x, r, c, t->kpos), ids[p->win];
 	int nw = window(c, p->after, p->before, p->n_chunks, ids);
-	gather(t->k, x->w->khat, (size_t)dh, t->kpos, nk, dh);
-	gather(t->v, x->v, (size_t)p->ld, t->kpos, nk, dh);
+	gather_keys(x, nk);
 	memset(t->g, 0, (size_t)nk * dh * sizeof(float));
 	memset(t->gv, 0, (size_t)nk * dh * sizeof(float));
 	for (int i = 0; i < nw; i++) {
 		int nq = gather_queries(x, r, ids[i]);
-		block_grad(x, t->k, t->v, t->kpos, nq, nk);
+		block_grad(x, nq, nk);
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, dh, nq, 1.0f, t->dp, nk, t->q, dh,
 		            1.0f, t->g, dh);
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, dh, nq, 1.0f, t->s, nk, t->dout, dh,
@@ -493,9 +541,11 @@ static void chunk_backward_kv(const head_t *x, int r, int c)
 	}
 	for (int i = 0; i < nk; i++) {
 		float *dk = x->w->dkhat + (size_t)t->kpos[i] * dh, *dv = x->dv + (size_t)t->kpos[i] * p->ld;
+		const float *g = t->g + (size_t)i * dh, *gv = t->gv + (size_t)i * dh;
+#pragma omp simd
 		for (int d = 0; d < dh; d++) {
-			dk[d] += t->g[(size_t)i * dh + d];
-			dv[d] += t->gv[(size_t)i * dh + d];
+			dk[d] += g[d];
+			dv[d] += gv[d];
 		}
 	}
 }
