@@ -12,6 +12,8 @@
 #include "src/log.h"
 
 #define MAX_RUNGS 32
+/* Keys the LSH rotations: one fixed seed makes every run's predictions the same. */
+#define INFER_SEED 1
 
 int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
 {
@@ -103,7 +105,9 @@ void gf_infer_cli_usage(FILE *fp, int flags)
 	        "  -m, --model FILE     model file (.gfm) [required]\n"
 	        "      --device STR     cpu, cuda or auto (cuda when usable, else cpu) [cpu]\n"
 	        "  -t, --threads INT    compute threads [all cores, or OMP_NUM_THREADS]\n"
-	        "      --batch INT      windows per forward pass [16]\n"
+	        "      --batch INT      windows per forward pass; 1: a window's outputs are bit-identical\n"
+	        "                       whatever --shard and the inputs around it (with more, float rounding\n"
+	        "                       in the last bits depends on the batch's make-up) [16]\n"
 	        "      --rc-average     average each window's forward and reverse-complement outputs [off]\n");
 	if (flags & GF_USAGE_PER_WINDOW)
 		fprintf(fp, "      --per-window     also one row per window of the model's length [off]\n");
@@ -213,9 +217,9 @@ typedef struct {
 	const gf_infer_cli_t *c;
 	gf_modelfile_t *mf;
 	int embed, width, rows_per_win, n_rungs;
-	uint64_t seed;
+	size_t max_pend;      /* records waiting before part-filled rungs run */
 	rung_t rung[MAX_RUNGS];
-	float *out;           /* batch rows x width */
+	float *out;           /* batch x rows_per_win rows x width */
 	pending_t **pend;     /* in input order */
 	size_t n_pend, cap_pend;
 	gf_window_t win;
@@ -247,8 +251,6 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 	in->embed = embed;
 	in->width = gf_infer_width(mf, embed);
 	in->rows_per_win = c->rc_average ? 2 : 1;
-	const char *seed = rf_ckpt_meta_get(&mf->meta, "train.seed");
-	in->seed = seed ? strtoull(seed, NULL, 10) : 1;
 	const int L = mf->window;
 	int step = rf_config_padded_len(&mf->cfg, 1);
 	if (step < 16) step = 16;
@@ -256,7 +258,7 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		in->rung[in->n_rungs++].len = len < L ? (int)len : L;
 		if (len >= L) break;
 	}
-	in->rung[in->n_rungs - 1].len = L;
+	in->max_pend = 8 * (size_t)c->batch + 64;
 	size_t rows = (size_t)c->batch * in->rows_per_win;
 	int ok = !gf_window_init(&in->win, L) && (in->out = malloc(rows * in->width * sizeof(float)));
 	for (int i = 0; ok && i < in->n_rungs; i++) {
@@ -288,7 +290,7 @@ static int run_rung(infer_t *in, rung_t *g, char *err, size_t errlen)
 {
 	if (!g->n) return 0;
 	const int W = in->width, R = in->rows_per_win;
-	rf_batch_t b = { .tokens = g->tok, .mask = g->mask, .B = g->n * R, .L = g->len, .seed = in->seed };
+	rf_batch_t b = { .tokens = g->tok, .mask = g->mask, .B = g->n * R, .L = g->len, .seed = INFER_SEED };
 	int rc = in->embed ? rf_model_embed(in->mf->model, &b, in->out, NULL, err, errlen)
 	                   : rf_model_forward(in->mf->model, &b, NULL, in->out, err, errlen);
 	if (rc) return -1;
@@ -409,7 +411,7 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 	in->st->tokens += m;
 	for (size_t w = 0; w < nw; w++)
 		if (queue_window(in, p, rec, w, err, errlen)) return -1;
-	if (in->n_pend > 8 * (size_t)in->c->batch + 64) return flush_all(in, err, errlen);
+	if (in->n_pend > in->max_pend) return flush_all(in, err, errlen);
 	return emit_done(in, err, errlen);
 }
 

@@ -5,9 +5,11 @@
  * A record of m tokens is cut into gf_window_count(m, L, 0) windows of the
  * model's L tokens (no overlap). Each window runs at the smallest length of
  * the ladder chunk, 2 chunk, 4 chunk, ..., L that holds its real tokens, in
- * a batch of windows of that length, so short reads do not pay for L. A
- * window's result depends on its tokens only, never on its batch neighbours:
- * outputs do not change with --batch, --shard or the order of the inputs. */
+ * a batch of windows of that length, so short reads do not pay for L.
+ * Results depend on a window's tokens; the batch around it changes only the
+ * last bits of float rounding (BLAS and vectorised loops sum in an order
+ * that depends on a row's place in the batch), and with batch 1 not even
+ * those: --batch 1 outputs are bit-identical whatever --shard. */
 #ifndef GF_INFER_H
 #define GF_INFER_H
 
@@ -43,7 +45,7 @@ enum {
 typedef struct {
 	const char *model_path, *output, *device;
 	int threads;              /* 0: OpenMP's default (all cores or OMP_NUM_THREADS) */
-	int batch;                /* windows per forward call */
+	int batch;                /* windows per forward pass */
 	int rc_average, per_window;
 	float min_prob;           /* below it: unclassified */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
