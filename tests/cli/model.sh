@@ -5,6 +5,7 @@
 LAMBDA=data/cache/lambda/lambda_virus.fa
 ECOLI=data/cache/ecoli/MG1655-K12.fasta
 [ -s "$LAMBDA" ] && [ -s "$ECOLI" ] || fail "no data/cache examples: run data/fetch-examples.sh"
+"$GF" train -h >/dev/null 2>&1 || skip "needs the train command to make a model"
 head -n 600 "$ECOLI" >"$T/ecoli.fa"
 train_model() {
 	"$GF" train -q -o "$T/m.gfm" --class lambda="$LAMBDA" --class ecoli="$T/ecoli.fa" \
