@@ -41,6 +41,7 @@ ifeq ($(MPI),1)
   BUILD   := $(BUILD)-mpi
   CFLAGS  += -DRF_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null)
   LDLIBS  += $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+  MPI_DEPS := libopenmpi-dev openmpi-bin
 endif
 
 LIB_SRC  := $(wildcard genomics/*.c model/*.c model/cpu/*.c)
@@ -55,7 +56,7 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests check check-unit check-cli check-cuda demo bench deps data clean fuzz
+.PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz
 all: $(BIN)
 
 $(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a
@@ -84,7 +85,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a tests/t
 tests: $(TEST_BIN)
 
 deps:
-	@scripts/install-deps.sh
+	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh
 
 data:
 	@data/fetch-examples.sh
@@ -104,9 +105,24 @@ check:
 	@data/fetch-examples.sh
 	$(MAKE) check-unit
 	$(MAKE) asan=1 check-unit
+	@if pkg-config --exists ompi-c; then $(MAKE) check-mpi; else \
+	  echo "[check] no OpenMPI here: MPI tests skipped (install libopenmpi-dev openmpi-bin, or 'make MPI=1 deps')"; fi
 	$(MAKE) check-cli
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	  $(MAKE) check-cuda; else echo "[check] no GPU here: CUDA parity suite skipped (run 'make check-cuda' on a GPU machine)"; fi
+
+# The MPI build as ./genoformer-mpi (tests/cli/t_mpi.sh uses it) and the
+# dist suite on 2 ranks; as root mpirun needs --allow-run-as-root.
+MPIRUN ?= mpirun --allow-run-as-root --oversubscribe
+check-mpi:
+	$(MAKE) MPI=1 BIN=genoformer-mpi genoformer-mpi build-mpi/tests/test_dist
+	CK_FORK=no $(MPIRUN) -np 2 build-mpi/tests/test_dist
+
+# A real single-node SLURM on localhost runs the sbatch scripts (root, Debian).
+test-hpc:
+	@GF_EXTRA_DEPS="libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge" scripts/install-deps.sh
+	$(MAKE) check-mpi
+	tests/hpc/run.sh
 
 check-cuda:
 	$(MAKE) CUDA=1 $(CUDA_TEST_BIN:build/%=build-cuda/%)
@@ -127,6 +143,6 @@ bench:
 	@scripts/bench/run-all.sh
 
 clean:
-	rm -rf build build-asan build-cuda build-mpi build-asan-cuda genoformer genoformer-asan
+	rm -rf build build-asan build-cuda build-mpi build-asan-cuda genoformer genoformer-asan genoformer-mpi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -448,8 +448,9 @@ static int read_sam(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
 		int ret = r->itr ? sam_itr_next(r->hts, r->itr, b) : sam_read1(r->hts, r->hdr, b);
 		if (ret == -1) return r->hts->is_bgzf && !r->itr ? stream_end(r, r->hts->fp.bgzf, err, errlen) : 0;
 		if (ret < -1)
-			return fail(r, err, errlen, "corrupt or truncated data after record %llu%s%s%s",
-			            (unsigned long long)r->count, r->count ? " ('" : "", r->count ? rec->name : "", r->count ? "')" : "");
+			return fail(r, err, errlen, "corrupt or truncated data after record %llu%s%s%s%s",
+			            (unsigned long long)r->count, r->count ? " ('" : "", r->count ? rec->name : "", r->count ? "')" : "",
+			            r->fmt == GF_FMT_CRAM ? ", or the CRAM reference was not found (give the reference FASTA)" : "");
 		uint16_t flag = b->core.flag;
 		if (!keep_flag(&r->o, flag)) continue;
 		size_t n = (size_t)b->core.l_qseq;

@@ -9,5 +9,9 @@ int cmd_tokenize(int argc, char *argv[]);
 int cmd_train(int argc, char *argv[]);
 int cmd_pretrain(int argc, char *argv[]);
 int cmd_bench(int argc, char *argv[]);
+int cmd_classify(int argc, char *argv[]);
+int cmd_embed(int argc, char *argv[]);
+int cmd_eval(int argc, char *argv[]);
+int cmd_info(int argc, char *argv[]);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 #include "src/commands.h"
 #include "src/log.h"
 #include "src/modelfile.h"
+#include "src/preempt.h"
 
 #define MASK_PROB 0.15
 #define MIN_LR_RATIO 0.1f
@@ -138,7 +138,8 @@ void gf_train_usage_common(FILE *fp, int task)
 	        "  -q, --quiet          errors only on stderr\n"
 	        "  -v, --verbose        more log lines\n"
 	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error (also a non-finite loss), 2 usage error.\n",
+	        "Exit status: 0 success, 1 error (also a non-finite loss), 2 usage error, 75 stopped by\n"
+	        "SIGINT, SIGTERM or SIGUSR1 after writing the checkpoint (--resume auto continues).\n",
 	        GF_KMER_MAX_K, DEF_K, DEF_WINDOW, DEF_LAYERS, DEF_D_MODEL, DEF_HEADS, DEF_D_FF, DEF_ATTN, DEF_HASHES,
 	        DEF_CHUNK, DEF_FF_CHUNK, (double)DEF_DROPOUT, task == GF_TASK_MLM ? "masking, " : "",
 	        task == GF_TASK_CLASSIFY ? ", labelled by --val-labels or --labels" : "");
@@ -400,6 +401,7 @@ typedef struct {
 	gf_dataset_t ds;
 	int64_t total;
 	double vloss, vacc;          /* the last validation's */
+	int preempted;               /* the signal that stopped the loop, or 0 */
 } run_t;
 
 /* The checkpoint's classes and task against this run's. */
@@ -757,9 +759,6 @@ static int train_step(run_t *r, bufs_t *b, float lr, double *loss, uint64_t *tok
 	return 0;
 }
 
-static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) { interrupted = sig; }
-
 static void write_row(FILE *fp, uint64_t step, double loss, float lr, double tps, double vloss, double vacc)
 {
 	fprintf(fp, "%llu\t%.6g\t%.6g\t%.1f\t", (unsigned long long)step, loss, (double)lr, tps);
@@ -792,10 +791,9 @@ static int loop(run_t *r, FILE *metrics)
 		gf_error("out of memory for the batches");
 		return -1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	gf_preempt_install();
 	gf_progress_start(&prog, (uint64_t)(end - (int64_t)first), "steps");
-	while ((int64_t)r->step < end && !interrupted) {
+	while ((int64_t)r->step < end && !(r->preempted = gf_preempt_pending())) {
 		float lr = rf_lr_schedule(o->lr, (int64_t)r->step, o->warmup, r->total, MIN_LR_RATIO);
 		double loss;
 		if ((rc = train_step(r, &b, lr, &loss, &tokens))) break;
@@ -828,8 +826,7 @@ static int loop(run_t *r, FILE *metrics)
 		gf_progress_update(&prog, r->step - first);
 	}
 	gf_progress_end(&prog);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	gf_preempt_uninstall();
 	bufs_free(&b);
 	return rc;
 }
@@ -909,7 +906,7 @@ int gf_train_run(gf_train_opts_t *o)
 	}
 	if (rc == 0 && !done)
 		gf_info("stopped at step %llu of %lld%s; %s holds the state (--resume %s continues)",
-		        (unsigned long long)r.step, (long long)r.total, interrupted ? " (signal)" : "", r.ckpt, r.ckpt);
+		        (unsigned long long)r.step, (long long)r.total, r.preempted ? " by a signal" : "", r.ckpt, r.ckpt);
 	if (rc == 0 && done) {
 		char acc[48];
 		gf_info("%llu steps on %s: val loss %.4f%s; model %s", (unsigned long long)r.step,
@@ -922,5 +919,5 @@ int gf_train_run(gf_train_opts_t *o)
 	gf_modelfile_free(r.mf);
 	free(r.ckpt);
 	free(r.metrics);
-	return rc == -2 ? GF_EXIT_USAGE : rc || interrupted ? GF_EXIT_ERROR : GF_EXIT_OK;
+	return rc == -2 ? GF_EXIT_USAGE : rc ? GF_EXIT_ERROR : r.preempted ? GF_EXIT_PREEMPTED : GF_EXIT_OK;
 }

@@ -1,4 +1,5 @@
 /* src/npy: streamed float32 matrices that NumPy reads back exactly. */
+#include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -131,6 +132,35 @@ START_TEST(abort_leaves_previous_file)
 }
 END_TEST
 
+/* Streams 1000 rows of 64 floats under a 64 KiB file limit: a write fails,
+ * the error names the file, and commit refuses too. */
+static int write_past_limit(void *arg, char *err, size_t errlen)
+{
+	float row[64] = { 0 };
+	int failed_at = -1;
+	gf_npy_t *w = gf_npy_open(path, 64, err, errlen);
+	(void)arg;
+	if (!w) return 1;
+	for (int r = 0; r < 1000 && failed_at < 0; r++)
+		if (gf_npy_write(w, row, 1, err, errlen)) failed_at = r;
+	char cerr[512];
+	int crc = gf_npy_commit(w, cerr, sizeof(cerr));
+	return failed_at > 0 && crc == -1 && !strcmp(cerr, err) ? 0 : 2;
+}
+
+START_TEST(failed_write_is_reported_and_keeps_previous_file)
+{
+	char msg[1024], want[256];
+	const int chunks[] = { 3 };
+	write_chunks(2, chunks, 1);
+	ck_assert_msg(tu_with_file_limit(65536, write_past_limit, NULL, msg, sizeof(msg)) == 0,
+	              "write past the limit not reported: '%s'", msg);
+	snprintf(want, sizeof(want), "%s: write failed: %s", path, strerror(EFBIG));
+	ck_assert_str_eq(msg, want);
+	check_header(3, 2);
+}
+END_TEST
+
 START_TEST(zero_columns_refused)
 {
 	char err[256];
@@ -149,6 +179,7 @@ static Suite *suite(void)
 	tcase_add_test(t, zero_rows_give_an_empty_matrix_numpy_loads);
 	tcase_add_test(t, many_rows_wide_matrix_streams_without_moving_data);
 	tcase_add_test(t, abort_leaves_previous_file);
+	tcase_add_test(t, failed_write_is_reported_and_keeps_previous_file);
 	tcase_add_test(t, zero_columns_refused);
 	suite_add_tcase(s, t);
 	return s;

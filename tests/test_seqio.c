@@ -332,6 +332,25 @@ START_TEST(cram_with_reference_reads_like_the_bam)
 }
 END_TEST
 
+START_TEST(cram_without_its_reference_says_so)
+{
+	need_cache();
+	char dir[64], cmd[2 * PATH_MAX], cram[128];
+	make_tmp(dir);
+	snprintf(cram, sizeof cram, "%s/x.cram", dir);
+	snprintf(cmd, sizeof cmd, "cp '%s' %s/ref.fa && samtools view -C -T %s/ref.fa -o %s '%s' && rm %s/ref.fa*", P("data/cache/lambda/lambda_virus.fa"),
+	         dir, dir, cram, P("data/cache/lambda/aln.bam"), dir);
+	free(sh(cmd));
+	/* No reference anywhere, and no download from the EBI reference server. */
+	setenv("REF_PATH", dir, 1);
+	setenv("REF_CACHE", dir, 1);
+	scan_t s = scan(cram, NULL);
+	ck_assert_int_eq(s.ret, -1);
+	ck_assert_msg(strstr(s.err, cram) == s.err && strstr(s.err, "CRAM reference was not found"), "%s", s.err);
+	rm_tmp(dir);
+}
+END_TEST
+
 /* ---- compression, stdin, threads ---- */
 
 START_TEST(plain_gzip_and_bgzip_give_identical_records)
@@ -768,6 +787,7 @@ static Suite *seqio_suite(void)
 	tcase_add_test(t, bam_reverse_reads_come_back_as_sequenced);
 	tcase_add_test(t, bam_as_stored_returns_seq_and_qual_columns);
 	tcase_add_test(t, cram_with_reference_reads_like_the_bam);
+	tcase_add_test(t, cram_without_its_reference_says_so);
 	tcase_add_test(t, plain_gzip_and_bgzip_give_identical_records);
 	tcase_add_loop_test(t, stdin_reads_like_the_file, 0, 4);
 	tcase_add_test(t, decompression_threads_give_the_same_records);

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Fails the test at the first element with |a-b| > atol + rtol*|b| (b is
  * the reference), naming the element and both values. */
@@ -51,11 +54,12 @@ static inline int tu_run_suite(Suite *s)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* A fresh directory /tmp/gf_TAG_XXXXXX for one test's files (dir holds at
- * least 64 bytes), and its removal with everything in it. */
+/* A fresh directory gf_TAG_XXXXXX for one test's files (dir holds at least
+ * 64 bytes), in memory (/dev/shm) where there is one: tests that sync or
+ * rewrite files would otherwise wait on a disk shared with other jobs. */
 static inline void tu_scratch_make(char *dir, const char *tag)
 {
-	snprintf(dir, 64, "/tmp/gf_%.16s_XXXXXX", tag);
+	snprintf(dir, 64, "%s/gf_%.16s_XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", tag);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -64,6 +68,32 @@ static inline void tu_scratch_remove(const char *dir)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Runs fn(arg, msg, msglen) in a child process whose files may not grow past
+ * limit bytes (SIGXFSZ ignored, so writes fail with EFBIG as on a full disk).
+ * Returns fn's return value (-1 if the child died), with what fn put in msg. */
+static inline int tu_with_file_limit(long limit, int (*fn)(void *, char *, size_t), void *arg,
+                                     char *msg, size_t msglen)
+{
+	int fd[2], st;
+	ssize_t got;
+	if (pipe(fd) != 0) return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char m[1024] = "";
+		struct rlimit rl = { (rlim_t)limit, (rlim_t)limit };
+		signal(SIGXFSZ, SIG_IGN);
+		int rc = setrlimit(RLIMIT_FSIZE, &rl) == 0 ? fn(arg, m, sizeof(m)) : -1;
+		got = write(fd[1], m, strlen(m));
+		_exit(rc < 0 || got < 0 ? 255 : rc);
+	}
+	close(fd[1]);
+	got = pid > 0 ? read(fd[0], msg, msglen - 1) : -1;
+	msg[got > 0 ? got : 0] = 0;
+	close(fd[0]);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) == 255) return -1;
+	return WEXITSTATUS(st);
 }
 
 #endif

@@ -10,7 +10,7 @@ samtools faidx $C/ecoli/MG1655-K12.fasta "$(cut -f1 $C/ecoli/MG1655-K12.fasta.fa
 	fail "samtools faidx failed"
 CLS=(--class lambda="$T/lambda.fa" --class ecoli="$T/ecoli.fa")
 # a tiny model: 2 layers (local, lsh) of width 32 over windows of 128 4-mers
-M=(-k 4 -L 128 --layers 2 --d-model 32 --heads 2 --d-ff 64 --chunk 32 --warmup 5 --lr 3e-3 -t 2 --device cpu)
+M=(-k 4 -L 128 --layers 2 --d-model 32 --heads 2 --d-ff 64 --chunk 32 --warmup 5 --lr 3e-3 -t 1 --device cpu)
 
 # the tensor section of a .gfm file: everything after the header, whose
 # records (command line, date) differ between runs; records_len is at byte 48
@@ -39,7 +39,7 @@ grep -q '^\[train\] genoformer .*wall .* peak RSS' "$T/err" || fail "no run summ
 grep -q '2 records: 88.7 kbp training, 9.8 kbp validation' "$T/err" || fail "split: $(cat "$T/err")"
 
 # the model file loads: --init copies every body tensor of it
-expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/m.gfm" "${CLS[@]}" -t 2 --device cpu --steps 2
+expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/m.gfm" "${CLS[@]}" -t 1 --device cpu --steps 2
 grep -q -- "--init $T/m.gfm: 27 of 27 body tensors copied" "$T/err" || fail "--init: $(cat "$T/err")"
 
 # resume: 5 steps, then 7 more, equal 12 in one go (accumulating 2 micro-batches)
@@ -57,10 +57,21 @@ cmp -s <(cut -f1,3,5,6 "$T/r.metrics.tsv" | grep -v '^5	') <(cut -f1,3,5,6 "$T/u
 	fail "metrics differ after resuming: $(cat "$T/r.metrics.tsv")"
 cmp -s <(tensors "$T/m.gfm") <(tensors "$T/u.gfm") && fail "different runs gave the same tensors"
 
+# preemption: SIGTERM stops at a step boundary with a checkpoint, exit 75
+"$GF" train -o "$T/s.gfm" "${CLS[@]}" "${M[@]}" --steps 100000 --log-every 1 --save-every 0 2>"$T/s.err" &
+pid=$!
+for _ in $(seq 300); do [ "$(wc -l <"$T/s.metrics.tsv" 2>/dev/null)" -gt 2 ] 2>/dev/null && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+st=$?
+[ $st = 75 ] || fail "SIGTERM: exit $st, want 75: $(cat "$T/s.err")"
+grep -q "by a signal; $T/s.gfm.ckpt holds the state" "$T/s.err" || fail "SIGTERM: $(cat "$T/s.err")"
+[ -s "$T/s.gfm.ckpt" ] && [ ! -e "$T/s.gfm" ] || fail "SIGTERM: $(ls "$T")"
+
 # pretrain, then fine-tune from it; the tokenizer must match
 expect_status 0 "$GF" pretrain -o "$T/p.gfm" "${M[@]}" --steps 10 "$T/lambda.fa" "$T/ecoli.fa"
 grep -q '^\[pretrain\] 10 steps on 88.7 kbp: val loss [0-9.]*; model' "$T/err" || fail "pretrain: $(cat "$T/err")"
-expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/p.gfm" "${CLS[@]}" -t 2 --device cpu --steps 2
+expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/p.gfm" "${CLS[@]}" -t 1 --device cpu --steps 2
 grep -q "27 of 27 body tensors copied; new classifier head" "$T/err" || fail "--init pretrained: $(cat "$T/err")"
 expect_error 2 "its tokenizer is k=4 stride=4, this run asks for k=5 stride=5" \
 	"$GF" train -q -o "$T/f.gfm" --init "$T/p.gfm" -k 5 -s 5 "${CLS[@]}" --steps 2
