@@ -31,7 +31,6 @@ endif
 ifeq ($(asan),1)
   BUILD   := build-asan
   BIN     := genoformer-asan
-  OPT     := -O1
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
 endif
@@ -68,7 +67,12 @@ CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 .PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
-$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a
+# The binary's name does not say how it was built (CPU or CUDA): relink it
+# whenever the flavour changes, whatever the timestamps say.
+FLAVOUR := .flavour-$(BIN)
+$(shell [ "$$(cat $(FLAVOUR) 2>/dev/null)" = "$(BUILD)" ] || echo $(BUILD) > $(FLAVOUR))
+
+$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a $(FLAVOUR)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libgenoformer.a $(LDLIBS)
 
 $(BUILD)/libgenoformer.a: $(LIB_OBJ)
