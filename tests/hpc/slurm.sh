@@ -2,14 +2,17 @@
 # it, then slurm_start DIR / slurm_stop). munged, slurmctld and slurmd from
 # Debian run as root with their own configuration, sockets, ports, state and
 # logs under DIR: nothing in /etc is touched. Processes are tracked by
-# proctrack/linuxproc (no cgroups), so it runs in containers too.
+# proctrack/linuxproc (no cgroups), so it runs in containers too. The node
+# is "localhost" with 2 CPUs and this machine's memory; cred_expire=10 lets
+# a requeued job start again after 10 s instead of SLURM's default 120 s.
 
 # slurm_start DIR: starts the daemons and waits until the node is idle;
 # exports SLURM_CONF so that sbatch, squeue, scontrol use this cluster.
 slurm_start() {
 	SLURM_DIR=$1
-	local d=$SLURM_DIR host port
+	local d=$SLURM_DIR host port mem
 	host=$(hostname -s)
+	mem=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
 	port=$((20000 + RANDOM % 20000))
 	mkdir -p "$d/state" "$d/spool" "$d/munge" "$d/logs"
 	chmod 700 "$d/munge"
@@ -26,7 +29,7 @@ SlurmdPort=$((port + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$d/munge/munge.sock
+AuthInfo=socket=$d/munge/munge.sock,cred_expire=10
 CredType=cred/munge
 StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool
@@ -50,7 +53,7 @@ KillWait=10
 SlurmdTimeout=60
 InactiveLimit=0
 MinJobAge=300
-NodeName=localhost NodeHostname=$host NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+NodeName=localhost NodeHostname=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
 	export SLURM_CONF=$d/slurm.conf
