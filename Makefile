@@ -19,10 +19,18 @@ LDFLAGS  := -fopenmp
 BUILD    := build
 BIN      := genoformer
 
+# libFuzzer build for `make fuzz`: clang, ASan+UBSan, coverage for the fuzzer;
+# warnings stay warnings (clang's set differs from gcc's).
+ifeq ($(fuzz),1)
+  BUILD   := build-fuzz
+  CC      := clang
+  CFLAGS  += -O1 -Wno-error -Wno-pass-failed -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
 ifeq ($(asan),1)
   BUILD   := build-asan
   BIN     := genoformer-asan
-  OPT     := -O1
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
 endif
@@ -56,10 +64,15 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz
+.PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
-$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a
+# The binary's name does not say how it was built (CPU or CUDA): relink it
+# whenever the flavour changes, whatever the timestamps say.
+FLAVOUR := .flavour-$(BIN)
+$(shell [ "$$(cat $(FLAVOUR) 2>/dev/null)" = "$(BUILD)" ] || echo $(BUILD) > $(FLAVOUR))
+
+$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a $(FLAVOUR)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libgenoformer.a $(LDLIBS)
 
 $(BUILD)/libgenoformer.a: $(LIB_OBJ)
@@ -105,6 +118,7 @@ check:
 	@data/fetch-examples.sh
 	$(MAKE) check-unit
 	$(MAKE) asan=1 check-unit
+	$(MAKE) asan=1 check-fuzz
 	@if pkg-config --exists ompi-c; then $(MAKE) check-mpi; else \
 	  echo "[check] no OpenMPI here: MPI tests skipped (install libopenmpi-dev openmpi-bin, or 'make MPI=1 deps')"; fi
 	$(MAKE) check-cli
@@ -132,6 +146,37 @@ $(BUILD)/tests/cuda/%: tests/cuda/%.c $(BUILD)/libgenoformer.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
 
+# Fuzzing (tests/fuzz/README.md): `make fuzz FUZZ_SECONDS=N` builds each
+# tests/fuzz/fuzz_*.c harness with libFuzzer and runs it N seconds over its
+# corpus; check-fuzz replays tests/fuzz/regressions/ through the same
+# harnesses built with this build's compiler (part of `make check`).
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LINK = $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	$(MAKE) fuzz=1 $(FUZZ_NAMES:%=build-fuzz/tests/fuzz/%)
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-seeds: $(BUILD)/tests/fuzz/seed_models
+	$(BUILD)/tests/fuzz/seed_models tests/fuzz/corpus/fuzz_ckpt
+
+check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+	@tests/fuzz/regress.sh $(BUILD)
+
+build-fuzz/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
+
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LINK)
+
+$(BUILD)/tests/fuzz/seed_models: tests/fuzz/seed_models.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(FUZZ_LINK)
+
 demo:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory $(BIN)
@@ -143,6 +188,6 @@ bench:
 	@scripts/bench/run-all.sh
 
 clean:
-	rm -rf build build-asan build-cuda build-mpi build-asan-cuda genoformer genoformer-asan genoformer-mpi
+	rm -rf build build-asan build-cuda build-mpi build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
