@@ -19,10 +19,18 @@ LDFLAGS  := -fopenmp
 BUILD    := build
 BIN      := genoformer
 
+# libFuzzer build for `make fuzz`: clang, ASan+UBSan, coverage for the fuzzer;
+# warnings stay warnings (clang's set differs from gcc's).
+ifeq ($(fuzz),1)
+  BUILD   := build-fuzz
+  CC      := clang
+  CFLAGS  += -O1 -Wno-error -Wno-pass-failed -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
 ifeq ($(asan),1)
   BUILD   := build-asan
   BIN     := genoformer-asan
-  OPT     := -O1
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
 endif
@@ -41,6 +49,7 @@ ifeq ($(MPI),1)
   BUILD   := $(BUILD)-mpi
   CFLAGS  += -DRF_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null)
   LDLIBS  += $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+  MPI_DEPS := libopenmpi-dev openmpi-bin
 endif
 
 LIB_SRC  := $(wildcard genomics/*.c model/*.c model/cpu/*.c)
@@ -55,10 +64,15 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests check check-unit check-cli check-cuda demo bench deps data clean fuzz
+.PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
-$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a
+# The binary's name does not say how it was built (CPU or CUDA): relink it
+# whenever the flavour changes, whatever the timestamps say.
+FLAVOUR := .flavour-$(BIN)
+$(shell [ "$$(cat $(FLAVOUR) 2>/dev/null)" = "$(BUILD)" ] || echo $(BUILD) > $(FLAVOUR))
+
+$(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a $(FLAVOUR)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libgenoformer.a $(LDLIBS)
 
 $(BUILD)/libgenoformer.a: $(LIB_OBJ)
@@ -84,7 +98,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a tests/t
 tests: $(TEST_BIN)
 
 deps:
-	@scripts/install-deps.sh
+	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh
 
 data:
 	@data/fetch-examples.sh
@@ -104,9 +118,25 @@ check:
 	@data/fetch-examples.sh
 	$(MAKE) check-unit
 	$(MAKE) asan=1 check-unit
+	$(MAKE) asan=1 check-fuzz
+	@if pkg-config --exists ompi-c; then $(MAKE) check-mpi; else \
+	  echo "[check] no OpenMPI here: MPI tests skipped (install libopenmpi-dev openmpi-bin, or 'make MPI=1 deps')"; fi
 	$(MAKE) check-cli
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	  $(MAKE) check-cuda; else echo "[check] no GPU here: CUDA parity suite skipped (run 'make check-cuda' on a GPU machine)"; fi
+
+# The MPI build as ./genoformer-mpi (tests/cli/t_mpi.sh uses it) and the
+# dist suite on 2 ranks; as root mpirun needs --allow-run-as-root.
+MPIRUN ?= mpirun --allow-run-as-root --oversubscribe
+check-mpi:
+	$(MAKE) MPI=1 BIN=genoformer-mpi genoformer-mpi build-mpi/tests/test_dist
+	CK_FORK=no $(MPIRUN) -np 2 build-mpi/tests/test_dist
+
+# A real single-node SLURM on localhost runs the sbatch scripts (root, Debian).
+test-hpc:
+	@GF_EXTRA_DEPS="libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge" scripts/install-deps.sh
+	$(MAKE) check-mpi
+	tests/hpc/run.sh
 
 check-cuda:
 	$(MAKE) CUDA=1 $(CUDA_TEST_BIN:build/%=build-cuda/%)
@@ -115,6 +145,37 @@ check-cuda:
 $(BUILD)/tests/cuda/%: tests/cuda/%.c $(BUILD)/libgenoformer.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
+
+# Fuzzing (tests/fuzz/README.md): `make fuzz FUZZ_SECONDS=N` builds each
+# tests/fuzz/fuzz_*.c harness with libFuzzer and runs it N seconds over its
+# corpus; check-fuzz replays tests/fuzz/regressions/ through the same
+# harnesses built with this build's compiler (part of `make check`).
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LINK = $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	$(MAKE) fuzz=1 $(FUZZ_NAMES:%=build-fuzz/tests/fuzz/%)
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-seeds: $(BUILD)/tests/fuzz/seed_models
+	$(BUILD)/tests/fuzz/seed_models tests/fuzz/corpus/fuzz_ckpt
+
+check-fuzz: $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+	@tests/fuzz/regress.sh $(BUILD)
+
+build-fuzz/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
+
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LINK)
+
+$(BUILD)/tests/fuzz/seed_models: tests/fuzz/seed_models.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(FUZZ_LINK)
 
 demo:
 	@scripts/install-deps.sh
@@ -127,6 +188,6 @@ bench:
 	@scripts/bench/run-all.sh
 
 clean:
-	rm -rf build build-asan build-cuda build-mpi build-asan-cuda genoformer genoformer-asan
+	rm -rf build build-asan build-cuda build-mpi build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

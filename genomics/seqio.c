@@ -299,6 +299,8 @@ static int parse_regions(gf_reader_t *r, char *err, size_t errlen)
 		if (!rest && sp->tid == -1) return fail(r, err, errlen, "region '%s': unknown sequence name", reg);
 		if (!rest || sp->tid < 0 || *rest)
 			return fail(r, err, errlen, "region '%s': cannot parse it (expected NAME, NAME:BEG-END or NAME:BEG-, 1-based)", reg);
+		/* htslib reads "NAME:0-9" as starting at -1; faidx would then fetch short */
+		if (sp->beg < 0) return fail(r, err, errlen, "region '%s': positions are 1-based, the start must be at least 1", reg);
 		if (sp->end == HTS_POS_MAX) sp->end = sp->len;
 		if (sp->beg >= sp->len || sp->end > sp->len || sp->beg >= sp->end)
 			return fail(r, err, errlen, "region '%s' is out of range: the sequence has %lld bp", reg, (long long)sp->len);

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "model/atomicfile.h"
+#include "model/util.h"
 
 static const unsigned char MAGIC[8] = { 0x89, 'G', 'F', 'M', '\r', '\n', 0x1a, '\n' };
 #define BYTE_ORDER_MARK 0x0A0B0C0Du
@@ -448,7 +449,9 @@ static int read_config_record(rf_ckpt_t *ck, const char *key, const char *val, c
 			return -1;
 		}
 		if (cfg_parse(&ck->cfg, &CFG_FIELDS[i], val, n_kinds)) {
-			fail(err, errlen, ck->path, "config key '%s' has a bad value '%.64s'", key, val);
+			char shown[96];
+			fail(err, errlen, ck->path, "config key '%s' has a bad value '%s'", key,
+			     rf_printable(val, 64, shown, sizeof(shown)));
 			return -1;
 		}
 		return 0;

@@ -304,15 +304,18 @@ static size_t buf_bytes(const rf_model_t *m, int id)
 }
 
 /* Grows every buffer to what this call needs; a buffer is freed before its
- * replacement is allocated, so growth never holds both. */
+ * replacement is allocated, so growth never holds both. The stored layer
+ * inputs, the largest buffer, go as soon as a call does not need them. */
 static int ensure_buffers(rf_model_t *m, char *err, size_t errlen)
 {
 	for (int id = 0; id < N_BUF; id++) {
 		size_t need = buf_bytes(m, id);
 		slot_t *s = &m->buf[id];
-		if (need <= s->cap) continue;
+		if (need <= s->cap && !(id == BUF_STORE && need == 0)) continue;
 		rf_arena_free(&m->arena, s->p);
+		s->p = NULL;
 		s->cap = 0;
+		if (!need) continue;
 		s->p = rf_arena_alloc(&m->arena, need);
 		if (!s->p)
 			return rf_fail(err, errlen, "model: cannot allocate %zu bytes of activations (B %d, L %d) on backend %s",

@@ -10,4 +10,9 @@ __attribute__((format(printf, 3, 4)))
 #endif
 int rf_fail(char *err, size_t errlen, const char *fmt, ...);
 
+/* s as it may appear inside a one-line message (file contents are not to be
+ * trusted): at most max of its bytes, each one outside printable ASCII as
+ * \xNN, "..." when cut. Returns buf (len >= 8). */
+const char *rf_printable(const char *s, size_t max, char *buf, size_t len);
+
 #endif

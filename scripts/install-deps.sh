@@ -4,6 +4,9 @@
 # prints the apt-get line to run and fails.
 set -e
 PKGS="gcc make pkg-config libhts-dev zlib1g-dev check libopenblas-dev samtools tabix python3-torch python3-numpy gnuplot-nox"
+# `install-deps.sh fuzz` (make fuzz) adds clang with libFuzzer and OpenMP;
+# `make check` does not need them.
+[ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
 [ -n "$GF_EXTRA_DEPS" ] && PKGS="$PKGS $GF_EXTRA_DEPS"
 missing=""
 for p in $PKGS; do

@@ -6,6 +6,12 @@
 enum { GF_EXIT_OK = 0, GF_EXIT_ERROR = 1, GF_EXIT_USAGE = 2 };
 
 int cmd_tokenize(int argc, char *argv[]);
+int cmd_train(int argc, char *argv[]);
+int cmd_pretrain(int argc, char *argv[]);
 int cmd_bench(int argc, char *argv[]);
+int cmd_classify(int argc, char *argv[]);
+int cmd_embed(int argc, char *argv[]);
+int cmd_eval(int argc, char *argv[]);
+int cmd_info(int argc, char *argv[]);
 
 #endif

@@ -12,6 +12,12 @@ static const struct {
 } commands[] = {
 	{ "bench", cmd_bench, "benchmarks: 'bench engine' times the Reformer on random tokens" },
 	{ "tokenize", cmd_tokenize, "k-mer tokens of sequences: per-record statistics or the tokens" },
+	{ "train", cmd_train, "train a classifier of sequences from labelled genomes" },
+	{ "pretrain", cmd_pretrain, "masked-LM pre-training on unlabelled genomes (train --init starts from it)" },
+	{ "classify", cmd_classify, "classify records with a model: TSV of classes and probabilities" },
+	{ "embed", cmd_embed, "pooled embeddings of records (or windows) as .npy" },
+	{ "eval", cmd_eval, "accuracy, macro-F1, per-class scores and confusion matrix on labelled records" },
+	{ "info", cmd_info, "what a model file holds: tokenizer, config, classes, training" },
 };
 
 static void usage(FILE *fp)

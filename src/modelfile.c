@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "genomics/kmer.h"
+#include "model/util.h"
 #include "src/log.h"
 
 /* "PATH: message" into err; returns NULL so loaders can `return fail(...)`. */
@@ -67,14 +68,15 @@ gf_modelfile_t *gf_modelfile_new(const rf_config_t *cfg, int k, int stride, int 
 static int meta_int(const rf_ckpt_t *ck, const char *key, long lo, long hi, int *out, char *err, size_t errlen)
 {
 	const char *s = rf_ckpt_meta_get(&ck->meta, key);
-	char *end;
+	char *end, shown[96];
 	if (!s) {
 		fail(err, errlen, ck->path, "not a genoformer model file: metadata '%s' missing", key);
 		return -1;
 	}
 	long v = strtol(s, &end, 10);
 	if (!*s || *end || v < lo || v > hi) {
-		fail(err, errlen, ck->path, "metadata '%s' = '%s': expects an integer in %ld..%ld", key, s, lo, hi);
+		fail(err, errlen, ck->path, "metadata '%s' = '%s': expects an integer in %ld..%ld", key,
+		     rf_printable(s, 64, shown, sizeof shown), lo, hi);
 		return -1;
 	}
 	*out = (int)v;
@@ -98,9 +100,11 @@ static int read_classes(gf_modelfile_t *mf, const rf_ckpt_t *ck, char *err, size
 		char *name = mf->classes[mf->n_classes++] = strndup(p, strcspn(p, "\n"));
 		if (!name) return fail(err, errlen, ck->path, "out of memory"), -1;
 		if (!*name) return fail(err, errlen, ck->path, "metadata 'classes': class %d has an empty name", mf->n_classes - 1), -1;
+		char a[96], b[96];
 		if (mf->n_classes > 1 && strcmp(mf->classes[mf->n_classes - 2], name) >= 0)
 			return fail(err, errlen, ck->path, "metadata 'classes': '%s' and '%s' are not in sorted order",
-			            mf->classes[mf->n_classes - 2], name), -1;
+			            rf_printable(mf->classes[mf->n_classes - 2], 64, a, sizeof a),
+			            rf_printable(name, 64, b, sizeof b)), -1;
 	}
 	return 0;
 }

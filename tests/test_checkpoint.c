@@ -377,6 +377,15 @@ START_TEST(duplicate_config_key_is_refused)
 }
 END_TEST
 
+/* Found by fuzz_ckpt: the message quoted the value's bytes raw, a newline
+ * included, so it was not one line. */
+START_TEST(bad_config_value_is_quoted_escaped_on_one_line)
+{
+	patch_key("ff_chunk128", "ff_chunk1\n\x1b");
+	expect_refused("config key 'ff_chunk' has a bad value '1\\x0a\\x1b'");
+}
+END_TEST
+
 START_TEST(shape_helper_names_tensor_and_both_shapes)
 {
 	char err[512];
@@ -550,6 +559,7 @@ static Suite *suite(void)
 	tcase_add_test(f, trailing_bytes_after_the_last_tensor_are_refused);
 	tcase_add_test(f, unknown_config_key_is_refused_as_needing_a_newer_build);
 	tcase_add_test(f, duplicate_config_key_is_refused);
+	tcase_add_test(f, bad_config_value_is_quoted_escaped_on_one_line);
 	tcase_add_test(f, shape_helper_names_tensor_and_both_shapes);
 	tcase_add_test(f, meta_set_replaces_and_rejects_bad_keys);
 	suite_add_tcase(s, f);

@@ -380,6 +380,11 @@ START_TEST(reversible_gradients_equal_stored_activation_gradients)
 	/* only rounding of the reconstructed inputs differs: 1e-5 of the largest
 	 * gradient absolute, 1e-3 relative */
 	ck_assert_close_arr(gr, gs, n, 1e-5 * gmax, 1e-3);
+	/* back to reversible: the stored inputs (12 layers x 2 x [64, 16]) are freed */
+	size_t stored = rf_model_current_bytes(m);
+	rf_model_set_reversible(m, 1);
+	ck_assert_int_eq(rf_model_forward_backward(m, &bb.b, &lr, err, sizeof err), 0);
+	ck_assert_uint_eq(stored - rf_model_current_bytes(m), 12 * 2 * 64 * 16 * sizeof(float));
 	free(gr);
 	free(gs);
 	rf_model_free(m);

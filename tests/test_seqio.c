@@ -691,6 +691,8 @@ static const struct {
 	{ "data/samples/small.fa", "lambda_head:1190-1201", { "'lambda_head:1190-1201'", "out of range", "1200 bp" }, 0 },
 	{ "data/samples/small.fa", "lambda_soft:601-", { "out of range", "600 bp" }, 0 },
 	{ "data/samples/small.fa", "lambda_soft:20-10", { "'lambda_soft:20-10'", "cannot parse" }, 0 },
+	/* found by fuzz_regions: htslib reads position 0 as -1, faidx then fetched one base short */
+	{ "data/samples/small.fa", "lambda_soft:0-100", { "'lambda_soft:0-100'", "1-based", "at least 1" }, 0 },
 	{ "tests/data/bad/plain_gzip.fa.gz", "lambda_head", { "plain gzip", "bgzip" }, 0 },
 	{ "data/samples/small.sam", LAMBDA ":1-100", { "index" }, 0 },
 	{ "data/cache/lambda/aln.bam", "chr1", { "region 'chr1'", "unknown sequence name" }, 1 },

@@ -21,7 +21,7 @@
 #include "model/cuda/cu_internal.h"
 
 #define ATT_WARPS 4
-#define ATT_PER_WARP 4                        /* queries (or keys) a warp holds */
+#define ATT_PER_WARP 8                        /* queries (or keys) a warp holds */
 #define ATT_TILE (ATT_WARPS * ATT_PER_WARP)   /* rows a block owns */
 #define ATT_KT 32                             /* staged rows, one per lane */
 #define ATT_MAX_DH 128
@@ -55,11 +55,29 @@ static att_geom_t att_geom(const rf_attn_shape_t *s)
 	return g;
 }
 
-/* Stride of a staged row read one row per lane: odd, so the 32 lanes hit 32
- * different shared-memory banks. */
+/* Rows in shared memory are zero-padded to a multiple of 4 features and read
+ * as float4. Own rows (read by every lane alike) are att_dh4 apart; staged
+ * rows (one per lane) att_stride apart, a multiple of 4 whose quarter is
+ * odd, so each 8-lane phase of a 128-bit load hits distinct banks. */
+__host__ __device__ static inline int att_dh4(int dh)
+{
+	return (dh + 3) & ~3;
+}
+
 __host__ __device__ static inline int att_stride(int dh)
 {
-	return dh | 1;
+	int d4 = att_dh4(dh);
+	return (d4 / 4) % 2 ? d4 : d4 + 4;
+}
+
+/* x . y over n (a multiple of 4) features, both 16-byte aligned. */
+__device__ static inline float att_dot4(const float *x, const float *y, int n, float acc)
+{
+	for (int d = 0; d < n; d += 4) {
+		float4 a = *(const float4 *)(x + d), b = *(const float4 *)(y + d);
+		acc += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+	}
+	return acc;
 }
 
 /* The k-th distinct chunk of the window of chunk c (sign +1: the key chunks a
@@ -138,10 +156,11 @@ __device__ static void att_stage(float *X, float *Ys, int *pos_s, int *ok_s, con
 		ok_s[i] = p >= 0 && (!mask || mask[(size_t)b * g.L + p]);
 	}
 	__syncthreads();
-	for (int idx = threadIdx.x; idx < ATT_KT * g.dh; idx += blockDim.x) {
-		int i = idx / g.dh, d = idx % g.dh, p = pos_s[i];
+	int d4 = att_dh4(g.dh);
+	for (int idx = threadIdx.x; idx < ATT_KT * d4; idx += blockDim.x) {
+		int i = idx / d4, d = idx % d4, p = pos_s[i];
 		float xv = 0.0f, yv = 0.0f;
-		if (p >= 0) {
+		if (p >= 0 && d < g.dh) {
 			size_t row = att_row(g, b, p, h);
 			xv = x[row + d];
 			if (unit) xv *= rn[((size_t)b * g.L + p) * g.H + h];
@@ -155,7 +174,7 @@ __device__ static void att_stage(float *X, float *Ys, int *pos_s, int *ok_s, con
 
 /* Loads the block's ATT_TILE own rows (queries or keys) of sorted chunk c
  * from offset t0: positions, then the rows of a (scaled by rn when unit) and
- * of b, stride dh. */
+ * of b, stride att_dh4(dh). */
 __device__ static void att_load_own(float *A, float *Bm, int *pos_s, const float *a, const float *bsrc,
                                     const float *rn, const int32_t *perm, const att_geom_t &g,
                                     int b, int h, int r, int first, int count, bool unit)
@@ -164,10 +183,11 @@ __device__ static void att_load_own(float *A, float *Bm, int *pos_s, const float
 	for (int i = threadIdx.x; i < ATT_TILE; i += blockDim.x)
 		pos_s[i] = i < count ? att_pos(perm, g, bh, r, first + i) : -1;
 	__syncthreads();
-	for (int idx = threadIdx.x; idx < ATT_TILE * g.dh; idx += blockDim.x) {
-		int i = idx / g.dh, d = idx % g.dh, p = pos_s[i];
+	int d4 = att_dh4(g.dh);
+	for (int idx = threadIdx.x; idx < ATT_TILE * d4; idx += blockDim.x) {
+		int i = idx / d4, d = idx % d4, p = pos_s[i];
 		float av = 0.0f, bv = 0.0f;
-		if (p >= 0) {
+		if (p >= 0 && d < g.dh) {
 			size_t row = att_row(g, b, p, h);
 			av = a[row + d];
 			if (unit) av *= rn[((size_t)b * g.L + p) * g.H + h];
@@ -186,9 +206,9 @@ __global__ static void __launch_bounds__(ATT_WARPS * 32)
 att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const float *v, const float *rn,
                const int32_t *perm, const uint8_t *mask, att_geom_t g, int r, int first)
 {
-	extern __shared__ float sm[];
-	int dh = g.dh, ks = att_stride(dh);
-	float *Qs = sm, *Ks = Qs + ATT_TILE * dh, *Vs = Ks + ATT_KT * ks;
+	extern __shared__ float4 sm4[];
+	int dh = g.dh, d4 = att_dh4(dh), ks = att_stride(dh);
+	float *Qs = (float *)sm4, *Ks = Qs + ATT_TILE * d4, *Vs = Ks + ATT_KT * ks;
 	int *qpos_s = (int *)(Vs + ATT_KT * ks), *kpos_s = qpos_s + ATT_TILE, *kok_s = kpos_s + ATT_KT;
 	int tiles = (g.C + ATT_TILE - 1) / ATT_TILE;
 	int c = blockIdx.x / tiles, t0 = (blockIdx.x % tiles) * ATT_TILE;
@@ -215,10 +235,13 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 			float dot[ATT_PER_WARP], p[ATT_PER_WARP];
 #pragma unroll
 			for (int a = 0; a < ATT_PER_WARP; a++) dot[a] = 0.0f;
-			for (int d = 0; d < dh; d++) {
-				float kd = Ks[lane * ks + d];
+			for (int d = 0; d < d4; d += 4) {
+				float4 k4 = *(const float4 *)(Ks + lane * ks + d);
 #pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) dot[a] += Qs[(q0 + a) * dh + d] * kd;
+				for (int a = 0; a < ATT_PER_WARP; a++) {
+					float4 q4 = *(const float4 *)(Qs + (q0 + a) * d4 + d);
+					dot[a] += q4.x * k4.x + q4.y * k4.y + q4.z * k4.z + q4.w * k4.w;
+				}
 			}
 #pragma unroll
 			for (int a = 0; a < ATT_PER_WARP; a++) {
@@ -281,9 +304,9 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
               const float *lse_m, const float *lse_s, const float *delta, const int32_t *perm,
               const uint8_t *mask, att_geom_t g, int r)
 {
-	extern __shared__ float sm[];
-	int dh = g.dh, ks = att_stride(dh);
-	float *Qs = sm, *Os = Qs + ATT_TILE * dh, *Ks = Os + ATT_TILE * dh, *Vs = Ks + ATT_KT * ks;
+	extern __shared__ float4 sm4[];
+	int dh = g.dh, d4 = att_dh4(dh), ks = att_stride(dh);
+	float *Qs = (float *)sm4, *Os = Qs + ATT_TILE * d4, *Ks = Os + ATT_TILE * d4, *Vs = Ks + ATT_KT * ks;
 	int *qpos_s = (int *)(Vs + ATT_KT * ks), *kpos_s = qpos_s + ATT_TILE, *kok_s = kpos_s + ATT_KT;
 	int tiles = (g.C + ATT_TILE - 1) / ATT_TILE;
 	int c = blockIdx.x / tiles, t0 = (blockIdx.x % tiles) * ATT_TILE;
@@ -312,14 +335,9 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 			int kp = kpos_s[lane], kok = kok_s[lane];
 			float dot[ATT_PER_WARP], dpv[ATT_PER_WARP], ds[ATT_PER_WARP];
 #pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) dot[a] = dpv[a] = 0.0f;
-			for (int d = 0; d < dh; d++) {
-				float kd = Ks[lane * ks + d], vd = Vs[lane * ks + d];
-#pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) {
-					dot[a] += Qs[(q0 + a) * dh + d] * kd;
-					dpv[a] += Os[(q0 + a) * dh + d] * vd;
-				}
+			for (int a = 0; a < ATT_PER_WARP; a++) {
+				dot[a] = att_dot4(Qs + (q0 + a) * d4, Ks + lane * ks, d4, 0.0f);
+				dpv[a] = att_dot4(Os + (q0 + a) * d4, Vs + lane * ks, d4, 0.0f);
 			}
 #pragma unroll
 			for (int a = 0; a < ATT_PER_WARP; a++) {
@@ -362,9 +380,9 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
                const float *rn, const float *lse_m, const float *lse_s, const float *delta,
                const int32_t *perm, const uint8_t *mask, att_geom_t g, int r)
 {
-	extern __shared__ float sm[];
-	int dh = g.dh, ks = att_stride(dh);
-	float *Kn = sm, *Vk = Kn + ATT_TILE * dh, *Qs = Vk + ATT_TILE * dh, *Os = Qs + ATT_KT * ks;
+	extern __shared__ float4 sm4[];
+	int dh = g.dh, d4 = att_dh4(dh), ks = att_stride(dh);
+	float *Kn = (float *)sm4, *Vk = Kn + ATT_TILE * d4, *Qs = Vk + ATT_TILE * d4, *Os = Qs + ATT_KT * ks;
 	int *kpos_s = (int *)(Os + ATT_KT * ks), *qpos_s = kpos_s + ATT_TILE, *qok_s = qpos_s + ATT_KT;
 	int tiles = (g.C + ATT_TILE - 1) / ATT_TILE;
 	int c = blockIdx.x / tiles, t0 = (blockIdx.x % tiles) * ATT_TILE;
@@ -393,14 +411,9 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 			float qm = lse_m[qi], qs = lse_s[qi], qd = delta[qi];
 			float dot[ATT_PER_WARP], dpv[ATT_PER_WARP], P[ATT_PER_WARP], ds[ATT_PER_WARP];
 #pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) dot[a] = dpv[a] = 0.0f;
-			for (int d = 0; d < dh; d++) {
-				float qv = Qs[lane * ks + d], ov = Os[lane * ks + d];
-#pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) {
-					dot[a] += qv * Kn[(k0 + a) * dh + d];
-					dpv[a] += ov * Vk[(k0 + a) * dh + d];
-				}
+			for (int a = 0; a < ATT_PER_WARP; a++) {
+				dot[a] = att_dot4(Kn + (k0 + a) * d4, Qs + lane * ks, d4, 0.0f);
+				dpv[a] = att_dot4(Vk + (k0 + a) * d4, Os + lane * ks, d4, 0.0f);
 			}
 #pragma unroll
 			for (int a = 0; a < ATT_PER_WARP; a++) {
@@ -436,7 +449,7 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 		float kn[ATT_DT], kd = 0.0f;
 #pragma unroll
 		for (int t = 0; t < ATT_DT; t++) {
-			kn[t] = lane + 32 * t < dh ? Kn[(k0 + a) * dh + lane + 32 * t] : 0.0f;
+			kn[t] = lane + 32 * t < dh ? Kn[(k0 + a) * d4 + lane + 32 * t] : 0.0f;
 			kd += kn[t] * ak[a][t];
 		}
 		kd = cu_warp_sum(kd);
@@ -455,42 +468,51 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 
 /* ---- hashing ---- */
 
-/* One thread per (b, h, r, pos), pos fastest: argmax over [xR, -xR] per
- * factor, first maximum on ties. */
+#define HASH_TILE 64   /* positions per block */
+
+/* Argmax over [y, -y] for y = x R[:, col0 .. col0+n) (first maximum on
+ * ties); x is a staged row, R's row d at rot + d*stride. */
+__device__ static int hash_argmax(const float *x, const float *rot, int dh, size_t stride, int col0,
+                                  int n)
+{
+	float bpos = -INFINITY, bneg = -INFINITY;
+	int ipos = 0, ineg = 0;
+	for (int c = 0; c < n; c++) {
+		float y = 0.0f;
+		for (int d = 0; d < dh; d++) y += x[d] * rot[(size_t)d * stride + col0 + c];
+		if (y > bpos) { bpos = y; ipos = c; }
+		if (-y > bneg) { bneg = -y; ineg = c; }
+	}
+	return bneg > bpos ? n + ineg : ipos;
+}
+
+/* A block stages HASH_TILE rows of one (b, h) and hashes them in every
+ * round; the rotation reads are the same address across the warp. */
 __global__ static void lsh_hash_kernel(uint16_t *buckets, const float *qk, const float *rot,
                                        const uint8_t *mask, att_geom_t g, int nb, int nb1, int rc)
 {
-	size_t n = (size_t)g.B * g.H * g.R * g.L;
-	int nb2 = nb / nb1;
-	for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-	     i += (size_t)gridDim.x * blockDim.x) {
-		int pos = (int)(i % g.L), r = (int)(i / g.L % g.R), h = (int)(i / ((size_t)g.L * g.R) % g.H);
-		int b = (int)(i / ((size_t)g.L * g.R * g.H));
-		if (mask && !mask[(size_t)b * g.L + pos]) {
-			buckets[i] = (uint16_t)nb;
-			continue;
+	extern __shared__ float X[];
+	int ks = g.dh | 1; /* odd: the 32 lanes' rows start in distinct banks */
+	int b = blockIdx.y / g.H, h = blockIdx.y % g.H;
+	int p0 = blockIdx.x * HASH_TILE, nb2 = nb / nb1;
+	for (int idx = threadIdx.x; idx < HASH_TILE * g.dh; idx += blockDim.x) {
+		int i = idx / g.dh, d = idx % g.dh;
+		X[i * ks + d] = p0 + i < g.L ? qk[att_row(g, b, p0 + i, h) + d] : 0.0f;
+	}
+	__syncthreads();
+	int pos = p0 + threadIdx.x;
+	if (pos >= g.L) return;
+	const float *x = X + threadIdx.x * ks;
+	int pad = mask && !mask[(size_t)b * g.L + pos];
+	for (int r = 0; r < g.R; r++) {
+		const float *rh = rot + ((size_t)h * g.dh * g.R + r) * rc;
+		size_t stride = (size_t)g.R * rc;
+		int bk = nb;
+		if (!pad) {
+			bk = hash_argmax(x, rh, g.dh, stride, 0, nb1 / 2);
+			if (nb2 > 1) bk += nb1 * hash_argmax(x, rh, g.dh, stride, nb1 / 2, nb2 / 2);
 		}
-		const float *x = qk + att_row(g, b, pos, h);
-		int bucket = 0, mult = 1, col0 = 0;
-		for (int f = 0; f < (nb2 > 1 ? 2 : 1); f++) {
-			int half = (f == 0 ? nb1 : nb2) / 2, best = 0;
-			float bv = -INFINITY;
-			for (int sign = 0; sign < 2; sign++)
-				for (int cc = 0; cc < half; cc++) {
-					const float *R = rot + (((size_t)h * g.dh) * g.R + r) * rc + col0 + cc;
-					float y = 0.0f;
-					for (int d = 0; d < g.dh; d++) y += x[d] * R[(size_t)d * g.R * rc];
-					float val = sign ? -y : y;
-					if (val > bv) {
-						bv = val;
-						best = sign * half + cc;
-					}
-				}
-			bucket += mult * best;
-			mult = nb1;
-			col0 += half;
-		}
-		buckets[i] = (uint16_t)bucket;
+		buckets[((size_t)blockIdx.y * g.R + r) * g.L + pos] = (uint16_t)bk;
 	}
 }
 
@@ -499,10 +521,11 @@ void cu_lsh_hash(uint16_t *buckets, const float *qk, const float *rot,
 {
 	att_geom_t g = att_geom(s);
 	g.R = s->n_hashes;
-	size_t n = (size_t)g.B * g.H * g.R * g.L;
-	lsh_hash_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(buckets, qk, rot, mask, g,
-	                                                          s->n_buckets, s->n_buckets1,
-	                                                          rf_attn_rot_cols(s));
+	if (g.B * g.L == 0) return;
+	dim3 grid((g.L + HASH_TILE - 1) / HASH_TILE, g.B * g.H);
+	size_t smem = (size_t)HASH_TILE * (g.dh | 1) * sizeof(float);
+	lsh_hash_kernel<<<grid, HASH_TILE, smem>>>(buckets, qk, rot, mask, g, s->n_buckets,
+	                                           s->n_buckets1, rf_attn_rot_cols(s));
 	CU_LAUNCHED();
 }
 
@@ -588,13 +611,13 @@ size_t cu_attn_workspace(const rf_attn_shape_t *s)
 
 static size_t att_smem_fwd(int dh)
 {
-	return (ATT_TILE * dh + 2 * ATT_KT * att_stride(dh)) * sizeof(float) +
+	return (ATT_TILE * att_dh4(dh) + 2 * ATT_KT * att_stride(dh)) * sizeof(float) +
 	       (ATT_TILE + 2 * ATT_KT) * sizeof(int);
 }
 
 static size_t att_smem_dq(int dh)
 {
-	return (2 * ATT_TILE * dh + 2 * ATT_KT * att_stride(dh)) * sizeof(float) +
+	return (2 * ATT_TILE * att_dh4(dh) + 2 * ATT_KT * att_stride(dh)) * sizeof(float) +
 	       (ATT_TILE + 2 * ATT_KT) * sizeof(int);
 }
 

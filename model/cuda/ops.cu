@@ -78,11 +78,12 @@ void cu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float 
 	CU_LAUNCHED();
 }
 
-/* ---- column sums in a fixed order (bias and LayerNorm weight gradients) ---- */
+/* ---- column sums in a fixed order (bias and LayerNorm weight gradients,
+ * mean pooling) ---- */
 
 #define COL_ROWS 256  /* rows per partial */
 
-/* The value summed down a column: dout itself, or dout * xhat. */
+/* The value summed down a column at row n (of all groups' rows). */
 struct col_dout {
 	const float *dout;
 	__device__ float operator()(size_t n, int c, int C) const { return dout[n * C + c]; }
@@ -94,46 +95,74 @@ struct col_dout_xhat {
 		return dout[n * C + c] * (inp[n * C + c] - mean[n]) * rstd[n];
 	}
 };
+/* Mean pooling: a real token's row over its sequence's count. */
+struct col_masked_mean {
+	const float *inp, *cnt;
+	const uint8_t *mask;
+	int L;
+	__device__ float operator()(size_t n, int c, int C) const
+	{
+		return !mask || mask[n] ? inp[n * C + c] / cnt[n / L] : 0.0f;
+	}
+};
 
-/* Block (32 columns x 8 row lanes) over COL_ROWS rows: partial[chunk][c]. */
+/* Block (32 columns x 8 row lanes) over COL_ROWS rows of group blockIdx.z:
+ * partial[group][chunk][c]. */
 template <class F>
 __global__ static void col_partial_kernel(float *partial, F f, int N, int C)
 {
 	__shared__ float acc[8][33];
 	int c = blockIdx.x * 32 + threadIdx.x, r0 = blockIdx.y * COL_ROWS;
 	int r1 = r0 + COL_ROWS < N ? r0 + COL_ROWS : N;
+	size_t base = (size_t)blockIdx.z * N;
 	float s = 0.0f;
 	if (c < C)
-		for (int n = r0 + threadIdx.y; n < r1; n += 8) s += f((size_t)n, c, C);
+		for (int n = r0 + threadIdx.y; n < r1; n += 8) s += f(base + n, c, C);
 	acc[threadIdx.y][threadIdx.x] = s;
 	__syncthreads();
 	if (threadIdx.y == 0 && c < C) {
 		float t = 0.0f;
 		for (int k = 0; k < 8; k++) t += acc[k][threadIdx.x];
-		partial[(size_t)blockIdx.y * C + c] = t;
+		partial[((size_t)blockIdx.z * gridDim.y + blockIdx.y) * C + c] = t;
 	}
 }
 
-__global__ static void col_finish_kernel(float *out, const float *partial, int chunks, int C)
+__global__ static void col_finish_kernel(float *out, const float *partial, int chunks, int C,
+                                         size_t n)
 {
-	int c = blockIdx.x * blockDim.x + threadIdx.x;
-	if (c >= C) return;
-	float s = 0.0f;
-	for (int k = 0; k < chunks; k++) s += partial[(size_t)k * C + c];
-	out[c] += s;
+	GRID_STRIDE(i, n) {
+		size_t g = i / C;
+		int c = (int)(i % C);
+		float s = 0.0f;
+		for (int k = 0; k < chunks; k++) s += partial[(g * chunks + k) * C + c];
+		out[i] += s;
+	}
 }
 
-/* out[c] += sum over n of f(n, c). */
+static size_t col_sum_bytes(int G, int N, int C)
+{
+	return (size_t)G * ((N + COL_ROWS - 1) / COL_ROWS) * C * sizeof(float);
+}
+
+/* out[g*C + c] += sum over the N rows n of group g of f(g*N + n, c), for G
+ * groups; partial has col_sum_bytes(G, N, C). */
 template <class F>
-static void col_sum(float *out, F f, int N, int C)
+static void col_sum(float *out, F f, int G, int N, int C, float *partial)
 {
 	int chunks = (N + COL_ROWS - 1) / COL_ROWS;
-	if (chunks == 0 || C == 0) return;
-	float *partial = (float *)cu_scratch((size_t)chunks * C * sizeof(float));
-	col_partial_kernel<<<dim3((C + 31) / 32, chunks), dim3(32, 8)>>>(partial, f, N, C);
+	if (chunks == 0 || C == 0 || G == 0) return;
+	col_partial_kernel<<<dim3((C + 31) / 32, chunks, G), dim3(32, 8)>>>(partial, f, N, C);
 	CU_LAUNCHED();
-	col_finish_kernel<<<(C + 127) / 128, 128>>>(out, partial, chunks, C);
+	size_t n = (size_t)G * C;
+	col_finish_kernel<<<cu_blocks(n, 128), 128>>>(out, partial, chunks, C, n);
 	CU_LAUNCHED();
+}
+
+/* The same over one group, with partials in the backend's scratch. */
+template <class F>
+static void col_sum1(float *out, F f, int N, int C)
+{
+	col_sum(out, f, 1, N, C, (float *)cu_scratch(col_sum_bytes(1, N, C)));
 }
 
 /* ---- LayerNorm: one warp per row ---- */
@@ -196,8 +225,8 @@ void cu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
 	layernorm_bwd_kernel<<<(N + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK, CU_THREADS>>>(
 		dinp, dout, inp, w, mean, rstd, N, C);
 	CU_LAUNCHED();
-	col_sum(dw, col_dout_xhat{dout, inp, mean, rstd}, N, C);
-	col_sum(db, col_dout{dout}, N, C);
+	col_sum1(dw, col_dout_xhat{dout, inp, mean, rstd}, N, C);
+	col_sum1(db, col_dout{dout}, N, C);
 }
 
 /* ---- bias ---- */
@@ -216,7 +245,7 @@ void cu_bias_add(float *x, const float *b, int N, int C)
 
 void cu_bias_backward(float *db, const float *dout, int N, int C)
 {
-	col_sum(db, col_dout{dout}, N, C);
+	col_sum1(db, col_dout{dout}, N, C);
 }
 
 /* ---- GELU (erf form) ---- */
@@ -355,24 +384,20 @@ __global__ static void mask_count_kernel(float *cnt, const uint8_t *mask, int L)
 	}
 }
 
-static float *mask_counts(const uint8_t *mask, int B, int L)
+/* Floats of scratch the counts take before the caller's extra bytes. */
+static size_t counts_room(int B)
 {
-	float *cnt = (float *)cu_scratch((size_t)B * sizeof(float));
+	return ((size_t)B + 63) / 64 * 64;
+}
+
+/* Counts per sequence at the start of the scratch, which has extra bytes
+ * more after counts_room(B) floats. */
+static float *mask_counts(const uint8_t *mask, int B, int L, size_t extra)
+{
+	float *cnt = (float *)cu_scratch(counts_room(B) * sizeof(float) + extra);
 	mask_count_kernel<<<B, CU_THREADS>>>(cnt, mask, L);
 	CU_LAUNCHED();
 	return cnt;
-}
-
-__global__ static void meanpool_fwd_kernel(float *out, const float *inp, const uint8_t *mask,
-                                           const float *cnt, int B, int L, int C)
-{
-	GRID_STRIDE(i, (size_t)B * C) {
-		int b = (int)(i / C), c = (int)(i % C);
-		float s = 0.0f;
-		for (int j = 0; j < L; j++)
-			if (!mask || mask[(size_t)b * L + j]) s += inp[((size_t)b * L + j) * C + c];
-		out[i] = cnt[b] > 0.0f ? s / cnt[b] : 0.0f;
-	}
 }
 
 __global__ static void meanpool_bwd_kernel(float *dinp, const float *dout, const uint8_t *mask,
@@ -385,19 +410,20 @@ __global__ static void meanpool_bwd_kernel(float *dinp, const float *dout, const
 	}
 }
 
+/* Column sums per sequence of the real rows over their count; a sequence
+ * with no real token sums nothing and stays 0. */
 void cu_meanpool_forward(float *out, const float *inp, const uint8_t *mask, int B, int L, int C)
 {
 	if (B == 0) return;
-	float *cnt = mask_counts(mask, B, L);
-	meanpool_fwd_kernel<<<cu_blocks((size_t)B * C, CU_THREADS), CU_THREADS>>>(out, inp, mask, cnt,
-	                                                                           B, L, C);
-	CU_LAUNCHED();
+	float *cnt = mask_counts(mask, B, L, col_sum_bytes(B, L, C));
+	CU_CHECK(cudaMemsetAsync(out, 0, (size_t)B * C * sizeof(float), 0));
+	col_sum(out, col_masked_mean{inp, cnt, mask, L}, B, L, C, cnt + counts_room(B));
 }
 
 void cu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C)
 {
 	if (B == 0) return;
-	float *cnt = mask_counts(mask, B, L);
+	float *cnt = mask_counts(mask, B, L, 0);
 	size_t n = (size_t)B * L * C;
 	meanpool_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(dinp, dout, mask, cnt, L, C, n);
 	CU_LAUNCHED();

@@ -78,9 +78,10 @@ set terminal pngcairo size 1200,500 font ",10" noenhanced
 set output '$PNG'
 set multiplot layout 1,2 title "genoformer engine: d_model 256, 4 heads, d_ff 1024, 6 layers, 4 hashes, chunk 64, batch 1, $threads CPU threads"
 set logscale x 2
+set xtics ("1K" 1024, "4K" 4096, "16K" 16384, "64K" 65536, "256K" 262144, "1M" 1048576)
 set xlabel 'tokens per sequence (L)'
 set grid
-set key top right
+set key bottom left
 set ylabel 'tokens per second'
 set logscale y
 plot $plot_tps

@@ -2,13 +2,15 @@
 # Runs every tests/cli/t_*.sh from the source root with GF = the binary
 # (default ./genoformer) and T = a fresh temporary folder, prints one line per
 # test and ends with "N passed, N failed"; exits non-zero when one failed.
-# Tests may use the helpers below (exported): fail, expect_status,
+# Tests may use the helpers below (exported): fail, skip, expect_status,
 # expect_error, expect_out.
 cd "$(dirname "$0")/../.." || exit 2
 export GF=${GF:-./genoformer}
 
 # fail MSG: prints MSG and ends the test.
 fail() { echo "  $*" >&2; exit 1; }
+# skip REASON: ends the test as skipped (exit 77); the runner shows REASON.
+skip() { echo "$*" >&2; exit 77; }
 # expect_status N CMD...: runs CMD (stdout to $T/out, stderr to $T/err) and
 # checks its exit status.
 expect_status() {
@@ -29,16 +31,21 @@ expect_error() {
 expect_out() {
 	printf '%s\n' "$2" | diff -u - "$1" >&2 || fail "$1 differs from the expected text (diff above)"
 }
-export -f fail expect_status expect_error expect_out
+export -f fail skip expect_status expect_error expect_out
 
-pass=0 failed=0
+pass=0 failed=0 skipped=0
 for t in tests/cli/t_*.sh; do
 	T=$(mktemp -d) || exit 2
 	export T
 	start=$(date +%s%N)
-	if bash "$t" >"$T.log" 2>&1; then
+	bash "$t" >"$T.log" 2>&1
+	st=$?
+	if [ "$st" = 0 ]; then
 		pass=$((pass + 1))
 		printf 'ok    %s (%d ms)\n' "$t" $((($(date +%s%N) - start) / 1000000))
+	elif [ "$st" = 77 ]; then
+		skipped=$((skipped + 1))
+		printf 'skip  %s: %s\n' "$t" "$(tail -n 1 "$T.log")"
 	else
 		failed=$((failed + 1))
 		printf 'FAIL  %s\n' "$t"
@@ -46,5 +53,5 @@ for t in tests/cli/t_*.sh; do
 	fi
 	rm -rf "$T" "$T.log"
 done
-echo "$pass passed, $failed failed"
+echo "$pass passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

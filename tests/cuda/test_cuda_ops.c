@@ -334,7 +334,7 @@ END_TEST
 
 /* ---- pooling, rows, loss, reductions, optimiser ---- */
 
-enum { MP_B = 3, MP_L = 40, MP_C = 24 };
+enum { MP_B = 3, MP_L = 300, MP_C = 24 };  /* 300 rows: two partial chunks per sequence */
 
 static void run_meanpool(const rf_backend_t *be, float *out, float *dinp, const float *x,
                          const uint8_t *mask, const float *dout)

@@ -1,0 +1,237 @@
+/* In-memory training data and its deterministic sampling; see dataset.h.
+ * Random draws come from the counter-based generator of model/rng.h (a
+ * header of pure functions), so that sampling, masking and the model's
+ * dropout are all keyed by the same (seed, step). */
+#include "genomics/dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "genomics/kmer.h"
+#include "genomics/seqio.h"
+#include "genomics/window.h"
+#include "model/rng.h"
+
+/* Draws per row within a step's stream: class, record, start, strand. */
+enum { DRAW_CLASS, DRAW_RECORD, DRAW_START, DRAW_STRAND, N_DRAWS };
+
+void gf_dataset_init(gf_dataset_t *ds, int k, int stride, int L, int n_classes)
+{
+	memset(ds, 0, sizeof *ds);
+	ds->k = k;
+	ds->stride = stride;
+	ds->L = L;
+	ds->n_classes = n_classes;
+}
+
+static void free_tables(gf_dataset_t *ds)
+{
+	free(ds->order);
+	free(ds->cum);
+	free(ds->class_beg);
+	free(ds->live);
+	free(ds->val_rec);
+	free(ds->val_idx);
+	ds->order = ds->val_rec = ds->val_idx = ds->class_beg = NULL;
+	ds->cum = NULL;
+	ds->live = NULL;
+}
+
+void gf_dataset_free(gf_dataset_t *ds)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		free(ds->rec[i].name);
+		free(ds->rec[i].seq);
+	}
+	free(ds->rec);
+	free_tables(ds);
+	memset(ds, 0, sizeof *ds);
+}
+
+size_t gf_dataset_span(const gf_dataset_t *ds)
+{
+	return (size_t)(ds->L - 1) * ds->stride + ds->k;
+}
+
+int gf_dataset_add(gf_dataset_t *ds, const char *name, const char *seq, size_t len, int cls, int role,
+                   double val_frac)
+{
+	if (ds->n == ds->cap) {
+		size_t cap = ds->cap ? 2 * ds->cap : 16;
+		gf_ds_record_t *r = realloc(ds->rec, cap * sizeof *r);
+		if (!r) return -1;
+		ds->rec = r;
+		ds->cap = cap;
+	}
+	gf_ds_record_t *r = &ds->rec[ds->n];
+	r->name = strdup(name);
+	r->seq = malloc(len + 1);
+	if (!r->name || !r->seq) {
+		free(r->name);
+		free(r->seq);
+		return -1;
+	}
+	memcpy(r->seq, seq, len);
+	r->seq[len] = 0;
+	r->len = len;
+	r->cls = cls;
+	r->split = role == GF_DS_TRAIN ? len : role == GF_DS_VAL ? 0 : len - (size_t)llround(len * val_frac);
+	ds->train_bases += r->split;
+	ds->val_bases += len - r->split;
+	ds->n++;
+	return 0;
+}
+
+/* A record's training bases when they hold at least one k-mer, else 0. */
+static uint64_t train_weight(const gf_dataset_t *ds, const gf_ds_record_t *r)
+{
+	return r->split >= (size_t)ds->k ? r->split : 0;
+}
+
+static size_t val_windows(const gf_dataset_t *ds, const gf_ds_record_t *r)
+{
+	return gf_window_count(gf_kmer_count(r->len - r->split, ds->k, ds->stride), ds->L, 0);
+}
+
+/* Records with training windows ordered by class, their cumulative weights
+ * and the class ranges. */
+static int build_order(gf_dataset_t *ds, char *err, size_t errlen)
+{
+	int nc = ds->n_classes > 0 ? ds->n_classes : 1;
+	ds->order = malloc((ds->n + 1) * sizeof *ds->order);
+	ds->cum = malloc((ds->n + 1) * sizeof *ds->cum);
+	ds->class_beg = calloc(nc + 1, sizeof *ds->class_beg);
+	ds->live = malloc(nc * sizeof *ds->live);
+	if (!ds->order || !ds->cum || !ds->class_beg || !ds->live) return snprintf(err, errlen, "out of memory"), -1;
+	uint64_t total = 0;
+	for (int c = 0; c < nc; c++) {
+		ds->class_beg[c] = ds->n_order;
+		for (size_t i = 0; i < ds->n; i++) {
+			uint64_t w = train_weight(ds, &ds->rec[i]);
+			if (w == 0 || (ds->n_classes > 0 && ds->rec[i].cls != c)) continue;
+			ds->order[ds->n_order] = i;
+			ds->cum[ds->n_order++] = total += w;
+		}
+		if (ds->n_order > ds->class_beg[c]) ds->live[ds->n_live++] = c;
+		else if (ds->balance)
+			return snprintf(err, errlen, "--balance: class %d has no training bases", c), -1;
+	}
+	ds->class_beg[nc] = ds->n_order;
+	if (ds->n_order == 0)
+		return snprintf(err, errlen, "no training data: no record has %d training bases (one k-mer)", ds->k), -1;
+	return 0;
+}
+
+/* Validation windows: every window of every validation part, or max_val of
+ * them spread evenly over that list. */
+static int build_val(gf_dataset_t *ds, size_t max_val, char *err, size_t errlen)
+{
+	size_t total = 0, j = 0, seen = 0;
+	for (size_t i = 0; i < ds->n; i++) total += val_windows(ds, &ds->rec[i]);
+	ds->n_val = total < max_val ? total : max_val;
+	ds->val_rec = malloc((ds->n_val + 1) * sizeof *ds->val_rec);
+	ds->val_idx = malloc((ds->n_val + 1) * sizeof *ds->val_idx);
+	if (!ds->val_rec || !ds->val_idx) return snprintf(err, errlen, "out of memory"), -1;
+	for (size_t i = 0; i < ds->n && j < ds->n_val; i++) {
+		size_t nw = val_windows(ds, &ds->rec[i]);
+		/* window number t = floor(j * total / n_val) of the whole list is the j-th taken */
+		for (; j < ds->n_val; j++) {
+			size_t t = (size_t)((uint64_t)j * total / ds->n_val);
+			if (t >= seen + nw) break;
+			ds->val_rec[j] = i;
+			ds->val_idx[j] = t - seen;
+		}
+		seen += nw;
+	}
+	return 0;
+}
+
+int gf_dataset_finish(gf_dataset_t *ds, int balance, size_t max_val, char *err, size_t errlen)
+{
+	free_tables(ds);
+	ds->n_order = 0;
+	ds->n_live = 0;
+	ds->balance = balance;
+	return build_order(ds, err, errlen) || build_val(ds, max_val, err, errlen) ? -1 : 0;
+}
+
+/* The first index in [lo, hi) with cum[index] > r. */
+static size_t upper_bound(const uint64_t *cum, size_t lo, size_t hi, uint64_t r)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cum[mid] > r) hi = mid;
+		else lo = mid + 1;
+	}
+	return lo;
+}
+
+/* L tokens of the k-mer stream of seq[0..n), [PAD] after the real ones. */
+static void fill_window(const gf_dataset_t *ds, const char *seq, size_t n, int32_t *tok, uint8_t *mask)
+{
+	size_t real = gf_kmer_tokenize_part(seq, n, ds->k, ds->stride, 0, ds->L, tok);
+	memset(mask, 1, real);
+	memset(mask + real, 0, ds->L - real);
+	for (int j = (int)real; j < ds->L; j++) tok[j] = GF_TOK_PAD;
+}
+
+void gf_dataset_sample(const gf_dataset_t *ds, uint64_t seed, uint64_t step, uint64_t row, int rc_aug,
+                       char *scratch, int32_t *tok, uint8_t *mask, int32_t *label)
+{
+	uint64_t key = rf_rng_key(seed, step, -1, RF_RNG_DATA), base = row * N_DRAWS;
+	size_t lo = 0, hi = ds->n_order;
+	if (ds->balance) {
+		int c = ds->live[rf_rng_u64(key, base + DRAW_CLASS) % (uint64_t)ds->n_live];
+		lo = ds->class_beg[c];
+		hi = ds->class_beg[c + 1];
+	}
+	uint64_t c0 = lo ? ds->cum[lo - 1] : 0;
+	uint64_t r = c0 + rf_rng_u64(key, base + DRAW_RECORD) % (ds->cum[hi - 1] - c0);
+	const gf_ds_record_t *rec = &ds->rec[ds->order[upper_bound(ds->cum, lo, hi, r)]];
+	size_t span = gf_dataset_span(ds), n = rec->split < span ? rec->split : span;
+	size_t start = rf_rng_u64(key, base + DRAW_START) % (rec->split - n + 1);
+	*label = rec->cls;
+	if (rc_aug && (rf_rng_u64(key, base + DRAW_STRAND) & 1)) {
+		memcpy(scratch, rec->seq + start, n);
+		gf_revcomp(scratch, n);
+		fill_window(ds, scratch, n, tok, mask);
+	} else {
+		fill_window(ds, rec->seq + start, n, tok, mask);
+	}
+}
+
+void gf_dataset_val(const gf_dataset_t *ds, size_t i, int32_t *tok, uint8_t *mask, int32_t *label)
+{
+	const gf_ds_record_t *rec = &ds->rec[ds->val_rec[i]];
+	size_t a = ds->val_idx[i] * (size_t)ds->L * ds->stride;
+	fill_window(ds, rec->seq + rec->split + a, rec->len - rec->split - a, tok, mask);
+	*label = rec->cls;
+}
+
+int gf_mlm_mask(int32_t *tok, const uint8_t *mask, int B, int L, int k, double p, uint64_t seed, uint64_t step,
+                uint64_t row0, int32_t *pos, int32_t *targets)
+{
+	uint64_t key = rf_rng_key(seed, step, -1, RF_RNG_MASK), n_kmers = (uint64_t)1 << (2 * k);
+	int n = 0, first = -1;
+	for (int b = 0; b < B; b++)
+		for (int j = 0; j < L; j++) {
+			size_t i = (size_t)b * L + j;
+			uint64_t idx = ((row0 + b) * (uint64_t)L + j) * 3;
+			if (!mask[i] || tok[i] < GF_TOK_N_SPECIAL) continue;
+			if (first < 0) first = (int)i;
+			if (rf_rng_uniform(key, idx) >= p) continue;
+			float how = rf_rng_uniform(key, idx + 1);
+			pos[n] = (int32_t)i;
+			targets[n++] = tok[i];
+			if (how < 0.8f) tok[i] = GF_TOK_MASK;
+			else if (how < 0.9f) tok[i] = GF_TOK_N_SPECIAL + (int32_t)(rf_rng_u64(key, idx + 2) % n_kmers);
+		}
+	if (n == 0 && first >= 0) {
+		pos[n] = first;
+		targets[n++] = tok[first];
+		tok[first] = GF_TOK_MASK;
+	}
+	return n;
+}

@@ -1,0 +1,205 @@
+/* genoformer classify: one TSV row per record (read, contig, chromosome)
+ * with the predicted class and every class's probability, and optionally a
+ * per-class report in the manner of Kraken 2's. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/commands.h"
+#include "src/infer.h"
+#include "src/log.h"
+
+typedef struct {
+	gf_modelfile_t *mf;
+	float min_prob;
+	int per_window;
+	FILE *fp;
+	float *probs;
+	uint64_t *count;    /* per class, then unclassified */
+	double *psum;       /* sum of the top probability, same layout */
+} cls_t;
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
+	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
+	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
+	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
+	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
+	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
+	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
+	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
+	fprintf(fp,
+	        "Output:\n"
+	        "  -o, --output FILE    the table, written atomically [stdout]\n"
+	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
+	        "                       probability of its records), 'unclassified' first, then the classes by\n"
+	        "                       count (Kraken 2 report style) [none]\n"
+	        "  -q, --quiet          errors only on stderr\n"
+	        "  -v, --verbose        more log lines\n"
+	        "  -h, --help           this help\n"
+	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+enum { O_REPORT = 400 };
+
+static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
+{
+	fputs(r->name, s->fp);
+	if (s->per_window) fprintf(s->fp, "\t%s\t%lld\t%lld", window, (long long)beg, (long long)end);
+	fprintf(s->fp, "\t%lld", (long long)(end - beg));
+}
+
+/* predicted, probability and the class probabilities of logits (NULL: no
+ * window); returns the class (-1: unclassified) and its probability in top. */
+static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logits, float *top)
+{
+	const int C = s->mf->n_classes;
+	gf_infer_rec_t one = *r;
+	one.out = logits;
+	int cls = gf_infer_predict(&one, C, s->min_prob, s->probs, top);
+	fprintf(s->fp, "\t%s\t%.4f", cls < 0 ? "unclassified" : s->mf->classes[cls], *top);
+	for (int c = 0; c < C; c++)
+		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
+		else fputs("\tNA", s->fp);
+	fputc('\n', s->fp);
+	return cls;
+}
+
+static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errlen)
+{
+	cls_t *s = ctx;
+	float top;
+	(void)err;
+	(void)errlen;
+	if (s->per_window) {
+		char num[32];
+		for (size_t w = 0; w < r->n_windows; w++) {
+			snprintf(num, sizeof num, "%zu", w);
+			print_row_head(s, r, num, r->win_beg[w], r->win_end[w]);
+			print_prediction(s, r, r->win_out + w * s->mf->n_classes, &top);
+		}
+	}
+	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
+	int cls = print_prediction(s, r, r->out, &top);
+	int slot = cls < 0 ? s->mf->n_classes : cls;
+	s->count[slot]++;
+	s->psum[slot] += top;
+	return 0;
+}
+
+static void write_header(const cls_t *s)
+{
+	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
+	fputs("\tpredicted\tprobability", s->fp);
+	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
+	fputc('\n', s->fp);
+}
+
+/* Report rows: unclassified, then classes by count (ties by class order). */
+static void write_report(const cls_t *s, FILE *fp)
+{
+	const int C = s->mf->n_classes;
+	uint64_t total = 0;
+	int order[C > 0 ? C : 1];
+	for (int c = 0; c <= C; c++) total += s->count[c];
+	for (int c = 0; c < C; c++) order[c] = c;
+	for (int i = 1; i < C; i++)
+		for (int j = i; j > 0 && s->count[order[j]] > s->count[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	fprintf(fp, "class\tcount\tpercent\tmean_prob\n");
+	for (int i = -1; i < C; i++) {
+		int c = i < 0 ? C : order[i];
+		uint64_t n = s->count[c];
+		fprintf(fp, "%s\t%llu\t%.2f\t%.4f\n", i < 0 ? "unclassified" : s->mf->classes[c], (unsigned long long)n,
+		        total ? 100.0 * n / total : 0.0, n ? s->psum[c] / n : 0.0);
+	}
+}
+
+static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report)
+{
+	static const struct option longopts[] = {
+		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT }, { 0, 0, 0, 0 }
+	};
+	int opt, r;
+	while ((opt = getopt_long(argc, argv, GF_INFER_SHORTOPTS, longopts, NULL)) >= 0) {
+		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
+		if (r < 0) return GF_EXIT_USAGE;
+		switch (opt) {
+		case 'h': usage(stdout); return GF_EXIT_OK;
+		case O_REPORT: *report = optarg; break;
+		default: return GF_EXIT_USAGE;
+		}
+	}
+	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
+}
+
+/* Classifies and writes the table and the report; the exit status. */
+static int classify(gf_infer_cli_t *c, cls_t *s, const char *report, char *const *inputs, int n_inputs)
+{
+	char err[GF_ERRLEN];
+	gf_out_t out, rep = { 0 };
+	gf_infer_stats_t st;
+	if (gf_out_open(&out, c->output, err, sizeof err)) {
+		gf_error("%s", err);
+		return GF_EXIT_ERROR;
+	}
+	if (report && gf_out_open(&rep, report, err, sizeof err)) {
+		gf_error("%s", err);
+		gf_out_close(&out, 0, err, sizeof err);
+		return GF_EXIT_ERROR;
+	}
+	s->fp = out.fp;
+	write_header(s);
+	int ok = !gf_infer_run(c, s->mf, 0, inputs, n_inputs, on_record, s, &st, err, sizeof err);
+	if (!ok) gf_error("%s", err);
+	if (ok && report) write_report(s, rep.fp);
+	if (gf_out_close(&out, ok, err, sizeof err)) {
+		gf_error("%s", err);
+		ok = 0;
+	}
+	if (report && gf_out_close(&rep, ok, err, sizeof err)) {
+		gf_error("%s", err);
+		ok = 0;
+	}
+	if (!ok) return GF_EXIT_ERROR;
+	gf_infer_log_stats(&st);
+	char u[64] = "";
+	if (s->count[s->mf->n_classes])
+		snprintf(u, sizeof u, ", %llu unclassified", (unsigned long long)s->count[s->mf->n_classes]);
+	gf_info("%d classes%s", s->mf->n_classes, u);
+	gf_log_summary();
+	return GF_EXIT_OK;
+}
+
+int cmd_classify(int argc, char *argv[])
+{
+	gf_infer_cli_t c;
+	cls_t s = { 0 };
+	const char *report = NULL;
+	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
+	int rc = parse_args(argc, argv, &c, &report);
+	s.per_window = c.per_window;
+	s.min_prob = c.min_prob;
+	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
+	if (rc < 0 && mf) {
+		s.mf = mf;
+		s.probs = malloc(mf->n_classes * sizeof *s.probs);
+		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
+		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
+		if (s.probs && s.count && s.psum) rc = classify(&c, &s, report, argv + optind, argc - optind);
+		else gf_error("out of memory");
+	}
+	if (rc < 0) rc = GF_EXIT_ERROR;
+	free(s.probs);
+	free(s.count);
+	free(s.psum);
+	if (mf) gf_modelfile_free(mf);
+	gf_infer_cli_free(&c);
+	return rc;
+}

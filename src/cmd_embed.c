@@ -1,0 +1,132 @@
+/* genoformer embed: the model's pooled representation of every record (or
+ * window) as a float32 .npy matrix, with a TSV naming its rows. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/commands.h"
+#include "src/infer.h"
+#include "src/log.h"
+#include "src/npy.h"
+
+typedef struct {
+	int width, per_window;
+	gf_npy_t *npy;
+	FILE *ids;
+	uint64_t rows, empty;
+	float *nan_row;
+} emb_t;
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+	        "Usage: genoformer embed -m MODEL.gfm -o OUT.npy [options] IN...\n"
+	        "Writes each record's embedding, the final layer's 2 x d_model features averaged over its real\n"
+	        "tokens (over all its windows), as a float32 matrix OUT.npy with one row per record, and\n"
+	        "OUT.ids.tsv naming the rows: row, id, window ('all' for a record), beg, end (0-based, end\n"
+	        "exclusive). A record shorter than k has no token: its row is NaN.\n\n");
+	gf_infer_cli_usage(fp, 0);
+	fprintf(fp,
+	        "Output:\n"
+	        "  -o, --output FILE    the .npy matrix, written atomically [required]\n"
+	        "      --per-window     one row per window of the model's length instead of per record [off]\n"
+	        "  -q, --quiet          errors only on stderr\n"
+	        "  -v, --verbose        more log lines\n"
+	        "  -h, --help           this help\n"
+	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+static int emit(emb_t *s, const gf_infer_rec_t *r, const float *row, const char *window, int64_t beg, int64_t end,
+                char *err, size_t errlen)
+{
+	fprintf(s->ids, "%llu\t%s\t%s\t%lld\t%lld\n", (unsigned long long)s->rows++, r->name, window, (long long)beg,
+	        (long long)end);
+	return gf_npy_write(s->npy, row, 1, err, errlen);
+}
+
+static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errlen)
+{
+	emb_t *s = ctx;
+	char num[32];
+	s->empty += !r->n_windows;
+	if (!s->per_window) return emit(s, r, r->out ? r->out : s->nan_row, "all", r->beg, r->beg + (int64_t)r->len, err, errlen);
+	for (size_t w = 0; w < r->n_windows; w++) {
+		snprintf(num, sizeof num, "%zu", w);
+		if (emit(s, r, r->win_out + w * s->width, num, r->win_beg[w], r->win_end[w], err, errlen)) return -1;
+	}
+	return 0;
+}
+
+/* OUT.npy -> OUT.ids.tsv (any other name: NAME.ids.tsv). */
+static char *ids_path(const char *out)
+{
+	size_t n = strlen(out);
+	if (n > 4 && !strcmp(out + n - 4, ".npy")) n -= 4;
+	char *p = malloc(n + 9);
+	if (p) snprintf(p, n + 9, "%.*s.ids.tsv", (int)n, out);
+	return p;
+}
+
+static int embed(gf_infer_cli_t *c, gf_modelfile_t *mf, char *const *inputs, int n_inputs)
+{
+	char err[GF_ERRLEN];
+	emb_t s = { .width = gf_infer_width(mf, 1), .per_window = c->per_window };
+	gf_out_t ids = { 0 };
+	gf_infer_stats_t st;
+	char *idp = ids_path(c->output);
+	int ok = idp && (s.nan_row = malloc(s.width * sizeof *s.nan_row));
+	if (!ok) snprintf(err, sizeof err, "out of memory");
+	for (int j = 0; ok && j < s.width; j++) s.nan_row[j] = NAN;
+	ok = ok && (s.npy = gf_npy_open(c->output, s.width, err, sizeof err)) && !gf_out_open(&ids, idp, err, sizeof err);
+	if (ok) {
+		s.ids = ids.fp;
+		fprintf(s.ids, "row\tid\twindow\tbeg\tend\n");
+		ok = !gf_infer_run(c, mf, 1, inputs, n_inputs, on_record, &s, &st, err, sizeof err);
+	}
+	/* the ids first: when the matrix then fails, its ids go too */
+	int ids_done = ok && (ok = !gf_out_close(&ids, 1, err, sizeof err));
+	if (ok) {
+		ok = !gf_npy_commit(s.npy, err, sizeof err);
+		s.npy = NULL;
+	}
+	if (!ok) {
+		gf_error("%s", err);
+		if (ids_done) remove(idp);
+		else gf_out_close(&ids, 0, err, sizeof err);
+		gf_npy_abort(s.npy);
+	}
+	free(idp);
+	free(s.nan_row);
+	if (!ok) return GF_EXIT_ERROR;
+	gf_infer_log_stats(&st);
+	if (s.empty) gf_warn("%llu records shorter than k=%d have no token%s", (unsigned long long)s.empty, mf->k,
+	                     s.per_window ? " and no row" : ": their rows are NaN");
+	gf_info("%llu rows of %d floats in %s", (unsigned long long)s.rows, s.width, c->output);
+	gf_log_summary();
+	return GF_EXIT_OK;
+}
+
+int cmd_embed(int argc, char *argv[])
+{
+	static const struct option longopts[] = { GF_INFER_LONGOPTS, { 0, 0, 0, 0 } };
+	gf_infer_cli_t c;
+	int opt, r, rc = -1;
+	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
+	while (rc < 0 && (opt = getopt_long(argc, argv, GF_INFER_SHORTOPTS, longopts, NULL)) >= 0) {
+		if ((r = gf_infer_cli_option(&c, opt, optarg)) > 0) continue;
+		if (opt == 'h') usage(stdout);
+		rc = opt == 'h' ? GF_EXIT_OK : GF_EXIT_USAGE;
+	}
+	if (rc < 0 && gf_infer_cli_check(&c, argc, optind)) rc = GF_EXIT_USAGE;
+	if (rc < 0 && !c.output) {
+		gf_error("no output: -o OUT.npy is required");
+		rc = GF_EXIT_USAGE;
+	}
+	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 0) : NULL;
+	if (rc < 0) rc = mf ? embed(&c, mf, argv + optind, argc - optind) : GF_EXIT_ERROR;
+	if (mf) gf_modelfile_free(mf);
+	gf_infer_cli_free(&c);
+	return rc;
+}

@@ -1,0 +1,155 @@
+/* genoformer info: what a model or checkpoint file holds, as key<TAB>value
+ * lines, and optionally every tensor with a checksum of its data. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "genomics/seqio.h"
+#include "model/checkpoint.h"
+#include "src/commands.h"
+#include "src/log.h"
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+	        "Usage: genoformer info [options] MODEL.gfm\n"
+	        "Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
+	        "task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
+	        "count, training steps, how it was trained (command line, genoformer version, date) and any\n"
+	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n"
+	        "Options:\n"
+	        "      --tensors        also one line per tensor: tensor<TAB>NAME<TAB>SHAPE<TAB>NUMEL<TAB>CRC32 of its\n"
+	        "                       float32 data (hex), and params_crc32: the CRC32 of all model tensors'\n"
+	        "                       data in file order; two files with equal params_crc32 hold the same\n"
+	        "                       parameters bit for bit (optimizer state: optim_crc32) [off]\n"
+	        "  -h, --help           this help\n"
+	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
+{
+	const unsigned char *c = (const unsigned char *)p;
+	size_t bytes = n * sizeof(float);
+	while (bytes) {
+		uInt k = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
+		crc = (uint32_t)crc32(crc, c, k);
+		c += k;
+		bytes -= k;
+	}
+	return crc;
+}
+
+/* Metadata printed under their own names rather than as meta.KEY. */
+static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
+	                                      "train.steps", "cmdline", "version", "created" };
+
+static int known_meta(const char *key)
+{
+	for (size_t i = 0; i < sizeof KNOWN_META / sizeof *KNOWN_META; i++)
+		if (!strcmp(key, KNOWN_META[i])) return 1;
+	return 0;
+}
+
+/* Metadata value with newlines shown as "\n", so every value stays on its line. */
+static void print_kv(const char *key, const char *val)
+{
+	printf("%s\t", key);
+	for (const char *p = val ? val : "NA"; *p; p++)
+		if (*p == '\n') fputs("\\n", stdout);
+		else putchar(*p);
+	putchar('\n');
+}
+
+static void print_config(const rf_config_t *c)
+{
+	printf("config.vocab\t%d\nconfig.d_model\t%d\nconfig.n_heads\t%d\nconfig.d_ff\t%d\nconfig.n_layers\t%d\n",
+	       c->vocab, c->d_model, c->n_heads, c->d_ff, c->n_layers);
+	printf("config.layers\t");
+	for (int i = 0; i < c->n_layers; i++) printf("%s%s", i ? "," : "", rf_attn_kind_name(c->layer_kind[i]));
+	printf("\nconfig.n_hashes\t%d\nconfig.n_buckets\t%d\nconfig.chunk_len\t%d\nconfig.n_before\t%d\n"
+	       "config.n_after\t%d\nconfig.ff_chunk\t%d\nconfig.axial\t%dx%d\nconfig.axial_d1\t%d\nconfig.causal\t%d\n"
+	       "config.dropout\t%g\nconfig.n_classes\t%d\nconfig.mlm\t%d\n",
+	       c->n_hashes, c->n_buckets, c->chunk_len, c->n_before, c->n_after, c->ff_chunk, c->axial1, c->axial2,
+	       c->axial_d1, c->causal, c->dropout, c->n_classes, c->mlm);
+}
+
+static void print_info(const rf_ckpt_t *ck, int tensors)
+{
+	const rf_ckpt_meta_t *m = &ck->meta;
+	size_t params = 0;
+	for (int i = 0; i < ck->n_tensors; i++) params += rf_ckpt_numel(&ck->tensors[i]);
+	printf("file\t%s\nformat_version\t%u\nkind\t%s\n", ck->path, ck->version,
+	       ck->has_train ? "checkpoint (model and training state)" : "model");
+	print_kv("task", rf_ckpt_meta_get(m, "task"));
+	print_kv("tokenizer.k", rf_ckpt_meta_get(m, "tokenizer.k"));
+	print_kv("tokenizer.stride", rf_ckpt_meta_get(m, "tokenizer.stride"));
+	print_kv("window", rf_ckpt_meta_get(m, "window"));
+	print_config(&ck->cfg);
+	const char *cl = rf_ckpt_meta_get(m, "classes");
+	int id = 0;
+	for (const char *p = cl; p && *p; id++) {
+		size_t n = strcspn(p, "\n");
+		printf("class.%d\t%.*s\n", id, (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	printf("classes\t%d\nparameters\t%zu\n", id, params);
+	if (ck->has_train) printf("train.step\t%llu\ntrain.seed\t%llu\n", (unsigned long long)ck->train.step,
+	                          (unsigned long long)ck->train.seed);
+	print_kv("train.steps", rf_ckpt_meta_get(m, "train.steps"));
+	print_kv("cmdline", rf_ckpt_meta_get(m, "cmdline"));
+	print_kv("version", rf_ckpt_meta_get(m, "version"));
+	print_kv("created", rf_ckpt_meta_get(m, "created"));
+	for (int i = 0; i < m->n; i++) {
+		if (known_meta(m->key[i])) continue;
+		char key[300];
+		snprintf(key, sizeof key, "meta.%s", m->key[i]);
+		print_kv(key, m->val[i]);
+	}
+	if (!tensors) return;
+	uint32_t all = 0;
+	for (int i = 0; i < ck->n_tensors; i++) {
+		const rf_ckpt_tensor_t *t = &ck->tensors[i];
+		size_t n = rf_ckpt_numel(t);
+		printf("tensor\t%s\t", t->name);
+		for (int d = 0; d < t->ndim; d++) printf("%s%lld", d ? "x" : "", (long long)t->shape[d]);
+		printf("\t%zu\t%08x\n", n, crc_floats(0, t->data, n));
+		all = crc_floats(all, t->data, n);
+	}
+	printf("params_crc32\t%08x\n", all);
+	if (ck->has_train)
+		printf("optim_crc32\t%08x\n", crc_floats(crc_floats(0, ck->train.m, ck->train.n), ck->train.v, ck->train.n));
+}
+
+int cmd_info(int argc, char *argv[])
+{
+	static const struct option longopts[] = { { "tensors", no_argument, 0, 'T' }, { "help", no_argument, 0, 'h' },
+		                                      { 0, 0, 0, 0 } };
+	int opt, tensors = 0;
+	char err[GF_ERRLEN];
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+		if (opt == 'h') {
+			usage(stdout);
+			return GF_EXIT_OK;
+		}
+		if (opt != 'T') return GF_EXIT_USAGE;
+		tensors = 1;
+	}
+	if (optind + 1 != argc) {
+		gf_error("%s (genoformer info -h for help)", optind >= argc ? "no model file" : "one model file at a time");
+		return GF_EXIT_USAGE;
+	}
+	rf_ckpt_t *ck = rf_ckpt_read(argv[optind], err, sizeof err);
+	if (!ck) {
+		gf_error("%s", err);
+		return GF_EXIT_ERROR;
+	}
+	print_info(ck, tensors);
+	rf_ckpt_free(ck);
+	if (fflush(stdout) || ferror(stdout)) {
+		gf_error("writing the output failed");
+		return GF_EXIT_ERROR;
+	}
+	return GF_EXIT_OK;
+}

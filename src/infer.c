@@ -1,0 +1,491 @@
+/* Batched inference over records' windows; see infer.h. */
+#include "src/infer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "genomics/kmer.h"
+#include "genomics/window.h"
+#include "model/backend.h"
+#include "model/util.h"
+#include "src/log.h"
+
+#define MAX_RUNGS 32
+/* Keys the LSH rotations: one fixed seed makes every run's predictions the same. */
+#define INFER_SEED 1
+
+int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi) {
+		gf_error("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
+{
+	memset(c, 0, sizeof *c);
+	c->device = "cpu";
+	c->batch = 16;
+	c->shard_n = 1;
+	gf_seqio_opts_init(&c->io);
+	c->regions = calloc(argc > 0 ? argc : 1, sizeof *c->regions);
+	return c->regions ? 0 : -1;
+}
+
+void gf_infer_cli_free(gf_infer_cli_t *c)
+{
+	free(c->regions);
+	c->regions = NULL;
+}
+
+/* "I/N" with 0 <= I < N. */
+static int parse_shard(gf_infer_cli_t *c, const char *s)
+{
+	char *end;
+	long i = strtol(s, &end, 10), n = 0;
+	int ok = end != s && *end == '/';
+	if (ok) {
+		const char *p = end + 1;
+		n = strtol(p, &end, 10);
+		ok = end != p && !*end;
+	}
+	if (!ok || n < 1 || n > 1000000 || i < 0 || i >= n) {
+		gf_error("--shard expects I/N with 0 <= I < N (e.g. 0/4), got '%s'", s);
+		return -1;
+	}
+	c->shard_i = (int)i;
+	c->shard_n = (int)n;
+	return 0;
+}
+
+int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
+{
+	int bad = 0;
+	switch (opt) {
+	case 'm': c->model_path = arg; break;
+	case 'o': c->output = arg; break;
+	case 'r': c->regions[c->n_regions++] = arg; break;
+	case 't': bad = gf_parse_int("--threads", arg, 1, 1024, &c->threads); break;
+	case 'q': gf_verbosity = GF_LOG_QUIET; break;
+	case 'v': gf_verbosity = GF_LOG_VERBOSE; break;
+	case GF_OPT_DEVICE: c->device = arg; break;
+	case GF_OPT_SHARD: bad = parse_shard(c, arg); break;
+	case GF_OPT_RC_AVERAGE: c->rc_average = 1; break;
+	case GF_OPT_BATCH: bad = gf_parse_int("--batch", arg, 1, 65536, &c->batch); break;
+	case GF_OPT_PER_WINDOW: c->per_window = 1; break;
+	case GF_OPT_AS_STORED: c->io.as_stored = 1; break;
+	case GF_OPT_KEEP_SEC: c->io.keep_secondary = 1; break;
+	case GF_OPT_KEEP_SUPP: c->io.keep_supplementary = 1; break;
+	case GF_OPT_KEEP_QCFAIL: c->io.keep_qcfail = 1; break;
+	case GF_OPT_SKIP_UNMAPPED: c->io.skip_unmapped = 1; break;
+	case GF_OPT_REFERENCE: c->io.reference = arg; break;
+	case GF_OPT_HTS_THREADS: bad = gf_parse_int("--hts-threads", arg, 1, 1024, &c->io.threads); break;
+	case GF_OPT_MIN_PROB: {
+		char *end;
+		c->min_prob = strtof(arg, &end);
+		if ((bad = !*arg || *end || !(c->min_prob >= 0.0f && c->min_prob <= 1.0f)))
+			gf_error("--min-prob expects a number in 0..1, got '%s'", arg);
+		break;
+	}
+	default: return 0;
+	}
+	return bad ? -1 : 1;
+}
+
+void gf_infer_cli_usage(FILE *fp, int flags)
+{
+	fprintf(fp,
+	        "Model and compute:\n"
+	        "  -m, --model FILE     model file (.gfm) [required]\n"
+	        "      --device STR     cpu, cuda or auto (cuda when usable, else cpu) [cpu]\n"
+	        "  -t, --threads INT    compute threads [all cores, or OMP_NUM_THREADS]\n"
+	        "      --batch INT      windows per forward pass; 1: a window's outputs are bit-identical\n"
+	        "                       whatever --shard and the inputs around it (with more, float rounding\n"
+	        "                       in the last bits depends on the batch's make-up) [16]\n"
+	        "      --rc-average     average each window's forward and reverse-complement outputs [off]\n");
+	if (flags & GF_USAGE_PER_WINDOW)
+		fprintf(fp, "      --per-window     also one row per window of the model's length [off]\n");
+	if (flags & GF_USAGE_MIN_PROB)
+		fprintf(fp, "      --min-prob FLOAT 'unclassified' when the top class probability is below this [0]\n");
+	fprintf(fp,
+	        "Input ('-' = stdin; FASTA/FASTQ plain or gzip, SAM/BAM/CRAM):\n"
+	        "      --shard I/N      only records whose index over all inputs (from 0) is I modulo N;\n"
+	        "                       row r of shard I is record I + r*N, so interleaving the shards'\n"
+	        "                       rows restores the unsharded output [0/1]\n"
+	        "  -r, --region STR     only chr or chr:beg-end (1-based, inclusive); repeatable; needs an index [all]\n"
+	        "      --hts-threads INT  htslib decompression threads [1]\n"
+	        "      --as-stored      reverse-strand reads as stored in SAM/BAM/CRAM [as sequenced]\n"
+	        "      --keep-secondary, --keep-supplementary, --keep-qcfail  keep those alignments [skipped]\n"
+	        "      --skip-unmapped  skip unmapped reads [kept]\n"
+	        "      --reference FILE CRAM reference FASTA [none]\n");
+}
+
+int gf_infer_cli_check(gf_infer_cli_t *c, int argc, int first_input)
+{
+	c->io.regions = c->regions;
+	c->io.n_regions = c->n_regions;
+	if (!c->model_path) {
+		gf_error("no model: -m MODEL.gfm is required");
+		return -1;
+	}
+	if (first_input >= argc) {
+		gf_error("no input file ('-' reads stdin)");
+		return -1;
+	}
+	return 0;
+}
+
+gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
+{
+	char err[GF_ERRLEN];
+	if (c->threads) rf_cpu_set_threads(c->threads);
+	const rf_backend_t *be = gf_device_backend(c->device, err, sizeof err);
+	if (!be) {
+		gf_error("%s", err);
+		return NULL;
+	}
+	gf_modelfile_t *mf = gf_modelfile_load(c->model_path, be, err, sizeof err);
+	if (!mf) {
+		gf_error("%s", err);
+		return NULL;
+	}
+	if (need_classes && mf->n_classes < 1) {
+		gf_error("%s: the model has no classifier head (a pre-trained model: fine-tune it with train --init, "
+		         "or use embed)", c->model_path);
+		gf_modelfile_free(mf);
+		return NULL;
+	}
+	gf_debug("%s: k=%d stride=%d window=%d, %d classes, backend %s", c->model_path, mf->k, mf->stride, mf->window,
+	         mf->n_classes, be->name);
+	return mf;
+}
+
+int gf_infer_width(const gf_modelfile_t *mf, int embed)
+{
+	return embed ? 2 * mf->cfg.d_model : mf->n_classes;
+}
+
+int gf_softmax_argmax(const float *logits, int n, float *probs)
+{
+	int best = 0;
+	for (int i = 1; i < n; i++)
+		if (logits[i] > logits[best]) best = i;
+	double sum = 0.0;
+	for (int i = 0; i < n; i++) sum += exp((double)logits[i] - logits[best]);
+	for (int i = 0; i < n; i++) probs[i] = (float)(exp((double)logits[i] - logits[best]) / sum);
+	return best;
+}
+
+void gf_infer_log_stats(const gf_infer_stats_t *st)
+{
+	char b[32], r[32], sk[64] = "";
+	double t = gf_wall_seconds();
+	if (st->skipped) snprintf(sk, sizeof sk, " (%llu more in other shards)", (unsigned long long)st->skipped);
+	gf_info("%llu records%s, %s, %llu windows, %llu tokens, %.2f s, %s", (unsigned long long)st->records, sk,
+	        gf_fmt_si((double)st->bases, "bp", b, sizeof b), (unsigned long long)st->windows,
+	        (unsigned long long)st->tokens, t, gf_fmt_si(t > 0 ? st->bases / t : 0.0, "bp/s", r, sizeof r));
+}
+
+/* A record whose windows are in flight. */
+typedef struct {
+	gf_infer_rec_t r;
+	char *path, *name;
+	size_t done;          /* windows with a result */
+	int *win_real;        /* real tokens per window (weights) */
+	float *out, *win_out;
+	int64_t *win_beg, *win_end;
+} pending_t;
+
+/* The windows of one rung of the length ladder waiting for a forward pass:
+ * rows of len tokens, two per window (forward, reverse complement) with
+ * rc_average. */
+typedef struct {
+	int len, n;           /* n windows queued */
+	int32_t *tok;
+	uint8_t *mask;
+	pending_t **rec;
+	size_t *win;
+} rung_t;
+
+typedef struct {
+	const gf_infer_cli_t *c;
+	gf_modelfile_t *mf;
+	int embed, width, rows_per_win, n_rungs;
+	size_t max_pend;      /* records waiting before part-filled rungs run */
+	rung_t rung[MAX_RUNGS];
+	float *out;           /* batch x rows_per_win rows x width */
+	pending_t **pend;     /* in input order */
+	size_t n_pend, cap_pend;
+	gf_window_t win;
+	gf_infer_fn fn;
+	void *ctx;
+	gf_infer_stats_t *st;
+	gf_progress_t progress;
+} infer_t;
+
+static void pending_free(pending_t *p)
+{
+	if (!p) return;
+	free(p->path);
+	free(p->name);
+	free(p->win_real);
+	free(p->out);
+	free(p->win_out);
+	free(p->win_beg);
+	free(p->win_end);
+	free(p);
+}
+
+/* The rungs: chunk, 2 chunk, ... up to the model's window L. */
+static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *err, size_t errlen)
+{
+	memset(in, 0, sizeof *in);
+	in->c = c;
+	in->mf = mf;
+	in->embed = embed;
+	in->width = gf_infer_width(mf, embed);
+	in->rows_per_win = c->rc_average ? 2 : 1;
+	const int L = mf->window;
+	int step = rf_config_padded_len(&mf->cfg, 1);
+	if (step < 16) step = 16;
+	for (long len = step; in->n_rungs < MAX_RUNGS; len *= 2) {
+		in->rung[in->n_rungs++].len = len < L ? (int)len : L;
+		if (len >= L) break;
+	}
+	in->max_pend = 8 * (size_t)c->batch + 64;
+	size_t rows = (size_t)c->batch * in->rows_per_win;
+	int ok = !gf_window_init(&in->win, L) && (in->out = malloc(rows * in->width * sizeof(float)));
+	for (int i = 0; ok && i < in->n_rungs; i++) {
+		rung_t *g = &in->rung[i];
+		ok = (g->tok = malloc(rows * g->len * sizeof *g->tok)) && (g->mask = malloc(rows * g->len)) &&
+		     (g->rec = malloc(c->batch * sizeof *g->rec)) && (g->win = malloc(c->batch * sizeof *g->win));
+	}
+	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->batch, L);
+	return ok ? 0 : -1;
+}
+
+static void infer_free(infer_t *in)
+{
+	for (int i = 0; i < in->n_rungs; i++) {
+		free(in->rung[i].tok);
+		free(in->rung[i].mask);
+		free(in->rung[i].rec);
+		free(in->rung[i].win);
+	}
+	for (size_t i = 0; i < in->n_pend; i++) pending_free(in->pend[i]);
+	free(in->pend);
+	free(in->out);
+	gf_window_free(&in->win);
+}
+
+/* One forward pass over a rung's queued windows; stores each window's
+ * output in its record. */
+static int run_rung(infer_t *in, rung_t *g, char *err, size_t errlen)
+{
+	if (!g->n) return 0;
+	const int W = in->width, R = in->rows_per_win;
+	rf_batch_t b = { .tokens = g->tok, .mask = g->mask, .B = g->n * R, .L = g->len, .seed = INFER_SEED };
+	int rc = in->embed ? rf_model_embed(in->mf->model, &b, in->out, NULL, err, errlen)
+	                   : rf_model_forward(in->mf->model, &b, NULL, in->out, err, errlen);
+	if (rc) return -1;
+	for (int i = 0; i < g->n; i++) {
+		pending_t *p = g->rec[i];
+		float *dst = p->win_out + g->win[i] * W;
+		const float *src = in->out + (size_t)i * R * W;
+		for (int j = 0; j < W; j++) dst[j] = R == 2 ? 0.5f * (src[j] + src[W + j]) : src[j];
+		p->done++;
+	}
+	g->n = 0;
+	return 0;
+}
+
+/* Averages a finished record's windows, weighted by real tokens. */
+static void finish_record(infer_t *in, pending_t *p)
+{
+	const int W = in->width;
+	if (!p->r.n_windows) return;
+	for (int j = 0; j < W; j++) {
+		double s = 0.0;
+		for (size_t w = 0; w < p->r.n_windows; w++) s += (double)p->win_real[w] * p->win_out[w * W + j];
+		p->out[j] = (float)(s / (double)p->r.tokens);
+	}
+	p->r.out = p->out;
+}
+
+/* Hands the finished records at the front of the queue to the caller. */
+static int emit_done(infer_t *in, char *err, size_t errlen)
+{
+	size_t i = 0;
+	int rc = 0;
+	while (rc == 0 && i < in->n_pend && in->pend[i]->done == in->pend[i]->r.n_windows) {
+		pending_t *p = in->pend[i++];
+		finish_record(in, p);
+		rc = in->fn(in->ctx, &p->r, err, errlen);
+		pending_free(p);
+	}
+	memmove(in->pend, in->pend + i, (in->n_pend - i) * sizeof *in->pend);
+	in->n_pend -= i;
+	return rc;
+}
+
+static int flush_all(infer_t *in, char *err, size_t errlen)
+{
+	for (int i = 0; i < in->n_rungs; i++)
+		if (run_rung(in, &in->rung[i], err, errlen)) return -1;
+	return emit_done(in, err, errlen);
+}
+
+/* Queues window w of p's record (bases seq) on its rung. */
+static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_t w, char *err, size_t errlen)
+{
+	const gf_modelfile_t *mf = in->mf;
+	gf_window_t *win = &in->win;
+	gf_window_get(win, rec->seq, rec->len, mf->k, mf->stride, 0, p->r.index, rec->beg, w);
+	p->win_real[w] = win->n_real;
+	p->win_beg[w] = win->beg;
+	p->win_end[w] = win->end;
+	rung_t *g = in->rung;
+	while (g->len < win->n_real) g++;
+	for (int r = 0; r < in->rows_per_win; r++) {
+		size_t row = (size_t)g->n * in->rows_per_win + r;
+		int32_t *t = g->tok + row * g->len;
+		uint8_t *m = g->mask + row * g->len;
+		memcpy(t, win->tok, (size_t)g->len * sizeof *t);
+		memcpy(m, win->mask, (size_t)g->len);
+		if (r) gf_kmer_revcomp_tokens(t, win->n_real, mf->k, t);
+	}
+	g->rec[g->n] = p;
+	g->win[g->n] = w;
+	if (++g->n == in->c->batch) return run_rung(in, g, err, errlen);
+	return 0;
+}
+
+static pending_t *pending_new(const char *path, const gf_record_t *rec, uint64_t index, size_t nw, size_t tokens, int W)
+{
+	pending_t *p = calloc(1, sizeof *p);
+	if (!p) return NULL;
+	size_t n = nw ? nw : 1;
+	p->path = strdup(path);
+	p->name = strdup(rec->name);
+	p->win_real = malloc(n * sizeof *p->win_real);
+	p->out = malloc((size_t)W * sizeof *p->out);
+	p->win_out = malloc(n * W * sizeof *p->win_out);
+	p->win_beg = malloc(n * sizeof *p->win_beg);
+	p->win_end = malloc(n * sizeof *p->win_end);
+	if (!p->path || !p->name || !p->win_real || !p->out || !p->win_out || !p->win_beg || !p->win_end) {
+		pending_free(p);
+		return NULL;
+	}
+	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .len = rec->len, .beg = rec->beg, .index = index,
+		                     .n_windows = nw, .tokens = tokens, .win_out = p->win_out,
+		                     .win_beg = p->win_beg, .win_end = p->win_end };
+	return p;
+}
+
+/* Queues every window of one record; runs batches as they fill and, when
+ * too many records wait on part-filled rungs, every rung. */
+static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uint64_t index, char *err, size_t errlen)
+{
+	const gf_modelfile_t *mf = in->mf;
+	size_t m = gf_kmer_count(rec->len, mf->k, mf->stride);
+	size_t nw = gf_window_count(m, mf->window, 0);
+	if (in->n_pend == in->cap_pend) {
+		size_t cap = in->cap_pend ? 2 * in->cap_pend : 64;
+		pending_t **q = realloc(in->pend, cap * sizeof *q);
+		if (!q) return rf_fail(err, errlen, "out of memory");
+		in->pend = q;
+		in->cap_pend = cap;
+	}
+	pending_t *p = pending_new(path, rec, index, nw, m, in->width);
+	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
+	in->pend[in->n_pend++] = p;
+	in->st->records++;
+	in->st->bases += rec->len;
+	in->st->windows += nw;
+	in->st->tokens += m;
+	for (size_t w = 0; w < nw; w++)
+		if (queue_window(in, p, rec, w, err, errlen)) return -1;
+	if (in->n_pend > in->max_pend) return flush_all(in, err, errlen);
+	return emit_done(in, err, errlen);
+}
+
+static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, size_t errlen)
+{
+	gf_reader_t *r = gf_seqio_open(path, &in->c->io, err, errlen);
+	if (!r) return -1;
+	gf_record_t rec;
+	int ret, rc = 0;
+	gf_record_init(&rec);
+	while (rc == 0 && (ret = gf_seqio_read(r, &rec, err, errlen)) > 0) {
+		uint64_t i = (*index)++;
+		if (i % (uint64_t)in->c->shard_n != (uint64_t)in->c->shard_i) {
+			in->st->skipped++;
+			continue;
+		}
+		rc = add_record(in, path, &rec, i, err, errlen);
+		gf_progress_update(&in->progress, in->st->bases);
+	}
+	if (rc == 0 && ret < 0) rc = -1;
+	gf_record_free(&rec);
+	gf_seqio_close(r);
+	return rc;
+}
+
+int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *const *inputs, int n_inputs,
+                 gf_infer_fn fn, void *ctx, gf_infer_stats_t *st, char *err, size_t errlen)
+{
+	infer_t in;
+	memset(st, 0, sizeof *st);
+	int rc = infer_init(&in, c, mf, embed, err, errlen);
+	in.fn = fn;
+	in.ctx = ctx;
+	in.st = st;
+	uint64_t index = 0;
+	gf_progress_start(&in.progress, 0, "bp");
+	for (int i = 0; rc == 0 && i < n_inputs; i++) rc = run_file(&in, inputs[i], &index, err, errlen);
+	if (rc == 0) rc = flush_all(&in, err, errlen);
+	gf_progress_end(&in.progress);
+	infer_free(&in);
+	return rc;
+}
+
+int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top)
+{
+	*top = 0.0f;
+	if (!r->out) return -1;
+	int best = gf_softmax_argmax(r->out, n_classes, probs);
+	*top = probs[best];
+	return probs[best] < min_prob ? -1 : best;
+}
+
+int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
+{
+	o->af = NULL;
+	o->fp = stdout;
+	if (!path) return 0;
+	if (!(o->af = rf_afile_open(path, err, errlen))) return -1;
+	o->fp = rf_afile_fp(o->af);
+	return 0;
+}
+
+int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
+{
+	rf_afile_t *af = o->af;
+	o->af = NULL;
+	o->fp = NULL;
+	if (!af) {
+		if ((fflush(stdout) || ferror(stdout)) && ok) return rf_fail(err, errlen, "writing the output failed");
+		return 0;
+	}
+	if (!ok) {
+		rf_afile_abort(af);
+		return 0;
+	}
+	return rf_afile_commit(af, err, errlen);
+}

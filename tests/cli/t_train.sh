@@ -1,0 +1,122 @@
+# genoformer train / pretrain on real data (lambda phage against 50 kbp of
+# E. coli K-12): outputs, --init from a trained and a pretrained model,
+# resume equivalence bit for bit, NaN stop keeping the checkpoint, option,
+# label and output errors.
+set -u
+C=data/cache
+[ -f $C/lambda/lambda_virus.fa ] && [ -f $C/ecoli/MG1655-K12.fasta ] || fail "no example data: run data/fetch-examples.sh"
+cp $C/lambda/lambda_virus.fa "$T/lambda.fa"
+samtools faidx $C/ecoli/MG1655-K12.fasta "$(cut -f1 $C/ecoli/MG1655-K12.fasta.fai | head -1)":1-50000 >"$T/ecoli.fa" ||
+	fail "samtools faidx failed"
+CLS=(--class lambda="$T/lambda.fa" --class ecoli="$T/ecoli.fa")
+# a tiny model: 2 layers (local, lsh) of width 32 over windows of 128 4-mers
+M=(-k 4 -L 128 --layers 2 --d-model 32 --heads 2 --d-ff 64 --chunk 32 --warmup 5 --lr 3e-3 -t 1 --device cpu)
+
+# the tensor section of a .gfm file: everything after the header, whose
+# records (command line, date) differ between runs; records_len is at byte 48
+tensors() { tail -c +$((56 + $(od -An -tu8 -j48 -N8 "$1" | tr -d ' ') + 4 + 1)) "$1"; }
+same_tensors() { cmp -s <(tensors "$1") <(tensors "$2") || fail "$1 and $2 hold different tensors"; }
+
+expect_status 0 "$GF" train -h
+grep -q '^Usage: genoformer train' "$T/out" || fail "train -h: no usage"
+for opt in '-k INT .*\[6\]' '--window INT .*\[1024\]' '--layers INT .*\[4\]' '--d-model INT .*\[128\]' \
+	'--attn LIST .*\[local,lsh\]' '--lr F .*\[1e-3\]' '--batch INT .*\[8\]' '--val-frac F .*\[0.1\]' \
+	'--save-every INT .*\[500\]' '--resume CKPT' '--init FILE' '--balance' '--device NAME .*\[auto\]'; do
+	grep -q -- "$opt" "$T/out" || fail "train -h lacks '$opt'"
+done
+expect_status 0 "$GF" pretrain -h
+grep -q '^Usage: genoformer pretrain' "$T/out" || fail "pretrain -h: no usage"
+grep -q -- '--labels' "$T/out" && fail "pretrain -h lists --labels"
+
+# a short run: model, checkpoint and metrics beside it
+expect_status 0 "$GF" train -o "$T/m.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --val-every 6 --log-every 3
+[ -s "$T/m.gfm" ] && [ -s "$T/m.gfm.ckpt" ] || fail "no model or checkpoint: $(ls "$T")"
+[ "$(head -1 "$T/m.metrics.tsv")" = $'step\tloss\tlr\ttokens_per_s\tval_loss\tval_acc' ] || fail "metrics header: $(head -1 "$T/m.metrics.tsv")"
+[ "$(cut -f1 "$T/m.metrics.tsv" | tail -n +2 | tr '\n' ' ')" = "3 6 9 12 " ] || fail "metrics steps: $(cat "$T/m.metrics.tsv")"
+awk -F'\t' 'NR > 1 && ($5 == "NA") != ($1 % 6 != 0) { exit 1 }' "$T/m.metrics.tsv" || fail "validation rows: $(cat "$T/m.metrics.tsv")"
+grep -q '^\[train\] 12 steps on 88.7 kbp: val loss [0-9.]*, val accuracy [0-9.]*; model' "$T/err" || fail "no summary: $(cat "$T/err")"
+grep -q '^\[train\] genoformer .*wall .* peak RSS' "$T/err" || fail "no run summary: $(cat "$T/err")"
+grep -q '2 records: 88.7 kbp training, 9.8 kbp validation' "$T/err" || fail "split: $(cat "$T/err")"
+
+# the model file loads: --init copies every body tensor of it
+expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/m.gfm" "${CLS[@]}" -t 1 --device cpu --steps 2
+grep -q -- "--init $T/m.gfm: 27 of 27 body tensors copied" "$T/err" || fail "--init: $(cat "$T/err")"
+
+# resume: 5 steps, then 7 more, equal 12 in one go (accumulating 2 micro-batches)
+expect_status 0 "$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6 --stop-at 5
+[ -e "$T/r.gfm" ] && fail "--stop-at wrote the final model"
+grep -q 'stopped at step 5 of 12' "$T/err" || fail "--stop-at: $(cat "$T/err")"
+expect_error 2 "--d-model 64: the checkpoint was trained with 32" \
+	"$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --d-model 64 --steps 12 --resume auto
+expect_status 0 "$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6 --resume auto
+grep -q "resuming from $T/r.gfm.ckpt at step 5" "$T/err" || fail "resume: $(cat "$T/err")"
+expect_status 0 "$GF" train -o "$T/u.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6
+same_tensors "$T/r.gfm" "$T/u.gfm"
+same_tensors "$T/r.gfm.ckpt" "$T/u.gfm.ckpt"
+cmp -s <(cut -f1,3,5,6 "$T/r.metrics.tsv" | grep -v '^5	') <(cut -f1,3,5,6 "$T/u.metrics.tsv") ||
+	fail "metrics differ after resuming: $(cat "$T/r.metrics.tsv")"
+cmp -s <(tensors "$T/m.gfm") <(tensors "$T/u.gfm") && fail "different runs gave the same tensors"
+
+# preemption: SIGTERM stops at a step boundary with a checkpoint, exit 75
+"$GF" train -o "$T/s.gfm" "${CLS[@]}" "${M[@]}" --steps 100000 --log-every 1 --save-every 0 2>"$T/s.err" &
+pid=$!
+for _ in $(seq 300); do [ "$(wc -l <"$T/s.metrics.tsv" 2>/dev/null)" -gt 2 ] 2>/dev/null && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+st=$?
+[ $st = 75 ] || fail "SIGTERM: exit $st, want 75: $(cat "$T/s.err")"
+grep -q "by a signal; $T/s.gfm.ckpt holds the state" "$T/s.err" || fail "SIGTERM: $(cat "$T/s.err")"
+[ -s "$T/s.gfm.ckpt" ] && [ ! -e "$T/s.gfm" ] || fail "SIGTERM: $(ls "$T")"
+
+# pretrain, then fine-tune from it; the tokenizer must match
+expect_status 0 "$GF" pretrain -o "$T/p.gfm" "${M[@]}" --steps 10 "$T/lambda.fa" "$T/ecoli.fa"
+grep -q '^\[pretrain\] 10 steps on 88.7 kbp: val loss [0-9.]*; model' "$T/err" || fail "pretrain: $(cat "$T/err")"
+expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/p.gfm" "${CLS[@]}" -t 1 --device cpu --steps 2
+grep -q "27 of 27 body tensors copied; new classifier head" "$T/err" || fail "--init pretrained: $(cat "$T/err")"
+expect_error 2 "its tokenizer is k=4 stride=4, this run asks for k=5 stride=5" \
+	"$GF" train -q -o "$T/f.gfm" --init "$T/p.gfm" -k 5 -s 5 "${CLS[@]}" --steps 2
+expect_error 2 "a pretrain checkpoint cannot resume train" \
+	"$GF" train -q -o "$T/p.gfm" --resume auto "${CLS[@]}" "${M[@]}" --steps 20
+
+# NaN loss: a clear message, exit 1, the last checkpoint kept and loadable
+expect_error 1 "(learning rate 1e+09 too high?); stopped; kept the last good checkpoint (step 1): $T/n.gfm.ckpt" \
+	"$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 20 --save-every 1
+[ -e "$T/n.gfm" ] && fail "a model was written after a NaN"
+expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 1 --resume auto
+[ -s "$T/n.gfm" ] || fail "the checkpoint kept after the NaN does not load"
+
+# option errors: one line, exit 2, nothing written
+expect_error 2 "--heads 3 does not divide --d-model 32" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" "${M[@]}" --heads 3
+expect_error 2 "--attn 'local,foo': unknown attention 'foo'" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" --attn local,foo
+expect_error 2 "no output: -o MODEL.gfm is required" "$GF" train "${CLS[@]}"
+expect_error 2 "no labels: give --labels TSV or --class NAME=FILE" "$GF" train -o "$T/x.gfm" "$T/lambda.fa"
+expect_error 2 "--steps and --epochs exclude each other" "$GF" train -o "$T/x.gfm" "${CLS[@]}" --steps 5 --epochs 1
+expect_error 2 "-k expects an integer in 1..8, got '9'" "$GF" train -o "$T/x.gfm" "${CLS[@]}" -k 9
+expect_error 2 "stride must be between 1 and k=4" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" -k 4 -s 5
+expect_error 2 "--device 'gpu': expects cpu, cuda or auto" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" --device gpu
+expect_error 2 "the labels name 1 class" "$GF" train -o "$T/x.gfm" --class a="$T/lambda.fa"
+ls "$T"/x.* >/dev/null 2>&1 && fail "option errors left files: $(ls "$T"/x.*)"
+
+# label errors: one line naming the file, exit 1
+lambda_id=$(head -1 "$T/lambda.fa" | cut -c2- | cut -d' ' -f1)
+ecoli_id=$(head -1 "$T/ecoli.fa" | cut -c2- | cut -d' ' -f1)
+printf '%s\tphage\nother\tbacteria\n' "$lambda_id" >"$T/l.tsv"
+expect_error 1 "ecoli.fa: record '$ecoli_id' has no label" \
+	"$GF" train -q -o "$T/x.gfm" --labels "$T/l.tsv" "${M[@]}" "$T/lambda.fa" "$T/ecoli.fa"
+printf '%s\tphage\n%s\tbacteria\nnosuch\tphage\n' "$lambda_id" "$ecoli_id" >"$T/l.tsv"
+expect_error 1 "l.tsv:3: id 'nosuch' matches no record" \
+	"$GF" train -q -o "$T/x.gfm" --labels "$T/l.tsv" "${M[@]}" "$T/lambda.fa" "$T/ecoli.fa"
+printf '%s\tphage\n%s\tbacteria\n' "$lambda_id" "$ecoli_id" >"$T/l.tsv"
+printf '%s\tvirus\n' "$lambda_id" >"$T/v.tsv"
+expect_error 1 "--val-labels: class 'virus' is not among the training classes" \
+	"$GF" train -q -o "$T/x.gfm" --labels "$T/l.tsv" --val "$T/lambda.fa" --val-labels "$T/v.tsv" "$T/lambda.fa" "$T/ecoli.fa"
+ls "$T"/x.* >/dev/null 2>&1 && fail "label errors left files: $(ls "$T"/x.*)"
+
+# separate validation files labelled by --labels ids
+expect_status 0 "$GF" train -o "$T/v.gfm" --labels "$T/l.tsv" "${M[@]}" --steps 2 --val "$T/lambda.fa" "$T/lambda.fa" "$T/ecoli.fa"
+grep -q '3 records: 98.5 kbp training, 48.5 kbp validation' "$T/err" || fail "--val: $(cat "$T/err")"
+
+# an output path that cannot be written: exit 1 before training, nothing left
+expect_error 1 "$T/no/m.gfm: cannot create" "$GF" train -q -o "$T/no/m.gfm" "${CLS[@]}" "${M[@]}" --steps 2
+[ -e "$T/no" ] && fail "an unwritable output left $(ls -R "$T/no")"
+exit 0
