@@ -482,8 +482,10 @@ static int new_model(run_t *r, const rf_optim_config_t *oc, const char *const *n
 	return rc;
 }
 
-/* "cmdline" and "created" in the model's metadata. */
-static void stamp(gf_modelfile_t *mf, int argc, char **argv)
+/* The command line and date in the model's metadata: "cmdline" and
+ * "created" for a new model, "resumed.cmdline" and "resumed.at" when
+ * resuming (the original command stays). */
+static void stamp(gf_modelfile_t *mf, int argc, char **argv, int resumed)
 {
 	char line[4096] = "genoformer", err[256], when[64];
 	size_t n = strlen(line);
@@ -491,8 +493,8 @@ static void stamp(gf_modelfile_t *mf, int argc, char **argv)
 		n += snprintf(line + n, sizeof line - n, " %s", argv[i]);
 	time_t t = time(NULL);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	rf_ckpt_meta_set(&mf->meta, "cmdline", line, err, sizeof err);
-	rf_ckpt_meta_set(&mf->meta, "created", when, err, sizeof err);
+	rf_ckpt_meta_set(&mf->meta, resumed ? "resumed.cmdline" : "cmdline", line, err, sizeof err);
+	rf_ckpt_meta_set(&mf->meta, resumed ? "resumed.at" : "created", when, err, sizeof err);
 }
 
 /* ---- data ------------------------------------------------------------------- */
@@ -869,7 +871,7 @@ static int setup(run_t *r)
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
 	free(names);
 	if (rc == 0) {
-		stamp(r->mf, o->argc, o->argv);
+		stamp(r->mf, o->argc, o->argv, from != NULL);
 		rc = load_data(r);
 	}
 	return rc;

@@ -38,6 +38,13 @@ grep -q '^\[train\] 12 steps on 88.7 kbp: val loss [0-9.]*, val accuracy [0-9.]*
 grep -q '^\[train\] genoformer .*wall .* peak RSS' "$T/err" || fail "no run summary: $(cat "$T/err")"
 grep -q '2 records: 88.7 kbp training, 9.8 kbp validation' "$T/err" || fail "split: $(cat "$T/err")"
 
+# the metrics plot (gnuplot): a PNG; a file that is not a metrics TSV is refused
+if command -v gnuplot >/dev/null 2>&1; then
+	expect_status 0 scripts/plot-metrics "$T/m.metrics.tsv" "$T/m.png"
+	[ "$(head -c 4 "$T/m.png" | tail -c 3)" = PNG ] || fail "plot-metrics wrote no PNG"
+	expect_error 1 "is not a genoformer metrics TSV" scripts/plot-metrics "$T/lambda.fa" "$T/x.png"
+fi
+
 # the model file loads: --init copies every body tensor of it
 expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/m.gfm" "${CLS[@]}" -t 1 --device cpu --steps 2
 grep -q -- "--init $T/m.gfm: 27 of 27 body tensors copied" "$T/err" || fail "--init: $(cat "$T/err")"
@@ -50,6 +57,8 @@ expect_error 2 "--d-model 64: the checkpoint was trained with 32" \
 	"$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --d-model 64 --steps 12 --resume auto
 expect_status 0 "$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6 --resume auto
 grep -q "resuming from $T/r.gfm.ckpt at step 5" "$T/err" || fail "resume: $(cat "$T/err")"
+expect_status 0 "$GF" info "$T/r.gfm"
+grep -q -- "--stop-at 5" "$T/out" && grep -q -- "--resume auto" "$T/out" || fail "info lacks the first and the resuming command: $(cat "$T/out")"
 expect_status 0 "$GF" train -o "$T/u.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6
 same_tensors "$T/r.gfm" "$T/u.gfm"
 same_tensors "$T/r.gfm.ckpt" "$T/u.gfm.ckpt"
