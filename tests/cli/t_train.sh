@@ -57,6 +57,8 @@ expect_error 2 "--d-model 64: the checkpoint was trained with 32" \
 	"$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --d-model 64 --steps 12 --resume auto
 expect_status 0 "$GF" train -o "$T/r.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6 --resume auto
 grep -q "resuming from $T/r.gfm.ckpt at step 5" "$T/err" || fail "resume: $(cat "$T/err")"
+expect_status 0 "$GF" info "$T/r.gfm"
+grep -q -- "--stop-at 5" "$T/out" && grep -q -- "--resume auto" "$T/out" || fail "info lacks the first and the resuming command: $(cat "$T/out")"
 expect_status 0 "$GF" train -o "$T/u.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --accum 2 --val-every 6
 same_tensors "$T/r.gfm" "$T/u.gfm"
 same_tensors "$T/r.gfm.ckpt" "$T/u.gfm.ckpt"
