@@ -33,6 +33,10 @@
 #define KEY_EPS 1e-12f    /* keeps the unit normalisation of a zero key finite */
 #define SOLO_BYTES ((size_t)64 << 20)  /* most workspace for one head per thread */
 #define PARALLEL_MACS 500000.0         /* smaller calls run on one thread */
+/* The softmax loops get an AVX2 clone chosen at load time. Without FMA
+ * contraction (-std=c11) only the order of the vectorised row sums differs
+ * from the baseline clone: results are deterministic on one machine. */
+#define ATTN_SIMD __attribute__((target_clones("avx2", "default")))
 
 /* The chunked view of one call. */
 typedef struct {
@@ -379,7 +383,7 @@ static int gather_queries(const head_t *x, int r, int c)
 
 /* t->s = q k^T over nq queries and the nk keys at t->kpos, with masked
  * scores replaced. */
-static void scores(const head_t *x, int nq, int nk)
+ATTN_SIMD static void scores(const head_t *x, int nq, int nk)
 {
 	scratch_t *t = x->t;
 	const int32_t *kpos = t->kpos, *kpad = t->kpad;
@@ -398,7 +402,7 @@ static void scores(const head_t *x, int nq, int nk)
 }
 
 /* Round r, chunk c: per-round outputs and log-sum-exps in sorted order. */
-static void chunk_forward(const head_t *x, int r, int c)
+ATTN_SIMD static void chunk_forward(const head_t *x, int r, int c)
 {
 	const plan_t *p = x->p;
 	scratch_t *t = x->t;
@@ -509,7 +513,7 @@ static void head_forward(const head_t *x)
 /* From the scores of this thread's queries against nk keys: t->s <- P =
  * exp(s - tmax - tls), t->dp <- dS = P (dout.v - dout.out), zero where the
  * score was masked. */
-static void block_grad(const head_t *x, int nq, int nk)
+ATTN_SIMD static void block_grad(const head_t *x, int nq, int nk)
 {
 	scratch_t *t = x->t;
 	const int32_t *kpos = t->kpos, *kpad = t->kpad;
