@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "genomics/dataset.h"
+#include "src/dataset.h"
 #include "genomics/kmer.h"
 #include "model/atomicfile.h"
 #include "model/backend.h"
