@@ -340,7 +340,7 @@ static int emit_done(infer_t *in, char *err, size_t errlen)
 		rc = in->fn(in->ctx, &p->r, err, errlen);
 		pending_free(p);
 	}
-	memmove(in->pend, in->pend + i, (in->n_pend - i) * sizeof *in->pend);
+	if (i) memmove(in->pend, in->pend + i, (in->n_pend - i) * sizeof *in->pend); /* pend is NULL while empty */
 	in->n_pend -= i;
 	return rc;
 }
