@@ -12,6 +12,7 @@
 #include "model/rng.h"
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/opts.h"
 
 typedef struct {
 	rf_config_t cfg;
@@ -79,7 +80,7 @@ static int parse_opts(bench_opts_t *o, int argc, char *argv[])
 	};
 	rf_config_t *c = &o->cfg;
 	int ch, bad = 0;
-	while (!bad && (ch = getopt_long(argc, argv, "L:B:t:h", longopts, NULL)) >= 0) {
+	while (!bad && (ch = gf_getopt(argc, argv, "L:B:t:h", longopts)) >= 0) {
 		switch (ch) {
 		case 'L': bad = parse_int("-L", optarg, 1, 1 << 30, &o->L); break;
 		case 'B': bad = parse_int("-B", optarg, 1, 1 << 20, &o->B); break;

@@ -9,6 +9,7 @@
 #include "src/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/opts.h"
 
 typedef struct {
 	gf_modelfile_t *mf;
@@ -133,7 +134,7 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **re
 		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT }, { 0, 0, 0, 0 }
 	};
 	int opt, r;
-	while ((opt = getopt_long(argc, argv, GF_INFER_SHORTOPTS, longopts, NULL)) >= 0) {
+	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
 		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
 		if (r < 0) return GF_EXIT_USAGE;
 		switch (opt) {

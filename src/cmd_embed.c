@@ -9,6 +9,7 @@
 #include "src/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/opts.h"
 #include "src/npy.h"
 
 typedef struct {
@@ -114,7 +115,7 @@ int cmd_embed(int argc, char *argv[])
 	gf_infer_cli_t c;
 	int opt, r, rc = -1;
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	while (rc < 0 && (opt = getopt_long(argc, argv, GF_INFER_SHORTOPTS, longopts, NULL)) >= 0) {
+	while (rc < 0 && (opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
 		if ((r = gf_infer_cli_option(&c, opt, optarg)) > 0) continue;
 		if (opt == 'h') usage(stdout);
 		rc = opt == 'h' ? GF_EXIT_OK : GF_EXIT_USAGE;

@@ -12,6 +12,7 @@
 #include "src/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/opts.h"
 
 typedef struct {
 	int C;
@@ -218,7 +219,7 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **la
 		{ "predictions", required_argument, 0, O_PREDICTIONS }, { 0, 0, 0, 0 }
 	};
 	int opt, r;
-	while ((opt = getopt_long(argc, argv, GF_INFER_SHORTOPTS, longopts, NULL)) >= 0) {
+	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
 		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
 		if (r < 0) return GF_EXIT_USAGE;
 		switch (opt) {

@@ -10,6 +10,7 @@
 #include "model/checkpoint.h"
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/opts.h"
 
 static void usage(FILE *fp)
 {
@@ -128,7 +129,7 @@ int cmd_info(int argc, char *argv[])
 		                                      { 0, 0, 0, 0 } };
 	int opt, tensors = 0;
 	char err[GF_ERRLEN];
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+	while ((opt = gf_getopt(argc, argv, "h", longopts)) >= 0) {
 		if (opt == 'h') {
 			usage(stdout);
 			return GF_EXIT_OK;

@@ -6,6 +6,7 @@
 
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/opts.h"
 #include "src/trainer.h"
 
 static void usage(FILE *fp)
@@ -27,7 +28,7 @@ int cmd_pretrain(int argc, char *argv[])
 		gf_error("out of memory");
 		return GF_EXIT_ERROR;
 	}
-	while (rc < 0 && (c = getopt_long(argc, argv, GF_TRAIN_SHORTOPTS, gf_train_longopts, NULL)) >= 0) {
+	while (rc < 0 && (c = gf_getopt(argc, argv, GF_TRAIN_SHORTOPTS, gf_train_longopts)) >= 0) {
 		int r = gf_train_option(&o, c, optarg);
 		if (r < 0 || (r == 1 && c != 'h')) rc = GF_EXIT_USAGE;
 		else if (r == 1) usage(stdout), rc = GF_EXIT_OK;

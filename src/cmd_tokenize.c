@@ -12,6 +12,7 @@
 #include "genomics/window.h"
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/opts.h"
 #include "src/memlimit.h"
 
 typedef struct {
@@ -98,7 +99,7 @@ static int parse_args(int argc, char *argv[], tok_opts_t *o)
 	};
 	char err[GF_ERRLEN];
 	int c, bad = 0;
-	while (!bad && (c = getopt_long(argc, argv, "k:s:L:O:r:t:pqvh", longopts, NULL)) >= 0) {
+	while (!bad && (c = gf_getopt(argc, argv, "k:s:L:O:r:t:pqvh", longopts)) >= 0) {
 		switch (c) {
 		case 'k': bad = parse_int("-k", optarg, 1, GF_KMER_MAX_K, &o->k); break;
 		case 's': bad = parse_int("--stride", optarg, 1, GF_KMER_MAX_K, &o->stride); break;

@@ -7,6 +7,7 @@
 
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/opts.h"
 #include "src/trainer.h"
 
 enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT };
@@ -67,7 +68,7 @@ static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 	struct option *longopts = all_options(own, sizeof own / sizeof *own);
 	int c, rc = -1;
 	if (!longopts) return GF_EXIT_ERROR;
-	while (rc < 0 && (c = getopt_long(argc, argv, GF_TRAIN_SHORTOPTS, longopts, NULL)) >= 0) {
+	while (rc < 0 && (c = gf_getopt(argc, argv, GF_TRAIN_SHORTOPTS, longopts)) >= 0) {
 		int r = gf_train_option(o, c, optarg);
 		if (r < 0) rc = GF_EXIT_USAGE;
 		if (r != 1) continue;

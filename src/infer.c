@@ -75,7 +75,12 @@ int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
 	case 't': bad = gf_parse_int("--threads", arg, 1, 1024, &c->threads); break;
 	case 'q': gf_verbosity = GF_LOG_QUIET; break;
 	case 'v': gf_verbosity = GF_LOG_VERBOSE; break;
-	case GF_OPT_DEVICE: c->device = arg; break;
+	case GF_OPT_DEVICE: {
+		char err[GF_ERRLEN];
+		if ((bad = gf_device_check(arg, err, sizeof err))) gf_error("%s", err);
+		c->device = arg;
+		break;
+	}
 	case GF_OPT_SHARD: bad = parse_shard(c, arg); break;
 	case GF_OPT_RC_AVERAGE: c->rc_average = 1; break;
 	case GF_OPT_BATCH: bad = gf_parse_int("--batch", arg, 1, 65536, &c->batch); break;

@@ -238,12 +238,13 @@ int gf_train_option(gf_train_opts_t *o, int c, const char *arg)
 
 int gf_train_check_opts(const gf_train_opts_t *o)
 {
+	char err[GF_ERRLEN];
 	if (!o->out) gf_error("no output: -o MODEL.gfm is required");
 	else if (o->steps && o->epochs) gf_error("--steps and --epochs exclude each other");
 	else if (o->n_inputs == 0) gf_error("no input file (genoformer %s -h for help)", o->task == GF_TASK_MLM ? "pretrain" : "train");
 	else if (o->init && o->resume) gf_error("--init and --resume exclude each other");
-	else if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda") && strcmp(o->device, "auto"))
-		gf_error("--device '%s': expects cpu, cuda or auto", o->device);
+	else if (gf_device_check(o->device, err, sizeof err))
+		gf_error("%s", err);
 	else return 0;
 	return -1;
 }

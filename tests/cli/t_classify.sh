@@ -135,7 +135,7 @@ expect_error 1 'CRC' "$GF" classify -m "$T/bad.gfm" $IN
 head -c 1000 "$T/m.gfm" >"$T/short.gfm"
 expect_error 1 'truncated' "$GF" classify -m "$T/short.gfm" $IN
 expect_error 1 'nosuch.fa' "$GF" classify -m "$T/m.gfm" "$T/nosuch.fa"
-expect_error 1 '--device' "$GF" classify -m "$T/m.gfm" --device tpu $IN
+expect_error 2 '--device' "$GF" classify -m "$T/m.gfm" --device tpu $IN
 # unwritable output, and an input error after rows were written: no file left
 expect_error 1 "$T/no/dir/out.tsv" "$GF" classify -m "$T/m.gfm" -o "$T/no/dir/out.tsv" $IN
 expect_status 1 "$GF" classify -m "$T/m.gfm" -o "$T/part.tsv" --report "$T/part.rep" $IN tests/data/bad/no_plus.fq

@@ -1,0 +1,15 @@
+/* Option parsing shared by every command: getopt_long whose own errors
+ * (unknown, ambiguous or misused options) are one line in the tool's style,
+ * "[command] error: unrecognized option '--frobnicate'", instead of
+ * getopt's "command: unrecognized option ...". */
+#ifndef GF_OPTS_H
+#define GF_OPTS_H
+
+#include <getopt.h>
+
+/* getopt_long(argc, argv, shortopts, longopts, NULL), except that on an
+ * option error it prints the line and returns '?'. shortopts must not
+ * start with ':', '+' or '-'. */
+int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option *longopts);
+
+#endif
