@@ -894,6 +894,13 @@ static void mlm_backward(rf_model_t *m, head_t *h)
 
 /* ---- entry points ------------------------------------------------------------ */
 
+size_t rf_model_count_params(const rf_config_t *cfg)
+{
+	rf_model_t m = { .cfg = *cfg };
+	build_layout(&m);
+	return m.n_params;
+}
+
 size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, int B, int L, int n_mlm, int train)
 {
 	char err[256];

@@ -80,6 +80,8 @@ void rf_model_set_reversible(rf_model_t *m, int on);
  * The optimizer's state is not included (rf_optim_state_bytes). SIZE_MAX
  * when the config or the shape cannot run. */
 size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, int B, int L, int n_mlm, int train);
+/* rf_model_n_params of a model of cfg, without making it (cfg valid). */
+size_t rf_model_count_params(const rf_config_t *cfg);
 size_t rf_model_peak_bytes(const rf_model_t *m);   /* arena peak: params, grads, optimizer, activations, workspace */
 size_t rf_model_current_bytes(const rf_model_t *m);
 void rf_model_reset_peak(rf_model_t *m);

@@ -173,7 +173,8 @@ gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 		gf_modelfile_free(mf);
 		return NULL;
 	}
-	if (gf_mem_check_model(mf->model, c->batch, rows_per_window(c), mf->window, 0, 0)) {
+	if (gf_mem_check_model(&mf->cfg, be, c->batch, rows_per_window(c), mf->window, 0, 0,
+	                       rf_model_current_bytes(mf->model))) {
 		gf_modelfile_free(mf);
 		return NULL;
 	}

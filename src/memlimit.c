@@ -177,7 +177,8 @@ static int refuse_unless_fits(need_fn need, const void *ctx, int B, int L, size_
 }
 
 typedef struct {
-	const rf_model_t *m;
+	const rf_config_t *cfg;
+	const rf_backend_t *be;
 	int rows, train;
 	double mlm_frac;
 	size_t extra;
@@ -188,15 +189,17 @@ static size_t model_need(const void *ctx, int B, int L)
 	const model_need_t *x = ctx;
 	int rows = B * x->rows;
 	int n_mlm = x->train ? (int)(x->mlm_frac * rows * (double)L + 0.999) : 0;
-	size_t n = rf_model_estimate_bytes(rf_model_config(x->m), rf_model_backend(x->m), rows, L, n_mlm, x->train);
+	size_t n = rf_model_estimate_bytes(x->cfg, x->be, rows, L, n_mlm, x->train);
 	return n > SIZE_MAX - x->extra ? SIZE_MAX : n + x->extra;
 }
 
-int gf_mem_check_model(const rf_model_t *m, int B, int rows_per_window, int L, int train, double mlm_frac)
+int gf_mem_check_model(const rf_config_t *cfg, const rf_backend_t *be, int B, int rows_per_window, int L, int train,
+                       double mlm_frac, size_t held)
 {
-	model_need_t x = { m, rows_per_window, train, mlm_frac, train ? rf_optim_state_bytes(m) : 0 };
+	model_need_t x = { cfg, be, rows_per_window, train, mlm_frac,
+		               train ? rf_optim_state_bytes(rf_model_count_params(cfg)) : 0 };
 	size_t have;
-	if (available(!strcmp(rf_model_backend(m)->name, "cpu"), rf_model_current_bytes(m), &have)) return -1;
+	if (available(!strcmp(be->name, "cpu"), held, &have)) return -1;
 	return refuse_unless_fits(model_need, &x, B, L, have);
 }
 

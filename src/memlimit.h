@@ -18,12 +18,14 @@
 
 #include "model/reformer.h"
 
-/* Checks one call of m on batches of B windows of L tokens (rows_per_window
- * model rows each: 2 with --rc-average); train: forward and backward with the
- * optimizer's state, mlm_frac the fraction of tokens masked (pretrain).
- * Counts the memory m already holds as available to it. 0, or -1 after the
- * error line. */
-int gf_mem_check_model(const rf_model_t *m, int B, int rows_per_window, int L, int train, double mlm_frac);
+/* Checks a model of cfg on backend be, called on batches of B windows of L
+ * tokens (rows_per_window model rows each: 2 with --rc-average); train:
+ * forward and backward with the optimizer's state, mlm_frac the fraction of
+ * tokens masked (pretrain). held: bytes of it already allocated (a loaded
+ * model's rf_model_current_bytes), counted as available to it; 0 before
+ * the model exists. 0, or -1 after the error line. */
+int gf_mem_check_model(const rf_config_t *cfg, const rf_backend_t *be, int B, int rows_per_window, int L, int train,
+                       double mlm_frac, size_t held);
 
 /* Checks a buffer of L tokens of bytes_per_window(L) bytes (tokenize's
  * window). 0, or -1 after the error line. */

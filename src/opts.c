@@ -12,8 +12,9 @@ static int name_len(const char *arg)
 	return (int)strcspn(arg, "=");
 }
 
-/* The long options whose names start with arg's name: the one (exact
- * match or the only prefix match) in *found; returns how many match. */
+/* The long options whose names start with the name of arg ("--name[=value]"):
+ * the one (exact match or the only prefix match) in *found; returns how many
+ * match. */
 static int long_matches(const struct option *longopts, const char *arg, const struct option **found)
 {
 	int n = name_len(arg) - 2, count = 0;
@@ -40,7 +41,7 @@ int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option
 	/* after a long option's error, and after a missing argument, optind is past the argument */
 	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
 	const struct option *o;
-	int is_long = !strncmp(arg, "--", 2), n = long_matches(longopts, arg, &o);
+	int is_long = !strncmp(arg, "--", 2), n = is_long ? long_matches(longopts, arg, &o) : 0;
 	if (c == ':' && is_long)
 		gf_error("option '%.*s' requires an argument", name_len(arg), arg);
 	else if (c == ':')

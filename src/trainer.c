@@ -28,7 +28,7 @@
 enum {
 	O_D_MODEL = 300, O_LAYERS, O_HEADS, O_D_FF, O_ATTN, O_HASHES, O_CHUNK, O_FF_CHUNK, O_DROPOUT,
 	O_LR, O_STEPS, O_EPOCHS, O_ACCUM, O_WARMUP, O_WD, O_CLIP, O_SEED, O_VAL_FRAC, O_VAL, O_VAL_EVERY,
-	O_VAL_WINDOWS, O_LOG_EVERY, O_DEVICE, O_RESUME, O_SAVE_EVERY, O_STOP_AT, O_NO_RC_AUG
+	O_VAL_WINDOWS, O_LOG_EVERY, O_DEVICE, O_RESUME, O_SAVE_EVERY, O_STOP_AT, O_NO_RC_AUG, O_DRY_RUN
 };
 
 const struct option gf_train_longopts[] = {
@@ -49,7 +49,7 @@ const struct option gf_train_longopts[] = {
 	{ "val-windows", required_argument, 0, O_VAL_WINDOWS }, { "log-every", required_argument, 0, O_LOG_EVERY },
 	{ "device", required_argument, 0, O_DEVICE }, { "resume", required_argument, 0, O_RESUME },
 	{ "save-every", required_argument, 0, O_SAVE_EVERY }, { "stop-at", required_argument, 0, O_STOP_AT },
-	{ "no-rc-aug", no_argument, 0, O_NO_RC_AUG }, { 0, 0, 0, 0 }
+	{ "no-rc-aug", no_argument, 0, O_NO_RC_AUG }, { "dry-run", no_argument, 0, O_DRY_RUN }, { 0, 0, 0, 0 }
 };
 
 /* Defaults of the architecture options (shown by the usage and used when
@@ -137,6 +137,8 @@ void gf_train_usage_common(FILE *fp, int task)
 	        "      --resume CKPT    continue from a checkpoint; 'auto': FILE.ckpt if it exists [none]\n"
 	        "      --save-every INT checkpoint every INT steps (and at the end) [500]\n"
 	        "      --stop-at INT    stop after step INT with a checkpoint, as if interrupted [none]\n"
+	        "      --dry-run        check the options, the memory, the inputs and the labels, then stop\n"
+	        "                       without training or writing anything [off]\n"
 	        "  -q, --quiet          errors only on stderr\n"
 	        "  -v, --verbose        more log lines\n"
 	        "  -h, --help           this help\n"
@@ -232,6 +234,7 @@ int gf_train_option(gf_train_opts_t *o, int c, const char *arg)
 	case O_SAVE_EVERY: return parse_i64("--save-every", arg, 0, 1e15, &o->save_every);
 	case O_STOP_AT: return parse_i64("--stop-at", arg, 1, 1e15, &o->stop_at);
 	case O_NO_RC_AUG: o->rc_aug = 0; return 0;
+	case O_DRY_RUN: o->dry_run = 1; return 0;
 	default: return 1;
 	}
 }
@@ -425,6 +428,13 @@ static int check_resumed(const run_t *r, const char *path, const char *const *na
 	return 0;
 }
 
+/* The model of cfg, its optimizer and a training step of the batches fit in
+ * memory (held: bytes of them already allocated). */
+static int check_memory(const run_t *r, const rf_config_t *cfg, int window, size_t held)
+{
+	return gf_mem_check_model(cfg, r->be, r->o->batch, 1, window, 1, r->o->task == GF_TASK_MLM ? MASK_PROB : 0, held);
+}
+
 static int resume_model(run_t *r, const char *path, const rf_optim_config_t *oc, const char *const *names, int n)
 {
 	char err[GF_ERRLEN];
@@ -437,6 +447,7 @@ static int resume_model(run_t *r, const char *path, const rf_optim_config_t *oc,
 		return -1;
 	}
 	if ((rc = check_resumed(r, path, names, n)) || (rc = resolve_arch(r->o, r->mf, 1, &a))) return rc;
+	if (check_memory(r, &r->mf->cfg, r->mf->window, rf_model_current_bytes(r->mf->model))) return -1;
 	if (r->o->seed_given && r->o->seed != seed) {
 		gf_error("--seed %llu: the checkpoint was trained with seed %llu", (unsigned long long)r->o->seed,
 		         (unsigned long long)seed);
@@ -467,6 +478,9 @@ static int new_model(run_t *r, const rf_optim_config_t *oc, const char *const *n
 	if (rc == 0) {
 		a.cfg.n_classes = n;
 		a.cfg.mlm = r->o->task == GF_TASK_MLM;
+		if (check_memory(r, &a.cfg, a.window, 0)) rc = -1;
+	}
+	if (rc == 0) {
 		r->mf = gf_modelfile_new(&a.cfg, a.k, a.stride, a.window, n, names, r->be, err, sizeof err);
 		if (!r->mf) {
 			gf_error("%s", err);
@@ -894,14 +908,21 @@ static int setup(run_t *r)
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
-	if (rc == 0 && gf_mem_check_model(r->mf->model, o->batch, 1, r->mf->window, 1, o->task == GF_TASK_MLM ? MASK_PROB : 0))
-		rc = -1;
 	free(names);
 	if (rc == 0) {
 		stamp(r->mf, o->argc, o->argv, from != NULL);
 		rc = load_data(r);
 	}
 	return rc;
+}
+
+static void run_free(run_t *r)
+{
+	gf_dataset_free(&r->ds);
+	rf_optim_free(r->opt);
+	gf_modelfile_free(r->mf);
+	free(r->ckpt);
+	free(r->metrics);
 }
 
 int gf_train_run(gf_train_opts_t *o)
@@ -913,6 +934,12 @@ int gf_train_run(gf_train_opts_t *o)
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
 	int rc = setup(&r);
+	if (rc == 0 && o->dry_run) {
+		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");
+		run_free(&r);
+		gf_dist_finalize();
+		return GF_EXIT_OK;
+	}
 	if (rc == 0) {
 		r.total = steps_of(&r);
 		if ((int64_t)r.step > r.total) {
@@ -960,11 +987,7 @@ int gf_train_run(gf_train_opts_t *o)
 		        gf_fmt_si((double)r.ds.train_bases, "bp", b, sizeof b), val_text(r.vloss, r.vacc, vt, sizeof vt), o->out);
 		gf_log_summary();
 	}
-	gf_dataset_free(&r.ds);
-	rf_optim_free(r.opt);
-	gf_modelfile_free(r.mf);
-	free(r.ckpt);
-	free(r.metrics);
+	run_free(&r);
 	gf_dist_finalize();
 	return rc == -2 ? GF_EXIT_USAGE : rc ? GF_EXIT_ERROR : r.preempted ? GF_EXIT_PREEMPTED : GF_EXIT_OK;
 }

@@ -47,6 +47,7 @@ typedef struct {
 	int threads;
 	const char *device, *init, *resume;
 	int64_t save_every, stop_at;
+	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
 	int argc;                         /* the command line, kept in the model file */
 	char **argv;
 } gf_train_opts_t;

@@ -128,4 +128,9 @@ grep -q '3 records: 98.5 kbp training, 48.5 kbp validation' "$T/err" || fail "--
 # an output path that cannot be written: exit 1 before training, nothing left
 expect_error 1 "$T/no/m.gfm: cannot create" "$GF" train -q -o "$T/no/m.gfm" "${CLS[@]}" "${M[@]}" --steps 2
 [ -e "$T/no" ] && fail "an unwritable output left $(ls -R "$T/no")"
+# --dry-run checks everything up to the data and writes nothing
+expect_status 0 "$GF" train -o "$T/dry.gfm" "${CLS[@]}" "${M[@]}" --dry-run
+grep -q "dry run: the options, memory, inputs and labels are fine" "$T/err" || fail "--dry-run: $(cat "$T/err")"
+ls "$T" | grep -q '^dry' && fail "--dry-run wrote $(ls "$T" | grep '^dry')"
+expect_error 1 "dash.fa" "$GF" train -q -o "$T/dry.gfm" "${CLS[@]}" "${M[@]}" --dry-run tests/data/bad/dash.fa
 exit 0

@@ -75,9 +75,9 @@ static inline const char *fz_write(const char *name, const void *data, size_t n,
 	return buf;
 }
 
-/* Copies the file at src (relative to the source root, where make and the
- * replay run) into the scratch folder as NAME. */
-static inline const char *fz_copy(const char *src, const char *name, char *buf, size_t len)
+/* The whole file at src (relative to the source root, where make and the
+ * replay run), malloc'd; its size in *n. */
+static inline char *fz_read(const char *src, size_t *n)
 {
 	FILE *fp = fopen(src, "rb");
 	if (!fp) {
@@ -85,13 +85,22 @@ static inline const char *fz_copy(const char *src, const char *name, char *buf, 
 		abort();
 	}
 	char *data = NULL;
-	size_t n = 0, cap = 0, got;
+	size_t cap = 0, got;
+	*n = 0;
 	do {
-		if (n == cap && !(data = realloc(data, cap = cap ? 2 * cap : 65536))) abort();
-		got = fread(data + n, 1, cap - n, fp);
-		n += got;
+		if (*n == cap && !(data = realloc(data, cap = cap ? 2 * cap : 65536))) abort();
+		got = fread(data + *n, 1, cap - *n, fp);
+		*n += got;
 	} while (got);
 	fclose(fp);
+	return data;
+}
+
+/* Copies the file at src (as fz_read) into the scratch folder as NAME. */
+static inline const char *fz_copy(const char *src, const char *name, char *buf, size_t len)
+{
+	size_t n;
+	char *data = fz_read(src, &n);
 	fz_write(name, data, n, buf, len);
 	free(data);
 	return buf;

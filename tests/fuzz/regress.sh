@@ -13,7 +13,7 @@ for src in tests/fuzz/fuzz_*.c; do
 		[ -d "$d" ] && while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$d" -type f -print0 | sort -z)
 	done
 	log=$(mktemp) || exit 2
-	if OMP_NUM_THREADS=1 "$build/tests/fuzz/replay_$name" "${files[@]}" >"$log" 2>&1; then
+	if OMP_NUM_THREADS=1 OMP_THREAD_LIMIT=1 "$build/tests/fuzz/replay_$name" "${files[@]}" >"$log" 2>&1; then
 		echo "ok    $name (${#files[@]} inputs)"
 	else
 		failed=1

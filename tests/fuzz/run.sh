@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh BUILD SECONDS [NAME...]: runs each libFuzzer harness BUILD/tests/fuzz/NAME
-# (all fuzz_* by default) for SECONDS on one core over its corpus
+# (all fuzz_* by default) for SECONDS on one core (OMP_THREAD_LIMIT=1 whatever
+# -t the input asks for) over its corpus
 # tests/fuzz/corpus/NAME (new inputs go to a scratch copy, so the committed
 # seeds stay small), then prints "NAME: N execs in S s, F findings".
 # A crash, leak, timeout (30 s: generous, because a shared, loaded machine
@@ -19,7 +20,7 @@ for name in "${names[@]}"; do
 	mkdir -p "tests/fuzz/findings/$name"
 	log=tests/fuzz/findings/$name.log
 	start=$(date +%s)
-	OMP_NUM_THREADS=1 "$build/tests/fuzz/$name" -max_total_time="$secs" \
+	OMP_NUM_THREADS=1 OMP_THREAD_LIMIT=1 "$build/tests/fuzz/$name" -max_total_time="$secs" \
 		-close_fd_mask=3 -timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="tests/fuzz/findings/$name/" "$work" "tests/fuzz/corpus/$name" >"$log" 2>&1
 	rc=$?
