@@ -12,12 +12,15 @@
 # training at L = 16K).
 #   scripts/bench/engine-vs-torch.sh       L = 4K (3 repetitions) and 16K (1), train and infer
 #   LENGTHS="4096 16384" REPS=3 REPS_LONG=3 MODES=train THREADS=2 ...
+#   IMPLS="genoformer pytorch" ...         a subset of the four, in that order
+#   APPEND=1 ...                           adds rows to the previous runs' instead of starting over
 # One untimed warm-up step first for both while L <= WARMUP_MAX_L. A run
 # that fails or passes TIMEOUT seconds is reported on stderr and left out;
 # PyTorch's address space is capped at TORCH_MAX_GIB (default 16).
-# Raw rows go to docs/bench-engine-vs-torch.raw.tsv, the table to
-# docs/bench-engine-vs-torch.tsv and, between the markers of the section
-# "2-core comparison with PyTorch", into docs/bench-engine.md.
+# Raw rows go to docs/bench-engine-vs-torch.raw.tsv (the commands and the
+# load before and after each run to .runs), the table to
+# docs/bench-engine-vs-torch.tsv and, with the commands, into the section
+# "2-core comparison with PyTorch" of docs/bench-engine.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GF=${GF:-./genoformer}
@@ -31,16 +34,27 @@ REPS_MAX_L=${REPS_MAX_L:-4096}
 WARMUP_MAX_L=${WARMUP_MAX_L:-4096}
 TIMEOUT=${TIMEOUT:-1500}
 TORCH_MAX_GIB=${TORCH_MAX_GIB:-16}
+IMPLS=${IMPLS:-"genoformer pytorch genoformer-passive pytorch-passive"}
+APPEND=${APPEND:-0}
 RAW=${RAW:-docs/bench-engine-vs-torch.raw.tsv}
+RUNS=${RAW%.raw.tsv}.runs
 OUT=${OUT:-docs/bench-engine-vs-torch.tsv}
 DOC=${DOC:-docs/bench-engine.md}
 MODEL=(--attn lsh --layers 6 --d-model 256 --heads 4 --d-ff 1024 --hashes 4 --chunk 64 -B 1)
 
 [ -x "$GF" ] || make -s -j2 genoformer
 mkdir -p "$(dirname "$RAW")"
-load_before=$(uptime)
-echo "[engine-vs-torch] before: $load_before" >&2
-printf 'impl\tL\tmode\trep\tstep_s\ttokens_per_s\tpeak_rss_mib\tloadavg1\n' >"$RAW"
+if [ "$APPEND" != 1 ] || [ ! -s "$RAW" ]; then
+	printf 'impl\tL\tmode\trep\tstep_s\ttokens_per_s\tpeak_rss_mib\tloadavg1\n' >"$RAW"
+	: >"$RUNS"
+fi
+cmdline="LENGTHS=\"$LENGTHS\" MODES=\"$MODES\" IMPLS=\"$IMPLS\" REPS=$REPS REPS_LONG=$REPS_LONG"
+cmdline="$cmdline WARMUP_MAX_L=$WARMUP_MAX_L THREADS=$THREADS APPEND=$APPEND scripts/bench/engine-vs-torch.sh"
+{
+	echo "$cmdline"
+	echo "  commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores"
+	echo "  before: $(uptime)"
+} >>"$RUNS"
 
 # one IMPL L MODE REP WARMUP CMD...: one process; its bench line's step_s,
 # tokens/s and peak RSS appended to $RAW with the 1-minute load average.
@@ -64,18 +78,20 @@ for L in $LENGTHS; do
 	for mode in $MODES; do
 		for rep in $(seq "$reps"); do
 			common=(-L "$L" -t "$THREADS" --steps 1 --warmup "$warmup" "--$mode")
-			one genoformer "$L" "$mode" "$rep" "$GF" bench engine "${common[@]}" "${MODEL[@]}"
-			one pytorch "$L" "$mode" "$rep" "$PY" scripts/bench/torch_engine.py --max-gib "$TORCH_MAX_GIB" \
-				"${common[@]}" "${MODEL[@]}"
-			one genoformer-passive "$L" "$mode" "$rep" env OMP_WAIT_POLICY=passive \
-				"$GF" bench engine "${common[@]}" "${MODEL[@]}"
-			one pytorch-passive "$L" "$mode" "$rep" env OMP_WAIT_POLICY=passive \
-				"$PY" scripts/bench/torch_engine.py --max-gib "$TORCH_MAX_GIB" "${common[@]}" "${MODEL[@]}"
+			for impl in $IMPLS; do
+				policy=()
+				case $impl in *-passive) policy=(OMP_WAIT_POLICY=passive) ;; esac
+				case $impl in
+				genoformer*) one "$impl" "$L" "$mode" "$rep" env "${policy[@]}" "$GF" bench engine "${common[@]}" "${MODEL[@]}" ;;
+				pytorch*) one "$impl" "$L" "$mode" "$rep" env "${policy[@]}" "$PY" scripts/bench/torch_engine.py \
+					--max-gib "$TORCH_MAX_GIB" "${common[@]}" "${MODEL[@]}" ;;
+				*) echo "[engine-vs-torch] unknown IMPLS entry '$impl'" >&2; exit 2 ;;
+				esac
+			done
 		done
 	done
 done
-load_after=$(uptime)
-echo "[engine-vs-torch] after: $load_after" >&2
+echo "  after:  $(uptime)" >>"$RUNS"
 
 # Medians per (L, mode, impl); ratios against PyTorch's median under the same policy.
 awk -F'\t' '
@@ -103,27 +119,15 @@ awk -F'\t' '
 	}' "$RAW" >"$OUT"
 column -t -s $'\t' "$OUT" >&2
 
-# The section of $DOC between the markers is replaced by this run's table.
-begin='<!-- engine-vs-torch table: begin -->' end='<!-- engine-vs-torch table: end -->'
+# The table and the runs that made it go into the section of $DOC.
 block=$(mktemp)
 trap 'rm -f "$block"' EXIT
 {
-	echo "$begin"
-	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores:"
+	echo "Runs (oldest first) and the load average before and after each:"
 	echo
-	echo "    LENGTHS=\"$LENGTHS\" MODES=\"$MODES\" REPS=$REPS REPS_LONG=$REPS_LONG THREADS=$THREADS scripts/bench/engine-vs-torch.sh"
-	echo "    load before: $load_before"
-	echo "    load after:  $load_after"
+	sed 's/^/    /' "$RUNS"
 	echo
 	sed 's/^/    /' "$OUT"
-	echo "$end"
 } >"$block"
-if grep -qF "$begin" "$DOC"; then
-	awk -v b="$begin" -v e="$end" -v f="$block" '
-		$0 == b { while ((getline l < f) > 0) print l; skip = 1; next }
-		$0 == e { skip = 0; next }
-		!skip' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
-else
-	{ echo; echo "## 2-core comparison with PyTorch"; echo; cat "$block"; } >>"$DOC"
-fi
-echo "[engine-vs-torch] wrote $RAW, $OUT and the table in $DOC" >&2
+scripts/bench/lib/doc-section.sh "$DOC" "engine-vs-torch table" "2-core comparison with PyTorch" "$block"
+echo "[engine-vs-torch] wrote $RAW, $RUNS, $OUT and the table in $DOC" >&2

@@ -46,7 +46,7 @@ if command -v perf >/dev/null; then
 	for pol in default passive; do
 		p=$(profile "$pol")
 		echo "[sgemm] OMP_WAIT_POLICY $pol: $p" >&2
-		profiles=$(printf '%s\n\nOMP_WAIT_POLICY %s, step: %s\n' "$profiles" "$pol" "$p")
+		profiles="$profiles${profiles:+$'\n\n'}OMP_WAIT_POLICY $pol, step: $p"
 	done
 else
 	profiles="(perf not installed: no profile)"
