@@ -17,7 +17,7 @@ typedef struct {
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
-	double *psum;       /* sum of the top probability, same layout */
+	double *psum;       /* sum of the top probability as printed, same layout */
 } cls_t;
 
 static void usage(FILE *fp)
@@ -53,14 +53,20 @@ static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *
 }
 
 /* predicted, probability and the class probabilities of logits (NULL: no
- * window); returns the class (-1: unclassified) and its probability in top. */
-static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logits, float *top)
+ * window); returns the class (-1: unclassified) and its probability as the
+ * table shows it in shown: the report sums what the table shows, so merged
+ * shards (scripts/slurm/merge) reproduce the report exactly. */
+static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logits, double *shown)
 {
+	float top;
+	char p[32];
 	const int C = s->mf->n_classes;
 	gf_infer_rec_t one = *r;
 	one.out = logits;
-	int cls = gf_infer_predict(&one, C, s->min_prob, s->probs, top);
-	fprintf(s->fp, "\t%s\t%.4f", cls < 0 ? "unclassified" : s->mf->classes[cls], *top);
+	int cls = gf_infer_predict(&one, C, s->min_prob, s->probs, &top);
+	snprintf(p, sizeof p, "%.4f", top);
+	*shown = strtod(p, NULL);
+	fprintf(s->fp, "\t%s\t%s", cls < 0 ? "unclassified" : s->mf->classes[cls], p);
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
@@ -71,7 +77,7 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errlen)
 {
 	cls_t *s = ctx;
-	float top;
+	double top;
 	(void)err;
 	(void)errlen;
 	if (s->per_window) {

@@ -1,10 +1,10 @@
 /* MPI collectives and their one-process fallback; see dist.h. */
 #include "src/dist.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef RF_MPI
@@ -49,7 +49,36 @@ static int launched_by_mpi(void)
 
 /* MPI counts are ints: large buffers go in pieces of at most 2^30 elements. */
 enum { DIST_CHUNK = 1 << 30 };
+
+/* One GPU per rank among the ranks of this node. */
+static void bind_gpu(void)
+{
+	MPI_Comm node;
+	int local, local_n;
+	char v[256];
+	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, dist_rank, MPI_INFO_NULL, &node);
+	MPI_Comm_rank(node, &local);
+	MPI_Comm_size(node, &local_n);
+	MPI_Comm_free(&node);
+	if (local_n < 2) return;
+	gf_dist_gpu_for_rank(getenv("CUDA_VISIBLE_DEVICES"), local, v, sizeof v);
+	setenv("CUDA_VISIBLE_DEVICES", v, 1);
+}
 #endif
+
+void gf_dist_gpu_for_rank(const char *visible, int local_rank, char *out, size_t len)
+{
+	int n = 1;
+	if (!visible || !*visible) {
+		snprintf(out, len, "%d", local_rank);
+		return;
+	}
+	for (const char *c = visible; *c; c++) n += *c == ',';
+	const char *p = visible;
+	for (int i = local_rank % n; i > 0; i--) p = strchr(p, ',') + 1;
+	size_t k = strcspn(p, ",");
+	snprintf(out, len, "%.*s", (int)k, p);
+}
 
 int gf_dist_init(int *argc, char ***argv)
 {
@@ -64,6 +93,7 @@ int gf_dist_init(int *argc, char ***argv)
 	if (inited) {
 		MPI_Comm_rank(MPI_COMM_WORLD, &dist_rank);
 		MPI_Comm_size(MPI_COMM_WORLD, &dist_size);
+		if (dist_started && dist_size > 1) bind_gpu();
 	}
 #else
 	(void)argc, (void)argv;

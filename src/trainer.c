@@ -8,13 +8,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "genomics/dataset.h"
+#include "src/dataset.h"
 #include "genomics/kmer.h"
 #include "model/atomicfile.h"
 #include "model/backend.h"
 #include "model/optim.h"
 #include "src/commands.h"
+#include "src/dist.h"
 #include "src/log.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/preempt.h"
 
@@ -482,8 +484,10 @@ static int new_model(run_t *r, const rf_optim_config_t *oc, const char *const *n
 	return rc;
 }
 
-/* "cmdline" and "created" in the model's metadata. */
-static void stamp(gf_modelfile_t *mf, int argc, char **argv)
+/* The command line and date in the model's metadata: "cmdline" and
+ * "created" for a new model, "resumed.cmdline" and "resumed.at" when
+ * resuming (the original command stays). */
+static void stamp(gf_modelfile_t *mf, int argc, char **argv, int resumed)
 {
 	char line[4096] = "genoformer", err[256], when[64];
 	size_t n = strlen(line);
@@ -491,8 +495,8 @@ static void stamp(gf_modelfile_t *mf, int argc, char **argv)
 		n += snprintf(line + n, sizeof line - n, " %s", argv[i]);
 	time_t t = time(NULL);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	rf_ckpt_meta_set(&mf->meta, "cmdline", line, err, sizeof err);
-	rf_ckpt_meta_set(&mf->meta, "created", when, err, sizeof err);
+	rf_ckpt_meta_set(&mf->meta, resumed ? "resumed.cmdline" : "cmdline", line, err, sizeof err);
+	rf_ckpt_meta_set(&mf->meta, resumed ? "resumed.at" : "created", when, err, sizeof err);
 }
 
 /* ---- data ------------------------------------------------------------------- */
@@ -627,7 +631,9 @@ static int check_writable(const char *path)
 static int save(run_t *r, const char *path, int with_state)
 {
 	char err[GF_ERRLEN];
-	if (gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->seed, err, sizeof err)) {
+	if (gf_dist_rank() == 0 &&
+	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->seed, err, sizeof err)) {
+		if (gf_dist_size() > 1) gf_dist_abort(GF_EXIT_ERROR, "%s", err);
 		gf_error("%s", err);
 		return -1;
 	}
@@ -725,25 +731,40 @@ static int validate(run_t *r, bufs_t *b, double *loss, double *acc)
 static int train_step(run_t *r, bufs_t *b, float lr, double *loss, uint64_t *tokens)
 {
 	char err[GF_ERRLEN];
-	const int B = r->o->batch, L = r->mf->window;
+	const int B = r->o->batch, L = r->mf->window, ranks = gf_dist_size();
 	double sum = 0;
+	uint64_t seen = 0;
 	for (int a = 0; a < r->o->accum; a++) {
-		uint64_t row0 = (uint64_t)a * B;
+		/* micro-batch a is rows [a, a+1) * ranks * B of the step's stream of
+		 * windows and this rank takes its B of them: any number of ranks sees
+		 * the windows of one process with --batch ranks*B */
+		uint64_t row0 = ((uint64_t)a * ranks + gf_dist_rank()) * B;
 		for (int j = 0; j < B; j++)
 			gf_dataset_sample(&r->ds, r->o->seed, r->step, row0 + j, r->o->rc_aug, b->scratch, b->tok + (size_t)j * L,
 			                  b->mask + (size_t)j * L, &b->labels[j]);
-		for (size_t j = 0; j < (size_t)B * L; j++) *tokens += b->mask[j];
+		for (size_t j = 0; j < (size_t)B * L; j++) seen += b->mask[j];
 		rf_batch_t batch = make_batch(r, b, B, r->step, row0);
 		batch.step = r->step * r->o->accum + a;
 		batch.train = 1;
 		float l;
 		if (rf_model_forward_backward(r->mf->model, &batch, &l, err, sizeof err)) {
+			if (ranks > 1) gf_dist_abort(GF_EXIT_ERROR, "step %llu: %s", (unsigned long long)r->step + 1, err);
 			gf_error("step %llu: %s", (unsigned long long)r->step + 1, err);
 			return -1;
 		}
 		sum += l;
 	}
 	*loss = sum / r->o->accum;
+	if (ranks > 1) {
+		/* every rank gets the same mean loss and gradients, so all take the
+		 * same step and meet a NaN at the same step */
+		float mean[2] = { (float)*loss, (float)seen };
+		gf_dist_allreduce_mean(mean, 2);
+		gf_dist_average_grads(r->mf->model);
+		*loss = mean[0];
+		seen = (uint64_t)llround((double)mean[1] * ranks);
+	}
+	*tokens += seen;
 	double gnorm = isfinite(*loss) ? rf_optim_step(r->opt, lr, 1.0f / r->o->accum) : NAN;
 	rf_model_zero_grads(r->mf->model);
 	if (!isfinite(*loss) || !isfinite(gnorm)) {
@@ -769,11 +790,12 @@ static void write_row(FILE *fp, uint64_t step, double loss, float lr, double tps
 	fflush(fp);
 }
 
-/* ", val accuracy A" for a classifier, "" otherwise. */
-static const char *acc_text(double acc, char *buf, size_t len)
+/* ", val loss L" (and ", val accuracy A" for a classifier), or "" when
+ * there was no validation. */
+static const char *val_text(double loss, double acc, char *buf, size_t len)
 {
-	if (isnan(acc)) buf[0] = 0;
-	else snprintf(buf, len, ", val accuracy %.4f", acc);
+	int n = isnan(loss) ? (buf[0] = 0) : snprintf(buf, len, ", val loss %.4f", loss);
+	if (!isnan(acc)) snprintf(buf + n, len - n, ", val accuracy %.4f", acc);
 	return buf;
 }
 
@@ -793,7 +815,7 @@ static int loop(run_t *r, FILE *metrics)
 	}
 	gf_preempt_install();
 	gf_progress_start(&prog, (uint64_t)(end - (int64_t)first), "steps");
-	while ((int64_t)r->step < end && !(r->preempted = gf_preempt_pending())) {
+	while ((int64_t)r->step < end && !(r->preempted = gf_dist_any(gf_preempt_pending()))) {
 		float lr = rf_lr_schedule(o->lr, (int64_t)r->step, o->warmup, r->total, MIN_LR_RATIO);
 		double loss;
 		if ((rc = train_step(r, &b, lr, &loss, &tokens))) break;
@@ -802,7 +824,11 @@ static int loop(run_t *r, FILE *metrics)
 		n_sum++;
 		int at_end = (int64_t)r->step == r->total, val = at_end || (o->val_every && r->step % o->val_every == 0);
 		vloss = vacc = NAN;
-		if (val && r->ds.n_val && (rc = validate(r, &b, &vloss, &vacc))) break;
+		if (val && r->ds.n_val && gf_dist_rank() == 0 && (rc = validate(r, &b, &vloss, &vacc))) {
+			if (gf_dist_size() > 1)
+				gf_dist_abort(GF_EXIT_ERROR, "validation failed at step %llu", (unsigned long long)r->step);
+			break;
+		}
 		if (val) {
 			r->vloss = vloss;
 			r->vacc = vacc;
@@ -810,7 +836,7 @@ static int loop(run_t *r, FILE *metrics)
 		if (val || at_end || r->step % o->log_every == 0 || (int64_t)r->step == end) {
 			double now = gf_wall_seconds();
 			last_loss = loss_sum / n_sum;
-			write_row(metrics, r->step, last_loss, lr, tokens / (now - t_row + 1e-9), vloss, vacc);
+			if (metrics) write_row(metrics, r->step, last_loss, lr, tokens / (now - t_row + 1e-9), vloss, vacc);
 			loss_sum = 0;
 			n_sum = 0;
 			tokens = 0;
@@ -818,9 +844,9 @@ static int loop(run_t *r, FILE *metrics)
 		}
 		if (val) {
 			gf_progress_end(&prog);
-			char acc[48];
-			gf_info("step %llu/%lld: loss %.4f, val loss %.4f%s, lr %.3g", (unsigned long long)r->step,
-			        (long long)r->total, last_loss, vloss, acc_text(vacc, acc, sizeof acc), (double)lr);
+			char vt[96];
+			gf_info("step %llu/%lld: loss %.4f%s, lr %.3g", (unsigned long long)r->step, (long long)r->total,
+			        last_loss, val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = save(r, r->ckpt, 1))) break;
 		gf_progress_update(&prog, r->step - first);
@@ -839,7 +865,7 @@ static int64_t steps_of(const run_t *r)
 	if (o->steps) return o->steps;
 	if (!o->epochs) return 1000;
 	double windows = (double)r->ds.train_bases / gf_dataset_span(&r->ds);
-	int64_t s = (int64_t)ceil(o->epochs * windows / ((double)o->batch * o->accum));
+	int64_t s = (int64_t)ceil(o->epochs * windows / ((double)o->batch * o->accum * gf_dist_size()));
 	return s > 0 ? s : 1;
 }
 
@@ -867,9 +893,11 @@ static int setup(run_t *r)
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
+	if (rc == 0 && gf_mem_check_model(r->mf->model, o->batch, 1, r->mf->window, 1, o->task == GF_TASK_MLM ? MASK_PROB : 0))
+		rc = -1;
 	free(names);
 	if (rc == 0) {
-		stamp(r->mf, o->argc, o->argv);
+		stamp(r->mf, o->argc, o->argv, from != NULL);
 		rc = load_data(r);
 	}
 	return rc;
@@ -880,6 +908,9 @@ int gf_train_run(gf_train_opts_t *o)
 	run_t r = { .o = o, .vloss = NAN, .vacc = NAN };
 	FILE *metrics = NULL;
 	char b[32];
+	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
+	int ranks = gf_dist_init(NULL, NULL);
+	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
 	int rc = setup(&r);
 	if (rc == 0) {
 		r.total = steps_of(&r);
@@ -889,13 +920,28 @@ int gf_train_run(gf_train_opts_t *o)
 			rc = -1;
 		}
 	}
-	if (rc == 0 && !(metrics = open_metrics(&r))) rc = -1;
+	if (ranks > 1 && gf_dist_any(rc != 0) && rc == 0) {
+		gf_error("another rank failed to set up (its message is above)");
+		rc = -1;
+	}
+	if (rc == 0) gf_dist_sync_params(r.mf->model);
+	if (rc == 0 && gf_dist_rank() == 0 && !(metrics = open_metrics(&r))) {
+		if (ranks > 1) gf_dist_abort(GF_EXIT_ERROR, "cannot write the metrics %s", r.metrics);
+		rc = -1;
+	}
 	if (rc == 0) {
 		const rf_config_t *c = &r.mf->cfg;
 		gf_info("model: %zu parameters, %d layers, d_model %d, %d heads, k=%d stride=%d, window %d; %lld steps of %d x %d windows on %s",
 		        rf_model_n_params(r.mf->model), c->n_layers, c->d_model, c->n_heads, r.mf->k, r.mf->stride,
-		        r.mf->window, (long long)r.total, o->batch, o->accum, r.be->name);
+		        r.mf->window, (long long)r.total, o->batch * ranks, o->accum, r.be->name);
+		if (ranks > 1) gf_info("data parallel: %d ranks of %d windows per micro-batch", ranks, o->batch);
+		uint64_t first = r.step;
+		double t0 = gf_wall_seconds();
 		rc = loop(&r, metrics);
+		if (ranks > 1 && r.step > first)
+			gf_info("all-reduce of %zu floats: %.2f ms per step, %.1f%% of the training time",
+			        rf_model_n_params(r.mf->model), 1e3 * gf_dist_allreduce_seconds() / (double)(r.step - first),
+			        100 * gf_dist_allreduce_seconds() / (gf_wall_seconds() - t0));
 	}
 	int done = rc == 0 && (int64_t)r.step == r.total;
 	if (rc == 0 && r.step > r.last_saved) rc = save(&r, r.ckpt, 1);
@@ -908,10 +954,9 @@ int gf_train_run(gf_train_opts_t *o)
 		gf_info("stopped at step %llu of %lld%s; %s holds the state (--resume %s continues)",
 		        (unsigned long long)r.step, (long long)r.total, r.preempted ? " by a signal" : "", r.ckpt, r.ckpt);
 	if (rc == 0 && done) {
-		char acc[48];
-		gf_info("%llu steps on %s: val loss %.4f%s; model %s", (unsigned long long)r.step,
-		        gf_fmt_si((double)r.ds.train_bases, "bp", b, sizeof b), r.vloss, acc_text(r.vacc, acc, sizeof acc),
-		        o->out);
+		char vt[96];
+		gf_info("%llu steps on %s%s; model %s", (unsigned long long)r.step,
+		        gf_fmt_si((double)r.ds.train_bases, "bp", b, sizeof b), val_text(r.vloss, r.vacc, vt, sizeof vt), o->out);
 		gf_log_summary();
 	}
 	gf_dataset_free(&r.ds);
@@ -919,5 +964,6 @@ int gf_train_run(gf_train_opts_t *o)
 	gf_modelfile_free(r.mf);
 	free(r.ckpt);
 	free(r.metrics);
+	gf_dist_finalize();
 	return rc == -2 ? GF_EXIT_USAGE : rc ? GF_EXIT_ERROR : r.preempted ? GF_EXIT_PREEMPTED : GF_EXIT_OK;
 }

@@ -9,17 +9,29 @@
 #include "src/dist.h"
 #include "tests/testutil.h"
 
-static int env_int(const char *name, int dflt)
+/* The first of two variables that is set (mpirun's, srun's), else dflt. */
+static int env_int(const char *name, const char *name2, int dflt)
 {
 	const char *v = getenv(name);
+	if (!v) v = getenv(name2);
 	return v ? atoi(v) : dflt;
 }
 
 START_TEST(rank_and_size_are_the_launchers_or_0_of_1)
 {
+	const char *before = getenv("CUDA_VISIBLE_DEVICES");
+	char gpu[64];
+	snprintf(gpu, sizeof gpu, "%s", before ? before : "");
 	int size = gf_dist_init(NULL, NULL);
-	int want_size = gf_dist_has_mpi() ? env_int("OMPI_COMM_WORLD_SIZE", 1) : 1;
-	int want_rank = gf_dist_has_mpi() ? env_int("OMPI_COMM_WORLD_RANK", 0) : 0;
+	int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK");
+	int want_size = gf_dist_has_mpi() && launched ? env_int("OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS", 1) : 1;
+	int want_rank = gf_dist_has_mpi() && launched ? env_int("OMPI_COMM_WORLD_RANK", "PMIX_RANK", 0) : 0;
+	/* 2 ranks on one node: each its own GPU */
+	if (want_size > 1) {
+		char want[64];
+		gf_dist_gpu_for_rank(gpu, env_int("OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", 0), want, sizeof want);
+		ck_assert_str_eq(getenv("CUDA_VISIBLE_DEVICES"), want);
+	}
 	ck_assert_int_eq(size, want_size);
 	ck_assert_int_eq(gf_dist_size(), want_size);
 	ck_assert_int_eq(gf_dist_rank(), want_rank);
@@ -143,6 +155,26 @@ START_TEST(abort_prints_one_error_line_and_exits_with_the_code)
 }
 END_TEST
 
+START_TEST(each_local_rank_gets_its_own_visible_gpu)
+{
+	char v[64];
+	gf_dist_gpu_for_rank(NULL, 3, v, sizeof v);
+	ck_assert_str_eq(v, "3");
+	gf_dist_gpu_for_rank("", 0, v, sizeof v);
+	ck_assert_str_eq(v, "0");
+	gf_dist_gpu_for_rank("4,5,6,7", 0, v, sizeof v);
+	ck_assert_str_eq(v, "4");
+	gf_dist_gpu_for_rank("4,5,6,7", 2, v, sizeof v);
+	ck_assert_str_eq(v, "6");
+	gf_dist_gpu_for_rank("4,5,6,7", 5, v, sizeof v); /* more ranks than GPUs: shared round robin */
+	ck_assert_str_eq(v, "5");
+	gf_dist_gpu_for_rank("GPU-8c2f,GPU-11aa", 1, v, sizeof v);
+	ck_assert_str_eq(v, "GPU-11aa");
+	gf_dist_gpu_for_rank("2", 1, v, sizeof v); /* bound by the scheduler: kept */
+	ck_assert_str_eq(v, "2");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dist");
@@ -153,6 +185,7 @@ static Suite *suite(void)
 	tcase_add_test(t, any_is_true_when_one_rank_raises_its_flag);
 	tcase_add_test(t, model_params_come_from_rank_0_and_gradients_are_averaged);
 	tcase_add_test(t, abort_prints_one_error_line_and_exits_with_the_code);
+	tcase_add_test(t, each_local_rank_gets_its_own_visible_gpu);
 	suite_add_tcase(s, t);
 	return s;
 }

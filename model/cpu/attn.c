@@ -28,10 +28,15 @@
 #include <string.h>
 
 #define FULL_BLOCK 64     /* query rows per block of FULL attention */
-#define HASH_TILE 64      /* rotation columns reduced at once when hashing */
+#define HASH_ROWS 128     /* tokens hashed at once */
+#define HASH_TILE 4096    /* floats of projections at once when hashing (16 KiB of stack) */
 #define KEY_EPS 1e-12f    /* keeps the unit normalisation of a zero key finite */
 #define SOLO_BYTES ((size_t)64 << 20)  /* most workspace for one head per thread */
 #define PARALLEL_MACS 500000.0         /* smaller calls run on one thread */
+/* The softmax loops get an AVX2 clone chosen at load time. Without FMA
+ * contraction (-std=c11) only the order of the vectorised row sums differs
+ * from the baseline clone: results are deterministic on one machine. */
+#define ATTN_SIMD __attribute__((target_clones("avx2", "default")))
 
 /* The chunked view of one call. */
 typedef struct {
@@ -190,51 +195,81 @@ size_t cpu_attn_workspace(const rf_attn_shape_t *s)
 
 /* -------------------------------------------------------------- hashing */
 
-/* Argmax over [x R[:, col0..col0+n), -x R[:, col0..col0+n)] (first index on
- * ties); R's row d is at rot + d*stride. */
-static int factor_argmax(const float *x, const float *rot, int dh, int stride, int col0, int n)
+/* Running argmax of one factor over [y, -y] (first index on ties, the
+ * positive half first). */
+typedef struct { float pos, neg; int ipos, ineg; } argmax_t;
+
+/* Adds y[0..n), the columns k0.. of the factor, to the argmax a. */
+static void argmax_update(argmax_t *a, const float *y, int n, int k0)
 {
-	float acc[HASH_TILE], bpos = -INFINITY, bneg = -INFINITY;
-	int ipos = 0, ineg = 0;
-	for (int c0 = 0; c0 < n; c0 += HASH_TILE) {
-		int m = n - c0 < HASH_TILE ? n - c0 : HASH_TILE;
-		for (int k = 0; k < m; k++) acc[k] = 0.0f;
-		for (int d = 0; d < dh; d++) {
-			const float *row = rot + (size_t)d * stride + col0 + c0;
-			float xd = x[d];
-#pragma omp simd
-			for (int k = 0; k < m; k++) acc[k] += xd * row[k];
-		}
-		for (int k = 0; k < m; k++) {
-			if (acc[k] > bpos) { bpos = acc[k]; ipos = c0 + k; }
-			if (-acc[k] > bneg) { bneg = -acc[k]; ineg = c0 + k; }
+	argmax_t t = *a;
+	for (int c = 0; c < n; c++) {
+		float v = y[c];
+		if (v > t.pos) { t.pos = v; t.ipos = k0 + c; }
+		if (-v > t.neg) { t.neg = -v; t.ineg = k0 + c; }
+	}
+	*a = t;
+}
+
+/* The bucket factor of a finished argmax over n columns. */
+static int argmax_end(const argmax_t *a, int n)
+{
+	return a->neg > a->pos ? n + a->ineg : a->ipos;
+}
+
+/* Buckets of one round for nr rows x (ld apart) of one head, rotations rot
+ * (rows rstride apart): the projections y = x R go through sgemm in tiles of HASH_TILE floats on the stack (a
+ * bounded tile, so hashing needs no workspace), each followed by the argmax
+ * update of its columns. Rows are blocked by position only, so the result
+ * is the same for any thread count. */
+static void hash_rows(uint16_t *out, const float *x, int ld, const float *rot, int rstride,
+                      const rf_attn_shape_t *s, int nr)
+{
+	float y[HASH_TILE];
+	int rc = rf_attn_rot_cols(s), n1 = s->n_buckets1 / 2, nb2 = s->n_buckets / s->n_buckets1;
+	int tc = rc < HASH_TILE / HASH_ROWS ? rc : HASH_TILE / HASH_ROWS;
+	argmax_t st[HASH_ROWS][2];
+	for (int i = 0; i < nr; i++)
+		for (int f = 0; f < 2; f++) st[i][f] = (argmax_t){ -INFINITY, -INFINITY, 0, 0 };
+	for (int c0 = 0; c0 < rc; c0 += tc) {
+		int nc = rc - c0 < tc ? rc - c0 : tc;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, s->dh, 1.0f, x, ld, rot + c0,
+		            rstride, 0.0f, y, nc);
+		/* the tile's columns: factor 1 up to n1, then factor 2 */
+		int c1 = n1 - c0 < 0 ? 0 : n1 - c0 < nc ? n1 - c0 : nc;
+		for (int i = 0; i < nr; i++) {
+			argmax_update(&st[i][0], y + i * nc, c1, c0);
+			argmax_update(&st[i][1], y + i * nc + c1, nc - c1, c0 + c1 - n1);
 		}
 	}
-	return bneg > bpos ? n + ineg : ipos;
+	for (int i = 0; i < nr; i++) {
+		int bk = argmax_end(&st[i][0], n1);
+		if (nb2 > 1) bk += s->n_buckets1 * argmax_end(&st[i][1], nb2 / 2);
+		out[i] = (uint16_t)bk;
+	}
 }
 
 void cpu_lsh_hash(uint16_t *buckets, const float *qk, const float *rot,
                   const uint8_t *mask, const rf_attn_shape_t *s)
 {
-	int B = s->B, L = s->L, H = s->H, dh = s->dh, R = s->n_hashes;
-	int nb1 = s->n_buckets1, nb2 = s->n_buckets / s->n_buckets1, rc = rf_attn_rot_cols(s);
-	long ntok = (long)B * H * L;
-#pragma omp parallel for schedule(static)
-	for (long t = 0; t < ntok; t++) {
-		int b = (int)(t / ((long)H * L)), h = (int)(t / L % H), j = (int)(t % L);
-		const float *x = qk + ((size_t)b * L + j) * H * dh + (size_t)h * dh;
-		uint16_t *out = buckets + ((size_t)b * H + h) * R * L + j;
-		int pad = mask && !mask[(size_t)b * L + j];
+	int L = s->L, H = s->H, dh = s->dh, R = s->n_hashes, rc = rf_attn_rot_cols(s), ld = H * dh;
+	long nblk = (L + HASH_ROWS - 1) / HASH_ROWS, items = (long)s->B * H * nblk;
+	int nblas = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+#pragma omp parallel for schedule(static) if ((double)L * s->B * H * R * rc * dh > PARALLEL_MACS)
+	for (long t = 0; t < items; t++) {
+		int b = (int)(t / ((long)H * nblk)), h = (int)(t / nblk % H), j0 = (int)(t % nblk) * HASH_ROWS;
+		int nr = L - j0 < HASH_ROWS ? L - j0 : HASH_ROWS;
+		const float *x = qk + ((size_t)b * L + j0) * ld + (size_t)h * dh;
+		const uint8_t *m = mask ? mask + (size_t)b * L + j0 : NULL;
 		for (int r = 0; r < R; r++) {
-			const float *rh = rot + (size_t)h * dh * R * rc + (size_t)r * rc;
-			int bk = s->n_buckets;
-			if (!pad) {
-				bk = factor_argmax(x, rh, dh, R * rc, 0, nb1 / 2);
-				if (nb2 > 1) bk += nb1 * factor_argmax(x, rh, dh, R * rc, nb1 / 2, nb2 / 2);
-			}
-			out[(size_t)r * L] = (uint16_t)bk;
+			uint16_t *out = buckets + (((size_t)b * H + h) * R + r) * L + j0;
+			hash_rows(out, x, ld, rot + (size_t)h * dh * R * rc + (size_t)r * rc, R * rc, s, nr);
+			for (int i = 0; m && i < nr; i++)
+				if (!m[i]) out[i] = (uint16_t)s->n_buckets;
 		}
 	}
+	openblas_set_num_threads(nblas);
 }
 
 /* ------------------------------------------------------------- attention */
@@ -348,7 +383,7 @@ static int gather_queries(const head_t *x, int r, int c)
 
 /* t->s = q k^T over nq queries and the nk keys at t->kpos, with masked
  * scores replaced. */
-static void scores(const head_t *x, int nq, int nk)
+ATTN_SIMD static void scores(const head_t *x, int nq, int nk)
 {
 	scratch_t *t = x->t;
 	const int32_t *kpos = t->kpos, *kpad = t->kpad;
@@ -367,7 +402,7 @@ static void scores(const head_t *x, int nq, int nk)
 }
 
 /* Round r, chunk c: per-round outputs and log-sum-exps in sorted order. */
-static void chunk_forward(const head_t *x, int r, int c)
+ATTN_SIMD static void chunk_forward(const head_t *x, int r, int c)
 {
 	const plan_t *p = x->p;
 	scratch_t *t = x->t;
@@ -478,7 +513,7 @@ static void head_forward(const head_t *x)
 /* From the scores of this thread's queries against nk keys: t->s <- P =
  * exp(s - tmax - tls), t->dp <- dS = P (dout.v - dout.out), zero where the
  * score was masked. */
-static void block_grad(const head_t *x, int nq, int nk)
+ATTN_SIMD static void block_grad(const head_t *x, int nq, int nk)
 {
 	scratch_t *t = x->t;
 	const int32_t *kpos = t->kpos, *kpad = t->kpad;

@@ -2,10 +2,17 @@
  *
  * Every kind runs as LOCAL attention over a "sorted order" of the positions:
  * the identity for FULL and LOCAL (FULL being one chunk of L), the stable
- * (bucket, position) order of each round for LSH. Kernels work one round at
- * a time and tile queries and keys through shared memory, so memory stays
- * linear in L. Rounds are combined online: after round r, out and lse hold
- * the combination of rounds 0..r, which equals the definition's
+ * (bucket, position) order of each round for LSH. A block owns a tile of T
+ * rows (queries, or keys in the dk/dv pass) of one chunk of one (b, h) in
+ * one round, gathers them into shared memory once, and walks the window's
+ * tiles of T rows the same way: every product of a tile pair (scores, P V,
+ * dO V^T, dS K, P^T dO, dS^T Q) is a small GEMM in shared memory, on tensor
+ * cores (TF32 in, fp32 accumulate) when rf_cuda_set_math(1) is on, else in
+ * plain fp32 on the CUDA cores (the parity path). Masks, softmax and the
+ * score gradients are elementwise passes over the score tile between them.
+ *
+ * Rounds are combined online: after round r, out and lse hold the
+ * combination of rounds 0..r, which equals the definition's
  * sum_r o_r exp(lse_r - logsumexp lse). A log-sum-exp is kept as a pair
  * (max, log of the scaled sum): a token alone in view scores -1e5, where one
  * float would round away the log of the number of rounds.
@@ -17,24 +24,39 @@
  * rounds run one after another: no atomics, the same result every time. */
 #include <cub/device/device_radix_sort.cuh>
 #include <math.h>
+#include <mma.h>
+
+#include <algorithm>
+#include <type_traits>
 
 #include "model/cuda/cu_internal.h"
 
-#define ATT_WARPS 4
-#define ATT_PER_WARP 8                        /* queries (or keys) a warp holds */
-#define ATT_TILE (ATT_WARPS * ATT_PER_WARP)   /* rows a block owns */
-#define ATT_KT 32                             /* staged rows, one per lane */
+#define ATT_WARPS 8
+#define ATT_THREADS (ATT_WARPS * 32)
 #define ATT_MAX_DH 128
-#define ATT_DT (ATT_MAX_DH / 32)              /* features per lane */
 /* Keys are x / sqrt(|x|^2 + eps): unit length but finite at x = 0. */
 #define ATT_NORM_EPS 1e-12f
 
-/* The attention call as chunked LOCAL attention in a sorted order. */
+/* The attention call as chunked LOCAL attention in a sorted order, and its
+ * tiling: T rows per tile, features padded to DP (a multiple of 16, the
+ * tensor-core shape) and stored DS apart in shared memory. */
 typedef struct {
 	int B, L, H, dh, HD;
 	int C, nc, nb, na;   /* chunk length, chunks, chunks seen before/after */
 	int causal, R, lsh;
+	int T, DP, DS;
+	int vec;             /* rows are read as float4: dh % 4 == 0, 16-byte aligned inputs */
 } att_geom_t;
+
+/* Tiles of 64 rows up to 64 features, else 32, so the dk/dv pass (six row
+ * buffers) fits in shared memory for every head width up to 128. DS = DP + 4
+ * spreads the rows of a tile over the banks. */
+static void att_tiling(att_geom_t *g)
+{
+	g->DP = (g->dh + 15) & ~15;
+	g->DS = g->DP + 4;
+	g->T = g->dh <= 64 ? 64 : 32;
+}
 
 static att_geom_t att_geom(const rf_attn_shape_t *s)
 {
@@ -52,32 +74,25 @@ static att_geom_t att_geom(const rf_attn_shape_t *s)
 		fprintf(stderr, "[cuda] attention: head width %d not in [1, %d]\n", g.dh, ATT_MAX_DH);
 		exit(1);
 	}
+	att_tiling(&g);
+	g.vec = 0;
 	return g;
 }
 
-/* Rows in shared memory are zero-padded to a multiple of 4 features and read
- * as float4. Own rows (read by every lane alike) are att_dh4 apart; staged
- * rows (one per lane) att_stride apart, a multiple of 4 whose quarter is
- * odd, so each 8-lane phase of a 128-bit load hits distinct banks. */
-__host__ __device__ static inline int att_dh4(int dh)
+/* Whether the rows of a, b and c (NULL or 16-byte aligned) can be read as
+ * float4. */
+static int att_vec(const att_geom_t &g, const float *a, const float *b, const float *c)
 {
-	return (dh + 3) & ~3;
+	return g.dh % 4 == 0 && ((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) % 16 == 0;
 }
 
-__host__ __device__ static inline int att_stride(int dh)
+/* Bytes of shared memory of a kernel with nbuf row buffers [T, DS], nsq
+ * score tiles [T, T+4], four float and three int arrays of T. Every buffer
+ * is a multiple of 8 floats, so each starts 32-byte aligned (WMMA). */
+static size_t att_smem(const att_geom_t &g, int nbuf, int nsq)
 {
-	int d4 = att_dh4(dh);
-	return (d4 / 4) % 2 ? d4 : d4 + 4;
-}
-
-/* x . y over n (a multiple of 4) features, both 16-byte aligned. */
-__device__ static inline float att_dot4(const float *x, const float *y, int n, float acc)
-{
-	for (int d = 0; d < n; d += 4) {
-		float4 a = *(const float4 *)(x + d), b = *(const float4 *)(y + d);
-		acc += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
-	}
-	return acc;
+	return ((size_t)nbuf * g.T * g.DS + (size_t)nsq * g.T * (g.T + 4) + 4 * g.T) * sizeof(float) +
+	       3 * (size_t)g.T * sizeof(int);
 }
 
 /* The k-th distinct chunk of the window of chunk c (sign +1: the key chunks a
@@ -116,6 +131,12 @@ __device__ static inline size_t att_row(const att_geom_t &g, int b, int pos, int
 	return ((size_t)b * g.L + pos) * g.HD + (size_t)h * g.dh;
 }
 
+/* Index of (b, pos, h) in the per-token-and-head arrays (rn, lse, delta). */
+__device__ static inline size_t att_tok(const att_geom_t &g, int b, int pos, int h)
+{
+	return ((size_t)b * g.L + pos) * g.H + h;
+}
+
 /* rn[(b*L+pos)*H + h] = 1/sqrt(|qk row|^2 + eps); one warp per (token, head). */
 __global__ static void att_rnorm_kernel(float *rn, const float *qk, int n, int dh)
 {
@@ -140,156 +161,340 @@ __global__ static void att_delta_kernel(float *delta, const float *dout, const f
 	if (lane == 0) delta[w] = s;
 }
 
-/* Stages ATT_KT rows of sorted chunk w from offset kt: positions, key masks,
- * unit keys (or raw rows when unit is 0) into X and the rows of Y into Ys,
- * both with stride att_stride(dh); missing rows are zero with position -1. */
-__device__ static void att_stage(float *X, float *Ys, int *pos_s, int *ok_s, const float *x,
-                                 const float *y, const float *rn, const int32_t *perm,
-                                 const uint8_t *mask, const att_geom_t &g, int b, int h, int r,
-                                 int first, int count, bool unit)
+/* The accumulator of one 16 x 16 output tile: a WMMA fragment on tensor
+ * cores (TF), else 8 floats per lane, rows (lane/4, lane/4+8) by 4 columns. */
+template <bool TF>
+struct att_frag {
+	typename std::conditional<TF, nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float>,
+	                          float[2][4]>::type v;
+};
+
+template <bool TF>
+__device__ static inline void att_frag_zero(att_frag<TF> &f)
 {
-	int bh = b * g.H + h, ks = att_stride(g.dh);
-	__syncthreads(); /* the previous tile is no longer read */
-	for (int i = threadIdx.x; i < ATT_KT; i += blockDim.x) {
-		int p = i < count ? att_pos(perm, g, bh, r, first + i) : -1;
-		pos_s[i] = p;
-		ok_s[i] = p >= 0 && (!mask || mask[(size_t)b * g.L + p]);
+	if constexpr (TF) {
+		nvcuda::wmma::fill_fragment(f.v, 0.0f);
+	} else {
+#pragma unroll
+		for (int u = 0; u < 2; u++)
+#pragma unroll
+			for (int q = 0; q < 4; q++) f.v[u][q] = 0.0f;
 	}
-	__syncthreads();
-	int d4 = att_dh4(g.dh);
-	for (int idx = threadIdx.x; idx < ATT_KT * d4; idx += blockDim.x) {
-		int i = idx / d4, d = idx % d4, p = pos_s[i];
-		float xv = 0.0f, yv = 0.0f;
-		if (p >= 0 && d < g.dh) {
-			size_t row = att_row(g, b, p, h);
-			xv = x[row + d];
-			if (unit) xv *= rn[((size_t)b * g.L + p) * g.H + h];
-			yv = y[row + d];
-		}
-		X[i * ks + d] = xv;
-		Ys[i * ks + d] = yv;
-	}
-	__syncthreads();
 }
 
-/* Loads the block's ATT_TILE own rows (queries or keys) of sorted chunk c
- * from offset t0: positions, then the rows of a (scaled by rn when unit) and
- * of b, stride att_dh4(dh). */
-__device__ static void att_load_own(float *A, float *Bm, int *pos_s, const float *a, const float *bsrc,
-                                    const float *rn, const int32_t *perm, const att_geom_t &g,
-                                    int b, int h, int r, int first, int count, bool unit)
+/* Loads (store 0) or stores (store 1) the tile at c, row-major, ldc apart. */
+template <bool TF>
+__device__ static inline void att_frag_io(att_frag<TF> &f, float *c, int ldc, bool store)
+{
+	if constexpr (TF) {
+		if (store) nvcuda::wmma::store_matrix_sync(c, f.v, ldc, nvcuda::wmma::mem_row_major);
+		else nvcuda::wmma::load_matrix_sync(f.v, c, ldc, nvcuda::wmma::mem_row_major);
+	} else {
+		int lane = threadIdx.x % 32, r0 = lane / 4, c0 = (lane % 4) * 4;
+#pragma unroll
+		for (int u = 0; u < 2; u++)
+#pragma unroll
+			for (int q = 0; q < 4; q++) {
+				float *e = c + (r0 + 8 * u) * ldc + c0 + q;
+				if (store) *e = f.v[u][q];
+				else f.v[u][q] = *e;
+			}
+	}
+}
+
+/* f += A op(B) for one tile: A is the tile's 16 rows [16, K] (lda apart);
+ * op(B)[k][n] = B[n*ldb + k] when BT, else B[k*ldb + n], B starting at the
+ * tile's first column. K is a multiple of 8. TF: TF32 inputs rounded from
+ * fp32, fp32 accumulation. */
+template <bool TF, bool BT>
+__device__ static inline void att_frag_mac(att_frag<TF> &f, const float *A, int lda, const float *B,
+                                           int ldb, int K)
+{
+	using namespace nvcuda;
+	if constexpr (TF) {
+		typedef typename std::conditional<BT, wmma::col_major, wmma::row_major>::type blay;
+		for (int k0 = 0; k0 < K; k0 += 8) {
+			wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
+			wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, blay> fb;
+			wmma::load_matrix_sync(fa, A + k0, lda);
+			wmma::load_matrix_sync(fb, BT ? B + k0 : B + (size_t)k0 * ldb, ldb);
+#pragma unroll
+			for (int e = 0; e < fa.num_elements; e++) fa.x[e] = wmma::__float_to_tf32(fa.x[e]);
+#pragma unroll
+			for (int e = 0; e < fb.num_elements; e++) fb.x[e] = wmma::__float_to_tf32(fb.x[e]);
+			wmma::mma_sync(f.v, fa, fb, f.v);
+		}
+	} else {
+		int lane = threadIdx.x % 32, r0 = lane / 4, c0 = (lane % 4) * 4;
+		const float *a0 = A + (size_t)r0 * lda, *a1 = a0 + 8 * (size_t)lda;
+		for (int k = 0; k < K; k++) {
+			float x0 = a0[k], x1 = a1[k], y[4];
+#pragma unroll
+			for (int q = 0; q < 4; q++)
+				y[q] = BT ? B[(size_t)(c0 + q) * ldb + k] : B[(size_t)k * ldb + c0 + q];
+#pragma unroll
+			for (int q = 0; q < 4; q++) {
+				f.v[0][q] += x0 * y[q];
+				f.v[1][q] += x1 * y[q];
+			}
+		}
+	}
+}
+
+/* The first row and column of output tile t of an [M, N] product. */
+__device__ static inline void att_tile_at(int t, int N, int *i0, int *j0)
+{
+	*i0 = t / (N / 16) * 16;
+	*j0 = t % (N / 16) * 16;
+}
+
+/* Start of op(B)'s column j0. */
+template <bool BT>
+__device__ static inline const float *att_bcol(const float *B, int ldb, int j0)
+{
+	return BT ? B + (size_t)j0 * ldb : B + j0;
+}
+
+/* C[M,N] = A[M,K] op(B) (+ C when acc), all in shared memory, row-major
+ * (att_frag_mac); M and N multiples of 16. The warps share out the tiles. */
+template <bool TF, bool BT>
+__device__ static void att_mm(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
+                              int M, int N, int K, bool acc)
+{
+	for (int t = threadIdx.x / 32; t < (M / 16) * (N / 16); t += ATT_WARPS) {
+		int i0, j0;
+		att_tile_at(t, N, &i0, &j0);
+		att_frag<TF> f;
+		float *c = C + (size_t)i0 * ldc + j0;
+		if (acc) att_frag_io(f, c, ldc, false);
+		else att_frag_zero(f);
+		att_frag_mac<TF, BT>(f, A + (size_t)i0 * lda, lda, att_bcol<BT>(B, ldb, j0), ldb, K);
+		att_frag_io(f, c, ldc, true);
+	}
+}
+
+/* Output accumulators a warp keeps in registers across a block's products:
+ * tiles warp + ATT_WARPS*u of an [M, DP] result. att_tiling keeps
+ * (T/16)*(DP/16) <= ATT_ACC*ATT_WARPS. */
+#define ATT_ACC 2
+
+template <bool TF>
+__device__ static void att_regs_zero(att_frag<TF> (&f)[ATT_ACC])
+{
+#pragma unroll
+	for (int u = 0; u < ATT_ACC; u++) att_frag_zero(f[u]);
+}
+
+/* f += A[M,K] op(B) for the warp's tiles of the [M, N] result. */
+template <bool TF, bool BT>
+__device__ static void att_regs_mac(att_frag<TF> (&f)[ATT_ACC], const float *A, int lda, const float *B,
+                                    int ldb, int M, int N, int K)
+{
+#pragma unroll
+	for (int u = 0; u < ATT_ACC; u++) {
+		int t = threadIdx.x / 32 + ATT_WARPS * u, i0, j0;
+		if (t >= (M / 16) * (N / 16)) break;
+		att_tile_at(t, N, &i0, &j0);
+		att_frag_mac<TF, BT>(f[u], A + (size_t)i0 * lda, lda, att_bcol<BT>(B, ldb, j0), ldb, K);
+	}
+}
+
+/* Writes the warp's tiles of the [M, N] result into C (ldc apart). */
+template <bool TF>
+__device__ static void att_regs_store(float *C, int ldc, att_frag<TF> (&f)[ATT_ACC], int M, int N)
+{
+#pragma unroll
+	for (int u = 0; u < ATT_ACC; u++) {
+		int t = threadIdx.x / 32 + ATT_WARPS * u, i0, j0;
+		if (t >= (M / 16) * (N / 16)) break;
+		att_tile_at(t, N, &i0, &j0);
+		att_frag_io(f[u], C + (size_t)i0 * ldc + j0, ldc, true);
+	}
+}
+
+/* Four floats of a row from p, of which n are in the row (the rest zero). */
+__device__ static inline float4 att_ld4(const float *p, int n, int vec)
+{
+	if (vec) return *(const float4 *)p;
+	float4 r = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+	if (n > 0) r.x = p[0];
+	if (n > 1) r.y = p[1];
+	if (n > 2) r.z = p[2];
+	if (n > 3) r.w = p[3];
+	return r;
+}
+
+#define ATT_LOAD_UNROLL 4   /* float4 reads a thread has in flight */
+
+/* Gathers count rows from sorted index first of (b, h) in round r into T
+ * rows of stride DS: positions into pos_s (-1 past count), the key mask into
+ * ok_s when given, the row scale into rs (rn when unit, else 1), rows of x
+ * times rs into X and of y into Y when given; zero past count rows and dh
+ * features. Each thread issues ATT_LOAD_UNROLL reads of 4 features before
+ * storing any. Synchronises before (the previous tile is no longer read) and
+ * after. */
+__device__ static void att_load(float *X, float *Y, int *pos_s, int *ok_s, float *rs, const float *x,
+                                const float *y, const float *rn, const int32_t *perm,
+                                const uint8_t *mask, const att_geom_t &g, int b, int h, int r,
+                                int first, int count, bool unit)
 {
 	int bh = b * g.H + h;
-	for (int i = threadIdx.x; i < ATT_TILE; i += blockDim.x)
-		pos_s[i] = i < count ? att_pos(perm, g, bh, r, first + i) : -1;
 	__syncthreads();
-	int d4 = att_dh4(g.dh);
-	for (int idx = threadIdx.x; idx < ATT_TILE * d4; idx += blockDim.x) {
-		int i = idx / d4, d = idx % d4, p = pos_s[i];
-		float av = 0.0f, bv = 0.0f;
-		if (p >= 0 && d < g.dh) {
-			size_t row = att_row(g, b, p, h);
-			av = a[row + d];
-			if (unit) av *= rn[((size_t)b * g.L + p) * g.H + h];
-			if (Bm) bv = bsrc[row + d];
+	for (int i = threadIdx.x; i < g.T; i += blockDim.x) {
+		int p = i < count ? att_pos(perm, g, bh, r, first + i) : -1;
+		pos_s[i] = p;
+		if (ok_s) ok_s[i] = p >= 0 && (!mask || mask[(size_t)b * g.L + p]);
+		rs[i] = unit && p >= 0 ? rn[att_tok(g, b, p, h)] : 1.0f;
+	}
+	__syncthreads();
+	int d4 = g.DP / 4, n = g.T * d4;
+	for (int base = threadIdx.x; base < n; base += ATT_LOAD_UNROLL * ATT_THREADS) {
+		float4 xv[ATT_LOAD_UNROLL], yv[ATT_LOAD_UNROLL];
+#pragma unroll
+		for (int u = 0; u < ATT_LOAD_UNROLL; u++) {
+			int idx = base + u * ATT_THREADS, d = idx % d4 * 4;
+			int p = idx < n ? pos_s[idx / d4] : -1;
+			xv[u] = yv[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+			if (p >= 0 && d < g.dh) {
+				size_t row = att_row(g, b, p, h) + d;
+				xv[u] = att_ld4(x + row, g.dh - d, g.vec);
+				if (Y) yv[u] = att_ld4(y + row, g.dh - d, g.vec);
+			}
 		}
-		A[idx] = av;
-		if (Bm) Bm[idx] = bv;
+#pragma unroll
+		for (int u = 0; u < ATT_LOAD_UNROLL; u++) {
+			int idx = base + u * ATT_THREADS, i = idx / d4, d = idx % d4 * 4;
+			if (idx >= n) break;
+			float sc = rs[i];
+			float4 xs = make_float4(xv[u].x * sc, xv[u].y * sc, xv[u].z * sc, xv[u].w * sc);
+			*(float4 *)(X + i * g.DS + d) = xs;
+			if (Y) *(float4 *)(Y + i * g.DS + d) = yv[u];
+		}
 	}
 	__syncthreads();
 }
 
-/* Forward of round r: a block owns ATT_TILE queries of one chunk of one
- * (b, h), a warp ATT_PER_WARP of them, a lane one staged key at a time.
- * Online softmax per query; the result is folded into out/lse (first: set). */
-__global__ static void __launch_bounds__(ATT_WARPS * 32)
+/* Per-row log-sum-exp pair and delta of the T rows at pos_s (zero for no
+ * row), then a barrier. */
+__device__ static void att_load_stats(float *m_s, float *s_s, float *d_s, const int *pos_s,
+                                      const float *lse_m, const float *lse_s, const float *delta,
+                                      const att_geom_t &g, int b, int h)
+{
+	for (int i = threadIdx.x; i < g.T; i += blockDim.x) {
+		int p = pos_s[i];
+		size_t t = att_tok(g, b, p < 0 ? 0 : p, h);
+		m_s[i] = p < 0 ? 0.0f : lse_m[t];
+		s_s[i] = p < 0 ? 0.0f : lse_s[t];
+		d_s[i] = p < 0 ? 0.0f : delta[t];
+	}
+	__syncthreads();
+}
+
+__device__ static void att_zero(float *x, int n)
+{
+	for (int i = threadIdx.x; i < n; i += blockDim.x) x[i] = 0.0f;
+}
+
+static inline __host__ __device__ int att_up16(int n)
+{
+	return (n + 15) & ~15;
+}
+
+/* The block's tile: rows t0 .. t0+n-1 (n padded to m, a multiple of 16) of
+ * chunk c of (b, h) = blockIdx.y. */
+typedef struct {
+	int c, t0, b, h, n, m;
+} att_tile_t;
+
+__device__ static att_tile_t att_tile(const att_geom_t &g)
+{
+	att_tile_t t;
+	int tiles = (g.C + g.T - 1) / g.T;
+	t.c = blockIdx.x / tiles;
+	t.t0 = (blockIdx.x % tiles) * g.T;
+	t.b = blockIdx.y / g.H;
+	t.h = blockIdx.y % g.H;
+	t.n = min(g.T, g.C - t.t0);
+	t.m = att_up16(t.n);
+	return t;
+}
+
+/* Forward of round r for T queries: per key tile of the window, S = Q K^T,
+ * masks and the online softmax update (which also rescales the output
+ * accumulator O), then O += P V; the result is folded into out/lse (first:
+ * set). */
+template <bool TF>
+__global__ static void __launch_bounds__(ATT_THREADS)
 att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const float *v, const float *rn,
                const int32_t *perm, const uint8_t *mask, att_geom_t g, int r, int first)
 {
-	extern __shared__ float4 sm4[];
-	int dh = g.dh, d4 = att_dh4(dh), ks = att_stride(dh);
-	float *Qs = (float *)sm4, *Ks = Qs + ATT_TILE * d4, *Vs = Ks + ATT_KT * ks;
-	int *qpos_s = (int *)(Vs + ATT_KT * ks), *kpos_s = qpos_s + ATT_TILE, *kok_s = kpos_s + ATT_KT;
-	int tiles = (g.C + ATT_TILE - 1) / ATT_TILE;
-	int c = blockIdx.x / tiles, t0 = (blockIdx.x % tiles) * ATT_TILE;
-	int b = blockIdx.y / g.H, h = blockIdx.y % g.H;
-	int warp = threadIdx.x / 32, lane = threadIdx.x % 32, q0 = warp * ATT_PER_WARP;
-	int nq = min(ATT_TILE, g.C - t0);
+	extern __shared__ __align__(128) float sm[];
+	int T = g.T, DS = g.DS, LS = T + 4;
+	float *Qs = sm, *Ks = Qs + T * DS, *Vs = Ks + T * DS, *Os = Vs + T * DS, *Ss = Os + T * DS;
+	float *m_s = Ss + T * LS, *l_s = m_s + T, *rs = l_s + T;
+	int *qpos = (int *)(rs + 2 * T), *kpos = qpos + T, *kok = kpos + T;
+	att_tile_t tl = att_tile(g);
+	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
+	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
-	att_load_own(Qs, NULL, qpos_s, qk, NULL, rn, perm, g, b, h, r, c * g.C + t0, nq, false);
-	float m[ATT_PER_WARP], l[ATT_PER_WARP], acc[ATT_PER_WARP][ATT_DT];
-#pragma unroll
-	for (int a = 0; a < ATT_PER_WARP; a++) {
-		m[a] = -INFINITY;
-		l[a] = 0.0f;
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++) acc[a][t] = 0.0f;
+	att_zero(Os, T * DS);
+	for (int i = threadIdx.x; i < T; i += blockDim.x) {
+		m_s[i] = -INFINITY;
+		l_s[i] = 0.0f;
 	}
+	att_load(Qs, NULL, qpos, NULL, rs, qk, NULL, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, false);
 	for (int k = 0; k <= g.nb + g.na; k++) {
 		int w = att_window(g, c, k, 1);
 		if (w < 0) continue;
-		for (int kt = 0; kt < g.C; kt += ATT_KT) {
-			att_stage(Ks, Vs, kpos_s, kok_s, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt,
-			          min(ATT_KT, g.C - kt), true);
-			int kp = kpos_s[lane], kok = kok_s[lane];
-			float dot[ATT_PER_WARP], p[ATT_PER_WARP];
-#pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) dot[a] = 0.0f;
-			for (int d = 0; d < d4; d += 4) {
-				float4 k4 = *(const float4 *)(Ks + lane * ks + d);
-#pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) {
-					float4 q4 = *(const float4 *)(Qs + (q0 + a) * d4 + d);
-					dot[a] += q4.x * k4.x + q4.y * k4.y + q4.z * k4.z + q4.w * k4.w;
+		for (int kt = 0; kt < g.C; kt += T) {
+			int nk = min(T, g.C - kt), mk = att_up16(nk);
+			att_load(Ks, Vs, kpos, kok, rs, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt, nk, true);
+			att_mm<TF, true>(Ss, LS, Qs, DS, Ks, DS, mown, mk, g.DP, false);
+			__syncthreads();
+			for (int i = warp; i < mown; i += ATT_WARPS) {
+				int qp = qpos[i];
+				float mx = -INFINITY;
+				for (int j = lane; j < mk; j += 32) {
+					bool repl;
+					float s = att_masked(Ss[i * LS + j], qp, kpos[j], kok[j], g.causal, &repl);
+					Ss[i * LS + j] = s;
+					mx = fmaxf(mx, s);
+				}
+				float mo = m_s[i], mn = fmaxf(mo, cu_warp_max(mx)), sc = expf(mo - mn), sum = 0.0f;
+				for (int j = lane; j < mk; j += 32) {
+					float p = qp >= 0 ? expf(Ss[i * LS + j] - mn) : 0.0f;
+					Ss[i * LS + j] = p;
+					sum += p;
+				}
+				sum = cu_warp_sum(sum);
+				for (int d = lane; d < g.DP; d += 32) Os[i * DS + d] *= sc;
+				__syncwarp();
+				if (lane == 0) {
+					l_s[i] = l_s[i] * sc + sum;
+					m_s[i] = mn;
 				}
 			}
-#pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) {
-				int qp = qpos_s[q0 + a];
-				bool repl;
-				float s = att_masked(dot[a], qp, kp, kok, g.causal, &repl);
-				float mn = fmaxf(m[a], cu_warp_max(s));
-				float sc = expf(m[a] - mn);
-				p[a] = qp >= 0 ? expf(s - mn) : 0.0f;
-				l[a] = l[a] * sc + cu_warp_sum(p[a]);
-				m[a] = mn;
-#pragma unroll
-				for (int t = 0; t < ATT_DT; t++) acc[a][t] *= sc;
-			}
-			for (int j = 0; j < ATT_KT; j++) {
-				float vj[ATT_DT];
-#pragma unroll
-				for (int t = 0; t < ATT_DT; t++)
-					vj[t] = lane + 32 * t < dh ? Vs[j * ks + lane + 32 * t] : 0.0f;
-#pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) {
-					float pj = __shfl_sync(0xffffffffu, p[a], j);
-#pragma unroll
-					for (int t = 0; t < ATT_DT; t++) acc[a][t] += pj * vj[t];
-				}
-			}
+			__syncthreads();
+			att_mm<TF, false>(Os, DS, Ss, LS, Vs, DS, mown, g.DP, mk, true);
 		}
 	}
-#pragma unroll
-	for (int a = 0; a < ATT_PER_WARP; a++) {
-		int qp = qpos_s[q0 + a];
+	__syncthreads();
+	for (int i = warp; i < nown; i += ATT_WARPS) {
+		int qp = qpos[i];
 		if (qp < 0) continue;
-		size_t li = ((size_t)b * g.L + qp) * g.H + h;
-		float sr = logf(l[a]), nm = m[a], ns = sr, wo = 0.0f, wn = 1.0f / l[a];
+		size_t li = att_tok(g, b, qp, h);
+		float l = l_s[i], m = m_s[i];
+		float sr = logf(l), nm = m, ns = sr, wo = 0.0f, wn = 1.0f / l;
 		if (!first) {
 			float om = lse_m[li], os = lse_s[li];
-			nm = fmaxf(om, m[a]);
-			ns = logf(expf((om - nm) + os) + expf((m[a] - nm) + sr));
+			nm = fmaxf(om, m);
+			ns = logf(expf((om - nm) + os) + expf((m - nm) + sr));
 			wo = expf((om - nm) + (os - ns));
-			wn *= expf((m[a] - nm) + (sr - ns));
+			wn *= expf((m - nm) + (sr - ns));
 		}
-		__syncwarp();
 		float *o = out + att_row(g, b, qp, h);
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++) {
-			int d = lane + 32 * t;
-			if (d < dh) o[d] = (first ? 0.0f : o[d] * wo) + acc[a][t] * wn;
-		}
+		for (int d = lane; d < g.dh; d += 32)
+			o[d] = (first ? 0.0f : o[d] * wo) + Os[i * DS + d] * wn;
 		if (lane == 0) {
 			lse_m[li] = nm;
 			lse_s[li] = ns;
@@ -297,171 +502,119 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 	}
 }
 
-/* dq of round r, laid out as the forward: ds = P (dout . v - delta) for
- * unreplaced scores, dq += ds k. */
-__global__ static void __launch_bounds__(ATT_WARPS * 32)
+/* dq of round r for T queries: per key tile, S = Q K^T and dP = dO V^T, then
+ * dS = P (dP - delta) for unreplaced scores, then dQ += dS K, kept in
+ * registers and added to dqk at the end. */
+template <bool TF>
+__global__ static void __launch_bounds__(ATT_THREADS)
 att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, const float *rn,
               const float *lse_m, const float *lse_s, const float *delta, const int32_t *perm,
               const uint8_t *mask, att_geom_t g, int r)
 {
-	extern __shared__ float4 sm4[];
-	int dh = g.dh, d4 = att_dh4(dh), ks = att_stride(dh);
-	float *Qs = (float *)sm4, *Os = Qs + ATT_TILE * d4, *Ks = Os + ATT_TILE * d4, *Vs = Ks + ATT_KT * ks;
-	int *qpos_s = (int *)(Vs + ATT_KT * ks), *kpos_s = qpos_s + ATT_TILE, *kok_s = kpos_s + ATT_KT;
-	int tiles = (g.C + ATT_TILE - 1) / ATT_TILE;
-	int c = blockIdx.x / tiles, t0 = (blockIdx.x % tiles) * ATT_TILE;
-	int b = blockIdx.y / g.H, h = blockIdx.y % g.H;
-	int warp = threadIdx.x / 32, lane = threadIdx.x % 32, q0 = warp * ATT_PER_WARP;
-	int nq = min(ATT_TILE, g.C - t0);
+	extern __shared__ __align__(128) float sm[];
+	int T = g.T, DS = g.DS, LS = T + 4;
+	float *Qs = sm, *Os = Qs + T * DS, *Ks = Os + T * DS, *Vs = Ks + T * DS;
+	float *Ss = Vs + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
+	float *rs = qd + T;
+	int *qpos = (int *)(rs + T), *kpos = qpos + T, *kok = kpos + T;
+	att_tile_t tl = att_tile(g);
+	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
+	att_frag<TF> gq[ATT_ACC];
 
-	att_load_own(Qs, Os, qpos_s, qk, dout, rn, perm, g, b, h, r, c * g.C + t0, nq, false);
-	float qm[ATT_PER_WARP], qs[ATT_PER_WARP], qd[ATT_PER_WARP], acc[ATT_PER_WARP][ATT_DT];
-#pragma unroll
-	for (int a = 0; a < ATT_PER_WARP; a++) {
-		int qp = qpos_s[q0 + a];
-		size_t i = ((size_t)b * g.L + (qp < 0 ? 0 : qp)) * g.H + h;
-		qm[a] = lse_m[i];
-		qs[a] = lse_s[i];
-		qd[a] = delta[i];
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++) acc[a][t] = 0.0f;
-	}
+	att_regs_zero(gq);
+	att_load(Qs, Os, qpos, NULL, rs, qk, dout, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, false);
+	att_load_stats(qm, qs, qd, qpos, lse_m, lse_s, delta, g, b, h);
 	for (int k = 0; k <= g.nb + g.na; k++) {
 		int w = att_window(g, c, k, 1);
 		if (w < 0) continue;
-		for (int kt = 0; kt < g.C; kt += ATT_KT) {
-			att_stage(Ks, Vs, kpos_s, kok_s, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt,
-			          min(ATT_KT, g.C - kt), true);
-			int kp = kpos_s[lane], kok = kok_s[lane];
-			float dot[ATT_PER_WARP], dpv[ATT_PER_WARP], ds[ATT_PER_WARP];
-#pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) {
-				dot[a] = att_dot4(Qs + (q0 + a) * d4, Ks + lane * ks, d4, 0.0f);
-				dpv[a] = att_dot4(Os + (q0 + a) * d4, Vs + lane * ks, d4, 0.0f);
-			}
-#pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) {
-				int qp = qpos_s[q0 + a];
+		for (int kt = 0; kt < g.C; kt += T) {
+			int nk = min(T, g.C - kt), mk = att_up16(nk);
+			att_load(Ks, Vs, kpos, kok, rs, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt, nk, true);
+			att_mm<TF, true>(Ss, LS, Qs, DS, Ks, DS, mown, mk, g.DP, false);
+			att_mm<TF, true>(Ps, LS, Os, DS, Vs, DS, mown, mk, g.DP, false);
+			__syncthreads();
+			for (int idx = threadIdx.x; idx < mown * mk; idx += blockDim.x) {
+				int i = idx / mk, j = idx % mk, qp = qpos[i];
 				bool repl;
-				float s = att_masked(dot[a], qp, kp, kok, g.causal, &repl);
-				ds[a] = qp >= 0 && !repl ? expf((s - qm[a]) - qs[a]) * (dpv[a] - qd[a]) : 0.0f;
+				float s = att_masked(Ss[i * LS + j], qp, kpos[j], kok[j], g.causal, &repl);
+				Ss[i * LS + j] = qp >= 0 && !repl ?
+				                 expf((s - qm[i]) - qs[i]) * (Ps[i * LS + j] - qd[i]) : 0.0f;
 			}
-			for (int j = 0; j < ATT_KT; j++) {
-				float kj[ATT_DT];
-#pragma unroll
-				for (int t = 0; t < ATT_DT; t++)
-					kj[t] = lane + 32 * t < dh ? Ks[j * ks + lane + 32 * t] : 0.0f;
-#pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) {
-					float dj = __shfl_sync(0xffffffffu, ds[a], j);
-#pragma unroll
-					for (int t = 0; t < ATT_DT; t++) acc[a][t] += dj * kj[t];
-				}
-			}
+			__syncthreads();
+			att_regs_mac<TF, false>(gq, Ss, LS, Ks, DS, mown, g.DP, mk);
 		}
 	}
-#pragma unroll
-	for (int a = 0; a < ATT_PER_WARP; a++) {
-		int qp = qpos_s[q0 + a];
-		if (qp < 0) continue;
-		float *o = dqk + att_row(g, b, qp, h);
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++)
-			if (lane + 32 * t < dh) o[lane + 32 * t] += acc[a][t];
+	__syncthreads();
+	att_regs_store(Qs, DS, gq, mown, g.DP);
+	__syncthreads();
+	for (int idx = threadIdx.x; idx < nown * g.dh; idx += blockDim.x) {
+		int i = idx / g.dh, d = idx % g.dh, qp = qpos[i];
+		if (qp >= 0) dqk[att_row(g, b, qp, h) + d] += Qs[i * DS + d];
 	}
 }
 
-/* dk and dv of round r: a block owns ATT_TILE keys of one chunk, a warp
- * ATT_PER_WARP of them, a lane one staged query at a time, over the query
- * chunks that see this key chunk. dk goes back through the unit
- * normalisation: dx = rn (dk - k (k . dk)). */
-__global__ static void __launch_bounds__(ATT_WARPS * 32)
+/* dk and dv of round r for T keys of one chunk, over the query tiles of the
+ * chunks that see it: S^T = K Q^T, dP^T = V dO^T, then P and dS in place,
+ * then dV += P^T dO and dK += dS^T Q, kept in registers. dk goes back
+ * through the unit normalisation: dx = rn (dk - k (k . dk)). */
+template <bool TF>
+__global__ static void __launch_bounds__(ATT_THREADS)
 att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const float *v,
                const float *rn, const float *lse_m, const float *lse_s, const float *delta,
                const int32_t *perm, const uint8_t *mask, att_geom_t g, int r)
 {
-	extern __shared__ float4 sm4[];
-	int dh = g.dh, d4 = att_dh4(dh), ks = att_stride(dh);
-	float *Kn = (float *)sm4, *Vk = Kn + ATT_TILE * d4, *Qs = Vk + ATT_TILE * d4, *Os = Qs + ATT_KT * ks;
-	int *kpos_s = (int *)(Os + ATT_KT * ks), *qpos_s = kpos_s + ATT_TILE, *qok_s = qpos_s + ATT_KT;
-	int tiles = (g.C + ATT_TILE - 1) / ATT_TILE;
-	int c = blockIdx.x / tiles, t0 = (blockIdx.x % tiles) * ATT_TILE;
-	int b = blockIdx.y / g.H, h = blockIdx.y % g.H;
-	int warp = threadIdx.x / 32, lane = threadIdx.x % 32, k0 = warp * ATT_PER_WARP;
-	int nk = min(ATT_TILE, g.C - t0);
+	extern __shared__ __align__(128) float sm[];
+	int T = g.T, DS = g.DS, LS = T + 4;
+	float *Kn = sm, *Vk = Kn + T * DS, *Qs = Vk + T * DS, *Os = Qs + T * DS;
+	float *Ss = Os + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
+	float *rs = qd + T;
+	int *kpos = (int *)(rs + T), *kok = kpos + T, *qpos = kok + T;
+	att_tile_t tl = att_tile(g);
+	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
+	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+	att_frag<TF> gk[ATT_ACC], gv[ATT_ACC];
 
-	att_load_own(Kn, Vk, kpos_s, qk, v, rn, perm, g, b, h, r, c * g.C + t0, nk, true);
-	int kp[ATT_PER_WARP], kok[ATT_PER_WARP];
-	float ak[ATT_PER_WARP][ATT_DT], av[ATT_PER_WARP][ATT_DT];
-#pragma unroll
-	for (int a = 0; a < ATT_PER_WARP; a++) {
-		kp[a] = kpos_s[k0 + a];
-		kok[a] = kp[a] >= 0 && (!mask || mask[(size_t)b * g.L + kp[a]]);
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++) ak[a][t] = av[a][t] = 0.0f;
-	}
+	att_regs_zero(gk);
+	att_regs_zero(gv);
+	att_load(Kn, Vk, kpos, kok, rs, qk, v, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, true);
 	for (int k = 0; k <= g.nb + g.na; k++) {
 		int w = att_window(g, c, k, -1);
 		if (w < 0) continue;
-		for (int qt = 0; qt < g.C; qt += ATT_KT) {
-			att_stage(Qs, Os, qpos_s, qok_s, qk, dout, rn, perm, NULL, g, b, h, r, w * g.C + qt,
-			          min(ATT_KT, g.C - qt), false);
-			int qp = qpos_s[lane];
-			size_t qi = ((size_t)b * g.L + (qp < 0 ? 0 : qp)) * g.H + h;
-			float qm = lse_m[qi], qs = lse_s[qi], qd = delta[qi];
-			float dot[ATT_PER_WARP], dpv[ATT_PER_WARP], P[ATT_PER_WARP], ds[ATT_PER_WARP];
-#pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) {
-				dot[a] = att_dot4(Kn + (k0 + a) * d4, Qs + lane * ks, d4, 0.0f);
-				dpv[a] = att_dot4(Vk + (k0 + a) * d4, Os + lane * ks, d4, 0.0f);
-			}
-#pragma unroll
-			for (int a = 0; a < ATT_PER_WARP; a++) {
+		for (int qt = 0; qt < g.C; qt += T) {
+			int nq = min(T, g.C - qt), mq = att_up16(nq);
+			att_load(Qs, Os, qpos, NULL, rs, qk, dout, rn, perm, mask, g, b, h, r, w * g.C + qt, nq, false);
+			att_load_stats(qm, qs, qd, qpos, lse_m, lse_s, delta, g, b, h);
+			att_mm<TF, true>(Ss, LS, Kn, DS, Qs, DS, mown, mq, g.DP, false);
+			att_mm<TF, true>(Ps, LS, Vk, DS, Os, DS, mown, mq, g.DP, false);
+			__syncthreads();
+			for (int idx = threadIdx.x; idx < mown * mq; idx += blockDim.x) {
+				int a = idx / mq, j = idx % mq, qp = qpos[j], kp = kpos[a];
 				bool repl;
-				float s = att_masked(dot[a], qp, kp[a], kok[a], g.causal, &repl);
-				P[a] = qp >= 0 && kp[a] >= 0 ? expf((s - qm) - qs) : 0.0f;
-				ds[a] = repl ? 0.0f : P[a] * (dpv[a] - qd);
+				float s = att_masked(Ss[a * LS + j], qp, kp, kok[a], g.causal, &repl);
+				float P = qp >= 0 && kp >= 0 ? expf((s - qm[j]) - qs[j]) : 0.0f;
+				Ss[a * LS + j] = P;
+				Ps[a * LS + j] = repl ? 0.0f : P * (Ps[a * LS + j] - qd[j]);
 			}
-			for (int j = 0; j < ATT_KT; j++) {
-				float qj[ATT_DT], oj[ATT_DT];
-#pragma unroll
-				for (int t = 0; t < ATT_DT; t++) {
-					bool in = lane + 32 * t < dh;
-					qj[t] = in ? Qs[j * ks + lane + 32 * t] : 0.0f;
-					oj[t] = in ? Os[j * ks + lane + 32 * t] : 0.0f;
-				}
-#pragma unroll
-				for (int a = 0; a < ATT_PER_WARP; a++) {
-					float pj = __shfl_sync(0xffffffffu, P[a], j);
-					float dj = __shfl_sync(0xffffffffu, ds[a], j);
-#pragma unroll
-					for (int t = 0; t < ATT_DT; t++) {
-						av[a][t] += pj * oj[t];
-						ak[a][t] += dj * qj[t];
-					}
-				}
-			}
+			__syncthreads();
+			att_regs_mac<TF, false>(gv, Ss, LS, Os, DS, mown, g.DP, mq);
+			att_regs_mac<TF, false>(gk, Ps, LS, Qs, DS, mown, g.DP, mq);
 		}
 	}
-#pragma unroll
-	for (int a = 0; a < ATT_PER_WARP; a++) {
-		if (kp[a] < 0) continue;
-		float kn[ATT_DT], kd = 0.0f;
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++) {
-			kn[t] = lane + 32 * t < dh ? Kn[(k0 + a) * d4 + lane + 32 * t] : 0.0f;
-			kd += kn[t] * ak[a][t];
-		}
+	__syncthreads();
+	att_regs_store(Qs, DS, gk, mown, g.DP);
+	att_regs_store(Os, DS, gv, mown, g.DP);
+	__syncthreads();
+	for (int a = warp; a < nown; a += ATT_WARPS) {
+		int kp = kpos[a];
+		if (kp < 0) continue;
+		float kd = 0.0f;
+		for (int d = lane; d < g.dh; d += 32) kd += Kn[a * DS + d] * Qs[a * DS + d];
 		kd = cu_warp_sum(kd);
-		float rk = rn[((size_t)b * g.L + kp[a]) * g.H + h];
-		size_t row = att_row(g, b, kp[a], h);
-#pragma unroll
-		for (int t = 0; t < ATT_DT; t++) {
-			int d = lane + 32 * t;
-			if (d < dh) {
-				dqk[row + d] += rk * (ak[a][t] - kn[t] * kd);
-				dv[row + d] += av[a][t];
-			}
+		float rk = rn[att_tok(g, b, kp, h)];
+		size_t row = att_row(g, b, kp, h);
+		for (int d = lane; d < g.dh; d += 32) {
+			dqk[row + d] += rk * (Qs[a * DS + d] - Kn[a * DS + d] * kd);
+			dv[row + d] += Os[a * DS + d];
 		}
 	}
 }
@@ -609,35 +762,66 @@ size_t cu_attn_workspace(const rf_attn_shape_t *s)
 	return att_layout(s, g, NULL).total;
 }
 
-static size_t att_smem_fwd(int dh)
+/* Row buffers and score tiles of each kernel (att_smem). */
+enum { FWD_BUF = 4, FWD_SQ = 1, DQ_BUF = 4, DQ_SQ = 2, DKV_BUF = 4, DKV_SQ = 2 };
+
+/* Lets a kernel use the shared memory of its largest tiling (over 48 KiB):
+ * 64-row tiles at 64 features or 32-row tiles at ATT_MAX_DH. */
+template <typename K>
+static void att_allow(K kernel, int nbuf, int nsq)
 {
-	return (ATT_TILE * att_dh4(dh) + 2 * ATT_KT * att_stride(dh)) * sizeof(float) +
-	       (ATT_TILE + 2 * ATT_KT) * sizeof(int);
+	size_t most = 0;
+	for (int dh = 64; dh <= ATT_MAX_DH; dh += ATT_MAX_DH - 64) {
+		att_geom_t g;
+		g.dh = dh;
+		att_tiling(&g);
+		most = std::max(most, att_smem(g, nbuf, nsq));
+	}
+	CU_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)most));
 }
 
-static size_t att_smem_dq(int dh)
-{
-	return (2 * ATT_TILE * att_dh4(dh) + 2 * ATT_KT * att_stride(dh)) * sizeof(float) +
-	       (ATT_TILE + 2 * ATT_KT) * sizeof(int);
-}
-
-static size_t att_smem_dkv(int dh)
-{
-	return att_smem_dq(dh);
-}
-
-/* Lets the kernels use more than 48 KiB of shared memory (wide heads). */
+template <bool TF>
 static void att_init(void)
 {
 	static int done;
 	if (done) return;
-	CU_CHECK(cudaFuncSetAttribute(att_fwd_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-	                              (int)att_smem_fwd(ATT_MAX_DH)));
-	CU_CHECK(cudaFuncSetAttribute(att_dq_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-	                              (int)att_smem_dq(ATT_MAX_DH)));
-	CU_CHECK(cudaFuncSetAttribute(att_dkv_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-	                              (int)att_smem_dkv(ATT_MAX_DH)));
+	att_allow(att_fwd_kernel<TF>, FWD_BUF, FWD_SQ);
+	att_allow(att_dq_kernel<TF>, DQ_BUF, DQ_SQ);
+	att_allow(att_dkv_kernel<TF>, DKV_BUF, DKV_SQ);
 	done = 1;
+}
+
+/* One block per tile of T rows of each chunk of each (b, h). */
+static dim3 att_grid(const att_geom_t &g)
+{
+	return dim3(g.nc * ((g.C + g.T - 1) / g.T), g.B * g.H);
+}
+
+template <bool TF>
+static void att_fwd_rounds(float *out, const float *qk, const float *v, const uint8_t *mask,
+                           const att_geom_t &g, const att_ws_t &w)
+{
+	att_init<TF>();
+	for (int r = 0; r < g.R; r++) {
+		att_fwd_kernel<TF><<<att_grid(g), ATT_THREADS, att_smem(g, FWD_BUF, FWD_SQ)>>>(
+			out, w.lse_m, w.lse_s, qk, v, w.rn, w.perm, mask, g, r, r == 0);
+		CU_LAUNCHED();
+	}
+}
+
+template <bool TF>
+static void att_bwd_rounds(float *dqk, float *dv, const float *dout, const float *qk, const float *v,
+                           const uint8_t *mask, const att_geom_t &g, const att_ws_t &w)
+{
+	att_init<TF>();
+	for (int r = 0; r < g.R; r++) {
+		att_dq_kernel<TF><<<att_grid(g), ATT_THREADS, att_smem(g, DQ_BUF, DQ_SQ)>>>(
+			dqk, dout, qk, v, w.rn, w.lse_m, w.lse_s, w.delta, w.perm, mask, g, r);
+		CU_LAUNCHED();
+		att_dkv_kernel<TF><<<att_grid(g), ATT_THREADS, att_smem(g, DKV_BUF, DKV_SQ)>>>(
+			dqk, dv, dout, qk, v, w.rn, w.lse_m, w.lse_s, w.delta, w.perm, mask, g, r);
+		CU_LAUNCHED();
+	}
 }
 
 /* Inverse key norms, the LSH order, and the forward of every round into
@@ -646,7 +830,6 @@ static void att_run_forward(float *out, const float *qk, const float *v, const u
                             const uint8_t *mask, const rf_attn_shape_t *s, const att_geom_t &g,
                             const att_ws_t &w)
 {
-	att_init();
 	int nh = g.B * g.L * g.H, per = CU_THREADS / 32;
 	att_rnorm_kernel<<<(nh + per - 1) / per, CU_THREADS>>>(w.rn, qk, nh, g.dh);
 	CU_LAUNCHED();
@@ -661,13 +844,8 @@ static void att_run_forward(float *out, const float *qk, const float *v, const u
 		sort_perm_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(w.perm, w.kout, g.L, n);
 		CU_LAUNCHED();
 	}
-	dim3 grid(g.nc * ((g.C + ATT_TILE - 1) / ATT_TILE), g.B * g.H);
-	for (int r = 0; r < g.R; r++) {
-		att_fwd_kernel<<<grid, ATT_WARPS * 32, att_smem_fwd(g.dh)>>>(out, w.lse_m, w.lse_s, qk, v,
-		                                                             w.rn, w.perm,
-		                                                             mask, g, r, r == 0);
-		CU_LAUNCHED();
-	}
+	if (cu_tf32()) att_fwd_rounds<true>(out, qk, v, mask, g, w);
+	else att_fwd_rounds<false>(out, qk, v, mask, g, w);
 }
 
 void cu_attn_forward(float *out, const float *qk, const float *v, const uint16_t *buckets,
@@ -675,6 +853,7 @@ void cu_attn_forward(float *out, const float *qk, const float *v, const uint16_t
 {
 	att_geom_t g = att_geom(s);
 	if (g.B * g.L == 0) return;
+	g.vec = att_vec(g, qk, v, NULL);
 	att_run_forward(out, qk, v, buckets, mask, s, g, att_layout(s, g, work));
 }
 
@@ -684,19 +863,12 @@ void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
 {
 	att_geom_t g = att_geom(s);
 	if (g.B * g.L == 0) return;
+	g.vec = att_vec(g, qk, v, dout);
 	att_ws_t w = att_layout(s, g, work);
 	att_run_forward(w.out, qk, v, buckets, mask, s, g, w);
 	int nh = g.B * g.L * g.H, per = CU_THREADS / 32;
 	att_delta_kernel<<<(nh + per - 1) / per, CU_THREADS>>>(w.delta, dout, w.out, nh, g.dh);
 	CU_LAUNCHED();
-	dim3 grid(g.nc * ((g.C + ATT_TILE - 1) / ATT_TILE), g.B * g.H);
-	for (int r = 0; r < g.R; r++) {
-		att_dq_kernel<<<grid, ATT_WARPS * 32, att_smem_dq(g.dh)>>>(dqk, dout, qk, v, w.rn, w.lse_m,
-		                                                           w.lse_s, w.delta, w.perm, mask, g, r);
-		CU_LAUNCHED();
-		att_dkv_kernel<<<grid, ATT_WARPS * 32, att_smem_dkv(g.dh)>>>(dqk, dv, dout, qk, v, w.rn,
-		                                                             w.lse_m, w.lse_s, w.delta, w.perm, mask,
-		                                                             g, r);
-		CU_LAUNCHED();
-	}
+	if (cu_tf32()) att_bwd_rounds<true>(dqk, dv, dout, qk, v, mask, g, w);
+	else att_bwd_rounds<false>(dqk, dv, dout, qk, v, mask, g, w);
 }

@@ -12,6 +12,7 @@
 static cublasHandle_t g_blas;
 static void *g_scratch;
 static size_t g_scratch_bytes;
+static int g_tf32;
 
 void cu_fail(const char *file, int line, const char *what)
 {
@@ -34,8 +35,14 @@ void *cu_scratch(size_t bytes)
 	return g_scratch;
 }
 
+int cu_tf32(void)
+{
+	return g_tf32;
+}
+
 extern "C" void rf_cuda_set_math(int tf32)
 {
+	g_tf32 = tf32 != 0;
 	if (!g_blas) return;
 	blas_check(cublasSetMathMode(g_blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
 	           __LINE__);

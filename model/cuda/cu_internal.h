@@ -37,6 +37,10 @@ static inline unsigned cu_blocks(size_t n, int threads)
  * op (partial sums); valid until the next cu_scratch call. */
 void *cu_scratch(size_t bytes);
 
+/* Whether rf_cuda_set_math(1) is on: matmuls and attention products run on
+ * tensor cores with TF32 inputs. */
+int cu_tf32(void);
+
 __device__ __forceinline__ float cu_warp_sum(float v)
 {
 	for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -6,8 +6,9 @@
 extern "C" {
 #endif
 
-/* Matmul precision: 0 = plain fp32 (CUBLAS_DEFAULT_MATH, used for parity
- * with the CPU backend), 1 = TF32 tensor cores with fp32 accumulation.
+/* Matmul precision: 0 = plain fp32 (CUBLAS_DEFAULT_MATH, and attention's
+ * products on the CUDA cores; used for parity with the CPU backend), 1 = TF32
+ * tensor cores with fp32 accumulation, for cuBLAS and attention alike.
  * The environment variable GF_CUDA_TF32=1 sets 1 when the backend starts. */
 void rf_cuda_set_math(int tf32);
 

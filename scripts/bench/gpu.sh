@@ -20,8 +20,10 @@
 #                        gpu_peak_mib (nvidia-smi memory.used, sampled every
 #                        50 ms: the whole process, CUDA context and cuBLAS too)
 #   bench-gpu-cublas.tsv, bench-gpu-kernels.txt, bench-gpu-env.txt, bench-gpu.log
-# On the GPU machine (binaries from `make CUDA=1`, libraries from
-# scripts/device/prepare.sh, both under .device/cuda):
+# Binaries from `make CUDA=1 BIN=.device/cuda/bin/genoformer` (else ./genoformer)
+# and nvcc (scripts/bench/cublas_peak.cu, else built here when nvcc is on the
+# PATH); libraries from scripts/device/prepare.sh copied into .device/cuda/lib.
+# On the GPU machine (docs/bench-gpu.md gives the H100 run and its commands):
 #   RES=$OUT scripts/bench/gpu.sh
 # Here, from a copied-back table:
 #   PLOT_ONLY=1 scripts/bench/gpu.sh            draws docs/bench-gpu.png
@@ -34,6 +36,7 @@ RES=${RES:-docs}
 PNG=${PNG:-docs/bench-gpu.png}
 DEVICE=${DEVICE:-cuda}
 GF=${GF:-.device/cuda/bin/genoformer}
+[ -x "$GF" ] || GF=./genoformer # a `make CUDA=1` build in place
 CUBLAS=${CUBLAS:-.device/cuda/bin/cublas_peak}
 LENGTHS=${LENGTHS:-"65536 262144 1048576"}
 DEPTH_L=${DEPTH_L:-65536}
@@ -61,7 +64,7 @@ plot() {
 		plot_mem="$plot_mem${plot_mem:+, }'$w/$lab.dat' using 1:3 with linespoints title '$lab'"
 	done
 	gnuplot <<-EOF
-	set terminal pngcairo size 1200,500 font ",10" noenhanced
+	set terminal pngcairo size 1300,620 font ",10" noenhanced
 	set output '$PNG'
 	set multiplot layout 1,2 title "genoformer on one $GPU_NAME: d_model 256, 4 heads, d_ff 1024, 6 layers, LSH 4 hashes, chunk 64, batch 1"
 	set logscale x 2
@@ -69,12 +72,11 @@ plot() {
 	set xtics ("4K" 4096, "16K" 16384, "64K" 65536, "256K" 262144, "1M" 1048576)
 	set xlabel 'tokens per sequence (L)'
 	set grid
-	set key bottom left
+	set key below maxrows 4
 	set ylabel 'tokens per second'
 	set logscale y
 	plot $plot_tps
 	set ylabel 'peak GPU memory, nvidia-smi (GiB)'
-	set key top left
 	plot $plot_mem, 40e9 / 2**30 with lines dashtype 2 lc rgb 'gray' title '40 GB goal'
 	unset multiplot
 	EOF

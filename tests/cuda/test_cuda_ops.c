@@ -1,6 +1,7 @@
 /* CUDA backend parity: every op of model/backend.h, forward and backward, run
  * through the op table of the CPU backend and of the CUDA backend on the same
- * random inputs, compared within atol + rtol*|cpu| (fp32 cuBLAS math).
+ * random inputs, compared within atol + rtol*|cpu| (fp32 cuBLAS math;
+ * attention also with its TF32 tensor-core products, at looser tolerances).
  * Backward ops start from non-zero gradients, so accumulation (+=) is
  * compared too. Tolerances, stated per test, are a few hundred times the fp32
  * rounding of the sums involved. CUDA starts inside each test (Check forks). */
@@ -613,19 +614,40 @@ static void attn_in_free(attn_in_t *in)
 	free(in->qk); free(in->v); free(in->dout); free(in->g0); free(in->buckets); free(in->mask);
 }
 
-/* Forward atol 2e-5, rtol 1e-4; backward atol 1e-4, rtol 1e-3 (sums over
- * up to a few hundred keys, in a different order than the CPU's BLAS). */
-static void expect_attn_parity(const rf_attn_shape_t *s, int pad, uint64_t seed)
+/* The CUDA attention against the CPU's, with the attention products in fp32
+ * (tf32 0) or on TF32 tensor cores (tf32 1).
+ * fp32: forward atol 2e-5, rtol 1e-4; backward atol 1e-4, rtol 1e-3 (sums
+ * over up to a few hundred keys, in a different order than the CPU's BLAS).
+ * TF32 keeps 10 mantissa bits, so scores move by about 1e-3: forward atol
+ * 1e-2, rtol 1e-2; backward atol 3e-2, rtol 3e-2. A wrong index, mask or
+ * window moves values by O(1). TF32 results must also repeat bitwise. */
+static void expect_attn_close(const rf_attn_shape_t *s, int pad, uint64_t seed, int tf32)
 {
 	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	double fa = tf32 ? 1e-2 : 2e-5, fr = tf32 ? 1e-2 : 1e-4;
+	double ba = tf32 ? 3e-2 : 1e-4, br = tf32 ? 3e-2 : 1e-3;
 	size_t n = (size_t)s->B * s->L * s->H * s->dh;
 	attn_in_t in = attn_inputs(s, pad, seed);
+	rf_cuda_set_math(tf32);
 	attn_res_t rg = run_attn(g, s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
 	attn_res_t rc = run_attn(c, s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
-	expect_close(rg.out, rc.out, n, 2e-5, 1e-4, "out");
-	expect_close(rg.dv, rc.dv, n, 1e-4, 1e-3, "dv");
-	expect_close(rg.dqk, rc.dqk, n, 1e-4, 1e-3, "dqk");
+	expect_close(rg.out, rc.out, n, fa, fr, "out");
+	expect_close(rg.dv, rc.dv, n, ba, br, "dv");
+	expect_close(rg.dqk, rc.dqk, n, ba, br, "dqk");
+	if (tf32) {
+		attn_res_t again = run_attn(g, s, in.qk, in.v, in.buckets, in.mask, in.dout, in.g0);
+		expect_same(again.out, rg.out, n * sizeof(float), "tf32 attention out");
+		expect_same(again.dqk, rg.dqk, n * sizeof(float), "tf32 attention dqk");
+		expect_same(again.dv, rg.dv, n * sizeof(float), "tf32 attention dv");
+		attn_res_free(&again);
+	}
+	rf_cuda_set_math(0);
 	attn_res_free(&rg); attn_res_free(&rc); attn_in_free(&in);
+}
+
+static void expect_attn_parity(const rf_attn_shape_t *s, int pad, uint64_t seed)
+{
+	expect_attn_close(s, pad, seed, 0);
 }
 
 START_TEST(full_attention_matches_cpu)
@@ -693,6 +715,42 @@ START_TEST(lsh_attention_matches_cpu_when_shorter_than_a_chunk)
 {
 	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 30, 2, 16, 32, 1, 0, 4, 2, 0);
 	expect_attn_parity(&s, 6, 180);
+}
+END_TEST
+
+/* The benchmark's tiling: chunks of 64, 64 features (full 64-row tiles),
+ * one chunk seen before, 4 rounds. */
+START_TEST(lsh_attention_matches_cpu_at_model_shape)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 1, 1024, 2, 64, 64, 1, 0, 4, 0, 0);
+	expect_attn_parity(&s, 50, 175);
+}
+END_TEST
+
+/* 10 features: rows are gathered feature by feature (no float4 reads) and
+ * padded to 16. */
+START_TEST(lsh_attention_matches_cpu_for_odd_head_width)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 96, 2, 10, 16, 1, 1, 2, 0, 1);
+	expect_attn_parity(&s, 9, 177);
+}
+END_TEST
+
+/* The TF32 products on every tiling: the model's shape; causal, padded, a
+ * window on both sides with 24 features padded to 32; 128 features (32-row
+ * tiles) with chunks of 40 that straddle them; FULL over 77 tokens (a tile
+ * of 64 rows and one of 13); 10 features read one by one. */
+START_TEST(attention_tf32_stays_close_to_cpu_and_repeats)
+{
+	rf_attn_shape_t cases[] = {
+		shape(RF_ATTN_LSH, 1, 1024, 2, 64, 64, 1, 0, 4, 0, 0),
+		shape(RF_ATTN_LSH, 2, 96, 3, 24, 12, 1, 1, 4, 0, 1),
+		shape(RF_ATTN_LSH, 1, 160, 1, 128, 40, 1, 0, 2, 0, 0),
+		shape(RF_ATTN_FULL, 2, 77, 3, 40, 0, 0, 0, 1, 0, 1),
+		shape(RF_ATTN_LSH, 2, 96, 2, 10, 16, 1, 1, 2, 0, 1),
+	};
+	int pads[] = { 50, 13, 7, 20, 9 };
+	for (int i = 0; i < 5; i++) expect_attn_close(&cases[i], pads[i], 176 + i, 1);
 }
 END_TEST
 
@@ -801,6 +859,9 @@ static Suite *suite(void)
 	tcase_add_test(t, lsh_attention_matches_cpu_causal_with_padding);
 	tcase_add_test(t, lsh_attention_matches_cpu_for_wide_heads);
 	tcase_add_test(t, lsh_attention_matches_cpu_when_shorter_than_a_chunk);
+	tcase_add_test(t, lsh_attention_matches_cpu_at_model_shape);
+	tcase_add_test(t, lsh_attention_matches_cpu_for_odd_head_width);
+	tcase_add_test(t, attention_tf32_stays_close_to_cpu_and_repeats);
 	tcase_add_test(t, lsh_attention_of_fully_masked_sequence_returns_own_values);
 	tcase_add_test(t, attention_and_reductions_repeat_bitwise);
 	tcase_add_test(t, attention_workspace_grows_linearly_with_length);

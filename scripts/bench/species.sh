@@ -1,0 +1,164 @@
+#!/bin/bash
+# Species benchmark: genoformer vs. Kraken 2 vs. Mash on the four species of
+# ragout-examples (E. coli, H. pylori, S. aureus, V. cholerae).
+#   Training genomes: ragout's references except the held-out strains.
+#   Test: fragments of 1, 10 and 100 kbp cut from the held-out strains'
+#   complete genomes (MG1655, SJM180, USA300_FPR3757, H1: the strains whose
+#   contigs ragout ships), evenly spread, N per species and size.
+#   genoformer: MODEL (default the bundled data/models/example.gfm, trained
+#   on the same training genomes by scripts/train-example.sh); TRAIN=1 trains
+#   one here instead (TRAIN_OPTS).
+#   Kraken 2: a custom database of the training genomes with a hand-made
+#   four-species taxonomy (no NCBI files needed: sequences carry
+#   kraken:taxid), default k-mer sizes.
+#   Mash: one sketch per species of its training genomes (-s 10000), each
+#   fragment to the nearest sketch by Mash distance; no shared hash =
+#   unclassified.
+# Accuracy and macro-F1 come from `genoformer eval --predictions` for every
+# tool (unclassified = wrong); throughput is fragment bp / wall seconds of
+# the classification step alone (database/sketch building reported apart).
+# Work files go to data/cache/bench-species/; the table to stdout and
+# data/cache/bench-species/results.tsv.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+GF=${GF:-./genoformer}
+THREADS=${THREADS:-2}
+MODEL=${MODEL:-data/models/example.gfm}
+N1K=${N1K:-100} N10K=${N10K:-30} N100K=${N100K:-8}
+TRAIN=${TRAIN:-0}
+TRAIN_OPTS=${TRAIN_OPTS:-"-k 6 --stride 6 --window 512 --layers 4 --d-model 64 --heads 4 --d-ff 256 --steps 2000 --batch 16 --balance"}
+W=data/cache/bench-species
+say() { echo "[species] $*" >&2; }
+
+data/fetch-examples.sh
+for tool in kraken2 mash; do
+	command -v $tool >/dev/null || { say "installing $tool from Debian"; apt-get install -y -qq $tool >/dev/null; }
+done
+R=data/cache/ragout
+mkdir -p $W/train $W/test
+CLASSES="E.coli H.pylori S.aureus V.cholerae"
+dir_of() { case $1 in E.coli) echo E.Coli ;; H.pylori) echo H.Pylori ;; S.aureus) echo S.Aureus ;; V.cholerae) echo V.Cholerae ;; esac; }
+heldout_of() { case $1 in E.coli) echo MG1655-K12 ;; H.pylori) echo SJM180 ;; S.aureus) echo USA300_FPR3757 ;; V.cholerae) echo H1 ;; esac; }
+now() { date +%s.%N; }
+
+# training genomes, one FASTA per species
+for c in $CLASSES; do
+	[ -s $W/train/$c.fa ] && continue
+	: >$W/train/$c.fa
+	for g in $R/$(dir_of $c)/references/*.fasta.gz; do
+		[ "$(basename "$g" .fasta.gz)" = "$(heldout_of $c)" ] && continue
+		gzip -dc "$g" >>$W/train/$c.fa
+	done
+	say "$c: training genomes $(grep -c '>' $W/train/$c.fa) records, $(grep -v '>' $W/train/$c.fa | tr -d '\n' | wc -c) bp"
+done
+
+# test fragments: n evenly spread non-overlapping fragments of size f per
+# species, cut with samtools faidx from the held-out genome
+for c in $CLASSES; do
+	g=$W/test/$c.heldout.fa
+	[ -s $g.fai ] || { gzip -dc $R/$(dir_of $c)/references/$(heldout_of $c).fasta.gz >$g; samtools faidx $g; }
+done
+for size in 1000 10000 100000; do
+	case $size in 1000) n=$N1K ;; 10000) n=$N10K ;; *) n=$N100K ;; esac
+	fa=$W/test/frag$size.fa truth=$W/test/truth$size.tsv
+	[ -s "$truth" ] && continue
+	: >"$fa"
+	printf 'id\tspecies\n' >"$truth"
+	for c in $CLASSES; do
+		awk -v f=$size -v n=$n '{ name[NR] = $1; slots[NR] = int($2 / f); total += slots[NR] }
+			END { step = total / n; if (step < 1) step = 1
+				for (j = 0; j < n && j * step < total; j++) {
+					k = int(j * step); r = 1; while (k >= slots[r]) { k -= slots[r]; r++ }
+					print name[r] ":" k * f + 1 "-" (k + 1) * f } }' $W/test/$c.heldout.fa.fai >$W/test/regions
+		samtools faidx -r $W/test/regions $W/test/$c.heldout.fa |
+			awk -v c=$c -v f=$size -v truth="$truth" '/^>/ { id = c "_" f "_" j++; print ">" id; printf "%s\t%s\n", id, c >> truth; next } { print }' >>"$fa"
+	done
+done
+
+# pred_table IN OUT: "id<TAB>class-or-unclassified" lines -> a classify-style table for eval
+pred_table() {
+	{ printf 'id\tlength\tpredicted\tprobability'; for c in $CLASSES; do printf '\t%s' "$c"; done; printf '\n'
+	  awk -v nc=4 'BEGIN { FS = OFS = "\t" } { printf "%s\t0\t%s\t1", $1, $2; for (i = 0; i < nc; i++) printf "\t0"; print "" }' "$1"; } >"$2"
+}
+# metrics TOOL SIZE PRED SECONDS: one results row from eval of PRED
+metrics() {
+	local ev acc f1 bp
+	ev=$("$GF" eval -q --predictions "$3" --labels $W/test/truth$2.tsv)
+	acc=$(echo "$ev" | awk -F'\t' '$1 == "accuracy" { print $2 }')
+	f1=$(echo "$ev" | awk -F'\t' '$1 == "macro_f1" { print $2 }')
+	bp=$(grep -v '>' $W/test/frag$2.fa | tr -d '\n' | wc -c)
+	printf '%s\t%s\t%s\t%s\t%s\t%.3g\t%s\n' "$1" "$2" "$(($(wc -l <$W/test/truth$2.tsv) - 1))" "$acc" "$f1" \
+		"$(echo "$bp / $4" | bc -l)" "$4" >>$W/results.tsv
+}
+printf 'tool\tfragment_bp\tfragments\taccuracy\tmacro_f1\tbp_per_s\tseconds\n' >$W/results.tsv
+
+# genoformer
+if [ "$TRAIN" = 1 ]; then
+	MODEL=$W/genoformer.gfm
+	t0=$(now)
+	# shellcheck disable=SC2086
+	"$GF" train -q -o $MODEL -t "$THREADS" $TRAIN_OPTS $(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
+	say "genoformer: trained $MODEL in $(echo "$(now) - $t0" | bc) s"
+fi
+if [ -s "$MODEL" ]; then
+	for size in 1000 10000 100000; do
+		t0=$(now)
+		"$GF" classify -q -m "$MODEL" -t "$THREADS" -o $W/gf$size.tsv $W/test/frag$size.fa
+		metrics genoformer $size $W/gf$size.tsv "$(echo "$(now) - $t0" | bc)"
+	done
+else
+	say "no model $MODEL (scripts/train-example.sh, or TRAIN=1): genoformer left out"
+fi
+
+# Kraken 2: custom taxonomy root(1) -> species 101..104
+K=$W/kraken2
+if [ ! -s $K/hash.k2d ]; then
+	rm -rf $K
+	mkdir -p $K/taxonomy
+	printf '1\t|\t1\t|\tno rank\t|\n' >$K/taxonomy/nodes.dmp
+	printf '1\t|\troot\t|\t\t|\tscientific name\t|\n' >$K/taxonomy/names.dmp
+	id=101
+	for c in $CLASSES; do
+		printf '%s\t|\t1\t|\tspecies\t|\n' $id >>$K/taxonomy/nodes.dmp
+		printf '%s\t|\t%s\t|\t\t|\tscientific name\t|\n' $id "$c" >>$K/taxonomy/names.dmp
+		awk -v t=$id -v c=$c '/^>/ { print ">" c "_" ++i "|kraken:taxid|" t; next } { print }' $W/train/$c.fa >$W/train/$c.kraken.fa
+		kraken2-build --no-masking --add-to-library $W/train/$c.kraken.fa --db $K >/dev/null 2>&1
+		id=$((id + 1))
+	done
+	t0=$(now)
+	kraken2-build --build --db $K --threads "$THREADS" >$W/kraken2-build.log 2>&1
+	say "kraken2: database built in $(echo "$(now) - $t0" | bc) s"
+fi
+for size in 1000 10000 100000; do
+	t0=$(now)
+	kraken2 --db $K --threads "$THREADS" --output $W/k2_$size.out $W/test/frag$size.fa 2>/dev/null
+	s=$(echo "$(now) - $t0" | bc)
+	awk -F'\t' 'BEGIN { split("E.coli H.pylori S.aureus V.cholerae", n, " "); for (i = 1; i <= 4; i++) name[100 + i] = n[i] }
+		{ print $2 "\t" ($3 in name ? name[$3] : "unclassified") }' $W/k2_$size.out >$W/k2_$size.pred
+	pred_table $W/k2_$size.pred $W/k2_$size.tsv
+	metrics kraken2 $size $W/k2_$size.tsv "$s"
+done
+
+# Mash: nearest species sketch
+if [ ! -s $W/mash_ref.msh ]; then
+	t0=$(now)
+	for c in $CLASSES; do cp $W/train/$c.fa $W/mash_$c.fa; done
+	mash sketch -p "$THREADS" -s 10000 -o $W/mash_ref $(for c in $CLASSES; do echo $W/mash_$c.fa; done) >/dev/null 2>&1
+	say "mash: sketches built in $(echo "$(now) - $t0" | bc) s"
+fi
+for size in 1000 10000 100000; do
+	t0=$(now)
+	mash dist -p "$THREADS" -i $W/mash_ref.msh $W/test/frag$size.fa >$W/mash_$size.out 2>/dev/null
+	s=$(echo "$(now) - $t0" | bc)
+	# columns: reference, query, distance, p-value, shared-hashes "a/b"
+	awk -F'\t' '{ sub(/.*mash_/, "", $1); sub(/\.fa$/, "", $1); split($5, h, "/")
+		if (!($2 in best)) { best[$2] = "unclassified"; d[$2] = 2; order[++n] = $2 }
+		if (h[1] > 0 && $3 < d[$2]) { d[$2] = $3; best[$2] = $1 } }
+		END { for (i = 1; i <= n; i++) print order[i] "\t" best[order[i]] }' $W/mash_$size.out >$W/mash_$size.pred
+	pred_table $W/mash_$size.pred $W/mash_$size.tsv
+	metrics mash $size $W/mash_$size.tsv "$s"
+done
+
+say "results ($THREADS threads; model $MODEL):"
+{ head -n 1 $W/results.tsv; tail -n +2 $W/results.tsv | sort -t "$(printf '\t')" -k2,2n -k1,1; } |
+	awk -F'\t' '{ printf "%-11s %11s %9s %8s %8s %10s %8s\n", $1, $2, $3, $4, $5, $6, $7 }'

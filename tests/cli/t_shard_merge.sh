@@ -1,0 +1,53 @@
+# scripts/slurm/merge: the tables of classify --shard 0/N .. N-1/N merge into
+# the unsharded table and report byte for byte (all runs with --batch 1), for
+# several input files and for one file, with --per-window and --min-prob, and
+# with more shards than records; shard sets that cannot be one run's are
+# refused with one line and exit 1, leaving no output behind.
+set -u
+. tests/cli/model.sh
+MERGE=scripts/slurm/merge
+
+gzip -dc data/cache/lambda/reads_1.fq.gz | head -n 160 >"$T/reads.fq"
+{ printf '>ctg1\n'; sed -n 2,40p "$LAMBDA"; printf '>ctg2\n'; sed -n 2,30p "$T/ecoli.fa"; printf '>tiny\nAC\n'; } >"$T/ctg.fa"
+
+# check_merge N CLASSIFY-ARGS...: N shards merged == one unsharded run
+check_merge() {
+	local n=$1 i
+	shift
+	"$GF" classify -q -m "$T/m.gfm" --batch 1 -t 1 -o "$T/all.tsv" --report "$T/all.rep" "$@" ||
+		fail "unsharded classify $* failed"
+	rm -f "$T"/s.shard-*.tsv
+	for ((i = 0; i < n; i++)); do
+		"$GF" classify -q -m "$T/m.gfm" --batch 1 -t 1 --shard "$i/$n" -o "$(printf '%s/s.shard-%04d.tsv' "$T" "$i")" "$@" ||
+			fail "classify --shard $i/$n $* failed"
+	done
+	"$MERGE" -o "$T/merged.tsv" --report "$T/merged.rep" "$T"/s.shard-*.tsv || fail "merge of $n shards failed"
+	cmp "$T/all.tsv" "$T/merged.tsv" >&2 || fail "$n shards of '$*': merged table differs from the unsharded one"
+	cmp "$T/all.rep" "$T/merged.rep" >&2 || fail "$n shards of '$*': merged report differs: $(diff "$T/all.rep" "$T/merged.rep")"
+}
+
+check_merge 3 "$T/reads.fq" "$T/ctg.fa"                # 43 records over two files
+check_merge 2 --per-window "$T/ctg.fa"                  # window rows travel with their record
+check_merge 4 --min-prob 0.55 "$T/reads.fq" "$T/ctg.fa" # unclassified rows counted in the report
+check_merge 5 "$T/ctg.fa"                               # 3 records, 5 shards: two are empty
+grep -q $'^unclassified\t[1-9]' "$T/all.rep" || fail "--min-prob 0.55 left nothing unclassified: $(cat "$T/all.rep")"
+
+# the merged table on stdout is the same
+"$MERGE" "$T"/s.shard-*.tsv >"$T/stdout.tsv" || fail "merge to stdout failed"
+cmp -s "$T/stdout.tsv" "$T/merged.tsv" || fail "merge to stdout differs from -o"
+
+# shards in the wrong order, or not from one run: one line, exit 1, no output
+rm -f "$T"/s.shard-*.tsv "$T/merged.tsv"
+for i in 0 1 2; do "$GF" classify -q -m "$T/m.gfm" --batch 1 --shard $i/3 -o "$T/s$i.tsv" "$T/reads.fq" || fail "classify"; done
+expect_error 1 "has records after" "$MERGE" -o "$T/merged.tsv" "$T/s2.tsv" "$T/s0.tsv" "$T/s1.tsv"
+[ -e "$T/merged.tsv" ] && fail "a refused merge left $T/merged.tsv"
+ls "$T" | grep -q 'merged.tsv.tmp' && fail "a refused merge left a temporary file: $(ls "$T")"
+"$GF" classify -q -m "$T/m.gfm" --per-window --shard 1/3 -o "$T/w1.tsv" "$T/reads.fq" || fail "classify"
+expect_error 1 "w1.tsv: its header differs from $T/s0.tsv's" "$MERGE" -o "$T/merged.tsv" "$T/s0.tsv" "$T/w1.tsv" "$T/s2.tsv"
+head -n 2 "$T/w1.tsv" >"$T/cut.tsv"
+expect_error 1 "cut.tsv: ends inside a record" "$MERGE" "$T/cut.tsv"
+printf 'a\tb\n' >"$T/junk.tsv"
+expect_error 1 "junk.tsv: not a genoformer classify table" "$MERGE" "$T/junk.tsv"
+expect_error 1 "nothere.tsv: cannot read" "$MERGE" "$T/nothere.tsv"
+expect_status 2 "$MERGE"
+exit 0
