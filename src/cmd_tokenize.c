@@ -12,6 +12,7 @@
 #include "genomics/window.h"
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/memlimit.h"
 
 typedef struct {
 	int k, stride, window, overlap, print, names;
@@ -273,6 +274,7 @@ int cmd_tokenize(int argc, char *argv[])
 	o.regions = calloc(argc, sizeof *o.regions);
 	if (!o.regions) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &o);
+	if (rc < 0 && o.window && gf_mem_check_window(o.window, gf_window_bytes)) rc = GF_EXIT_ERROR;
 	if (rc < 0 && (!(s.tok = malloc(TOK_CHUNK * sizeof *s.tok)) || (o.window && gf_window_init(&s.win, o.window)))) {
 		gf_error("out of memory");
 		rc = GF_EXIT_ERROR;

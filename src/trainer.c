@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "genomics/dataset.h"
+#include "src/dataset.h"
 #include "genomics/kmer.h"
 #include "model/atomicfile.h"
 #include "model/backend.h"
@@ -16,6 +16,7 @@
 #include "src/commands.h"
 #include "src/dist.h"
 #include "src/log.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/preempt.h"
 
@@ -789,11 +790,12 @@ static void write_row(FILE *fp, uint64_t step, double loss, float lr, double tps
 	fflush(fp);
 }
 
-/* ", val accuracy A" for a classifier, "" otherwise. */
-static const char *acc_text(double acc, char *buf, size_t len)
+/* ", val loss L" (and ", val accuracy A" for a classifier), or "" when
+ * there was no validation. */
+static const char *val_text(double loss, double acc, char *buf, size_t len)
 {
-	if (isnan(acc)) buf[0] = 0;
-	else snprintf(buf, len, ", val accuracy %.4f", acc);
+	int n = isnan(loss) ? (buf[0] = 0) : snprintf(buf, len, ", val loss %.4f", loss);
+	if (!isnan(acc)) snprintf(buf + n, len - n, ", val accuracy %.4f", acc);
 	return buf;
 }
 
@@ -842,9 +844,9 @@ static int loop(run_t *r, FILE *metrics)
 		}
 		if (val) {
 			gf_progress_end(&prog);
-			char acc[48];
-			gf_info("step %llu/%lld: loss %.4f, val loss %.4f%s, lr %.3g", (unsigned long long)r->step,
-			        (long long)r->total, last_loss, vloss, acc_text(vacc, acc, sizeof acc), (double)lr);
+			char vt[96];
+			gf_info("step %llu/%lld: loss %.4f%s, lr %.3g", (unsigned long long)r->step, (long long)r->total,
+			        last_loss, val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = save(r, r->ckpt, 1))) break;
 		gf_progress_update(&prog, r->step - first);
@@ -891,6 +893,8 @@ static int setup(run_t *r)
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
+	if (rc == 0 && gf_mem_check_model(r->mf->model, o->batch, 1, r->mf->window, 1, o->task == GF_TASK_MLM ? MASK_PROB : 0))
+		rc = -1;
 	free(names);
 	if (rc == 0) {
 		stamp(r->mf, o->argc, o->argv, from != NULL);
@@ -950,10 +954,9 @@ int gf_train_run(gf_train_opts_t *o)
 		gf_info("stopped at step %llu of %lld%s; %s holds the state (--resume %s continues)",
 		        (unsigned long long)r.step, (long long)r.total, r.preempted ? " by a signal" : "", r.ckpt, r.ckpt);
 	if (rc == 0 && done) {
-		char acc[48];
-		gf_info("%llu steps on %s: val loss %.4f%s; model %s", (unsigned long long)r.step,
-		        gf_fmt_si((double)r.ds.train_bases, "bp", b, sizeof b), r.vloss, acc_text(r.vacc, acc, sizeof acc),
-		        o->out);
+		char vt[96];
+		gf_info("%llu steps on %s%s; model %s", (unsigned long long)r.step,
+		        gf_fmt_si((double)r.ds.train_bases, "bp", b, sizeof b), val_text(r.vloss, r.vacc, vt, sizeof vt), o->out);
 		gf_log_summary();
 	}
 	gf_dataset_free(&r.ds);

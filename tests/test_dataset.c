@@ -1,11 +1,11 @@
-/* genomics/dataset: the training/validation split, windows sampled from the
+/* src/dataset: the training/validation split, windows sampled from the
  * training bases only, weighting by length or by class, reverse-complement
  * augmentation, determinism in (seed, step, row), validation windows, and
  * masked-LM masking rates. Rates are checked over 4000 draws with
  * tolerances of about 4 standard deviations. */
 #include <stdint.h>
 
-#include "genomics/dataset.h"
+#include "src/dataset.h"
 #include "genomics/kmer.h"
 #include "genomics/seqio.h"
 #include "tests/testutil.h"

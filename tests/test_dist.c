@@ -9,9 +9,11 @@
 #include "src/dist.h"
 #include "tests/testutil.h"
 
-static int env_int(const char *name, int dflt)
+/* The first of two variables that is set (mpirun's, srun's), else dflt. */
+static int env_int(const char *name, const char *name2, int dflt)
 {
 	const char *v = getenv(name);
+	if (!v) v = getenv(name2);
 	return v ? atoi(v) : dflt;
 }
 
@@ -21,12 +23,13 @@ START_TEST(rank_and_size_are_the_launchers_or_0_of_1)
 	char gpu[64];
 	snprintf(gpu, sizeof gpu, "%s", before ? before : "");
 	int size = gf_dist_init(NULL, NULL);
-	int want_size = gf_dist_has_mpi() ? env_int("OMPI_COMM_WORLD_SIZE", 1) : 1;
-	int want_rank = gf_dist_has_mpi() ? env_int("OMPI_COMM_WORLD_RANK", 0) : 0;
-	/* mpirun -np 2 on one node: each rank its own GPU */
+	int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK");
+	int want_size = gf_dist_has_mpi() && launched ? env_int("OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS", 1) : 1;
+	int want_rank = gf_dist_has_mpi() && launched ? env_int("OMPI_COMM_WORLD_RANK", "PMIX_RANK", 0) : 0;
+	/* 2 ranks on one node: each its own GPU */
 	if (want_size > 1) {
 		char want[64];
-		gf_dist_gpu_for_rank(gpu, env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0), want, sizeof want);
+		gf_dist_gpu_for_rank(gpu, env_int("OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", 0), want, sizeof want);
 		ck_assert_str_eq(getenv("CUDA_VISIBLE_DEVICES"), want);
 	}
 	ck_assert_int_eq(size, want_size);

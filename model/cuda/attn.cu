@@ -45,6 +45,7 @@ typedef struct {
 	int C, nc, nb, na;   /* chunk length, chunks, chunks seen before/after */
 	int causal, R, lsh;
 	int T, DP, DS;
+	int vec;             /* rows are read as float4: dh % 4 == 0, 16-byte aligned inputs */
 } att_geom_t;
 
 /* Tiles of 64 rows up to 64 features, else 32, so the dk/dv pass (six row
@@ -74,15 +75,23 @@ static att_geom_t att_geom(const rf_attn_shape_t *s)
 		exit(1);
 	}
 	att_tiling(&g);
+	g.vec = 0;
 	return g;
 }
 
+/* Whether the rows of a, b and c (NULL or 16-byte aligned) can be read as
+ * float4. */
+static int att_vec(const att_geom_t &g, const float *a, const float *b, const float *c)
+{
+	return g.dh % 4 == 0 && ((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) % 16 == 0;
+}
+
 /* Bytes of shared memory of a kernel with nbuf row buffers [T, DS], nsq
- * score tiles [T, T+4], three float and three int arrays of T. Every buffer
+ * score tiles [T, T+4], four float and three int arrays of T. Every buffer
  * is a multiple of 8 floats, so each starts 32-byte aligned (WMMA). */
 static size_t att_smem(const att_geom_t &g, int nbuf, int nsq)
 {
-	return ((size_t)nbuf * g.T * g.DS + (size_t)nsq * g.T * (g.T + 4) + 3 * g.T) * sizeof(float) +
+	return ((size_t)nbuf * g.T * g.DS + (size_t)nsq * g.T * (g.T + 4) + 4 * g.T) * sizeof(float) +
 	       3 * (size_t)g.T * sizeof(int);
 }
 
@@ -152,71 +161,179 @@ __global__ static void att_delta_kernel(float *delta, const float *dout, const f
 	if (lane == 0) delta[w] = s;
 }
 
-/* C[M,N] = A[M,K] op(B) (+ C when acc), all in shared memory, row-major with
- * leading dimensions lda, ldb, ldc; op(B)[k][n] = B[n*ldb + k] when BT, else
- * B[k*ldb + n]. M and N are multiples of 16, K of 8. The warps of the block
- * share out the 16 x 16 output tiles. TF: tensor cores with TF32 inputs and
- * fp32 accumulation; else fp32 on the CUDA cores, a lane holding rows
- * (lane/4, lane/4+8) by 4 columns of a tile. */
+/* The accumulator of one 16 x 16 output tile: a WMMA fragment on tensor
+ * cores (TF), else 8 floats per lane, rows (lane/4, lane/4+8) by 4 columns. */
+template <bool TF>
+struct att_frag {
+	typename std::conditional<TF, nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float>,
+	                          float[2][4]>::type v;
+};
+
+template <bool TF>
+__device__ static inline void att_frag_zero(att_frag<TF> &f)
+{
+	if constexpr (TF) {
+		nvcuda::wmma::fill_fragment(f.v, 0.0f);
+	} else {
+#pragma unroll
+		for (int u = 0; u < 2; u++)
+#pragma unroll
+			for (int q = 0; q < 4; q++) f.v[u][q] = 0.0f;
+	}
+}
+
+/* Loads (store 0) or stores (store 1) the tile at c, row-major, ldc apart. */
+template <bool TF>
+__device__ static inline void att_frag_io(att_frag<TF> &f, float *c, int ldc, bool store)
+{
+	if constexpr (TF) {
+		if (store) nvcuda::wmma::store_matrix_sync(c, f.v, ldc, nvcuda::wmma::mem_row_major);
+		else nvcuda::wmma::load_matrix_sync(f.v, c, ldc, nvcuda::wmma::mem_row_major);
+	} else {
+		int lane = threadIdx.x % 32, r0 = lane / 4, c0 = (lane % 4) * 4;
+#pragma unroll
+		for (int u = 0; u < 2; u++)
+#pragma unroll
+			for (int q = 0; q < 4; q++) {
+				float *e = c + (r0 + 8 * u) * ldc + c0 + q;
+				if (store) *e = f.v[u][q];
+				else f.v[u][q] = *e;
+			}
+	}
+}
+
+/* f += A op(B) for one tile: A is the tile's 16 rows [16, K] (lda apart);
+ * op(B)[k][n] = B[n*ldb + k] when BT, else B[k*ldb + n], B starting at the
+ * tile's first column. K is a multiple of 8. TF: TF32 inputs rounded from
+ * fp32, fp32 accumulation. */
 template <bool TF, bool BT>
-__device__ static void att_mm(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
-                              int M, int N, int K, bool acc)
+__device__ static inline void att_frag_mac(att_frag<TF> &f, const float *A, int lda, const float *B,
+                                           int ldb, int K)
 {
 	using namespace nvcuda;
-	int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nt = N / 16;
-	for (int t = warp; t < (M / 16) * nt; t += ATT_WARPS) {
-		int i0 = t / nt * 16, j0 = t % nt * 16;
-		float *c = C + (size_t)i0 * ldc + j0;
-		if constexpr (TF) {
-			typedef typename std::conditional<BT, wmma::col_major, wmma::row_major>::type blay;
-			wmma::fragment<wmma::accumulator, 16, 16, 8, float> fc;
-			if (acc) wmma::load_matrix_sync(fc, c, ldc, wmma::mem_row_major);
-			else wmma::fill_fragment(fc, 0.0f);
-			for (int k0 = 0; k0 < K; k0 += 8) {
-				wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
-				wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, blay> fb;
-				wmma::load_matrix_sync(fa, A + (size_t)i0 * lda + k0, lda);
-				wmma::load_matrix_sync(fb, BT ? B + (size_t)j0 * ldb + k0 : B + (size_t)k0 * ldb + j0, ldb);
+	if constexpr (TF) {
+		typedef typename std::conditional<BT, wmma::col_major, wmma::row_major>::type blay;
+		for (int k0 = 0; k0 < K; k0 += 8) {
+			wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
+			wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, blay> fb;
+			wmma::load_matrix_sync(fa, A + k0, lda);
+			wmma::load_matrix_sync(fb, BT ? B + k0 : B + (size_t)k0 * ldb, ldb);
 #pragma unroll
-				for (int e = 0; e < fa.num_elements; e++) fa.x[e] = wmma::__float_to_tf32(fa.x[e]);
+			for (int e = 0; e < fa.num_elements; e++) fa.x[e] = wmma::__float_to_tf32(fa.x[e]);
 #pragma unroll
-				for (int e = 0; e < fb.num_elements; e++) fb.x[e] = wmma::__float_to_tf32(fb.x[e]);
-				wmma::mma_sync(fc, fa, fb, fc);
+			for (int e = 0; e < fb.num_elements; e++) fb.x[e] = wmma::__float_to_tf32(fb.x[e]);
+			wmma::mma_sync(f.v, fa, fb, f.v);
+		}
+	} else {
+		int lane = threadIdx.x % 32, r0 = lane / 4, c0 = (lane % 4) * 4;
+		const float *a0 = A + (size_t)r0 * lda, *a1 = a0 + 8 * (size_t)lda;
+		for (int k = 0; k < K; k++) {
+			float x0 = a0[k], x1 = a1[k], y[4];
+#pragma unroll
+			for (int q = 0; q < 4; q++)
+				y[q] = BT ? B[(size_t)(c0 + q) * ldb + k] : B[(size_t)k * ldb + c0 + q];
+#pragma unroll
+			for (int q = 0; q < 4; q++) {
+				f.v[0][q] += x0 * y[q];
+				f.v[1][q] += x1 * y[q];
 			}
-			wmma::store_matrix_sync(c, fc, ldc, wmma::mem_row_major);
-		} else {
-			int r0 = lane / 4, c0 = (lane % 4) * 4;
-			float s[2][4];
-#pragma unroll
-			for (int u = 0; u < 2; u++)
-#pragma unroll
-				for (int q = 0; q < 4; q++) s[u][q] = acc ? c[(r0 + 8 * u) * ldc + c0 + q] : 0.0f;
-			const float *a0 = A + (size_t)(i0 + r0) * lda, *a1 = a0 + 8 * (size_t)lda;
-			for (int k = 0; k < K; k++) {
-				float x0 = a0[k], x1 = a1[k], y[4];
-#pragma unroll
-				for (int q = 0; q < 4; q++)
-					y[q] = BT ? B[(size_t)(j0 + c0 + q) * ldb + k] : B[(size_t)k * ldb + j0 + c0 + q];
-#pragma unroll
-				for (int q = 0; q < 4; q++) {
-					s[0][q] += x0 * y[q];
-					s[1][q] += x1 * y[q];
-				}
-			}
-#pragma unroll
-			for (int u = 0; u < 2; u++)
-#pragma unroll
-				for (int q = 0; q < 4; q++) c[(r0 + 8 * u) * ldc + c0 + q] = s[u][q];
 		}
 	}
 }
 
+/* The first row and column of output tile t of an [M, N] product. */
+__device__ static inline void att_tile_at(int t, int N, int *i0, int *j0)
+{
+	*i0 = t / (N / 16) * 16;
+	*j0 = t % (N / 16) * 16;
+}
+
+/* Start of op(B)'s column j0. */
+template <bool BT>
+__device__ static inline const float *att_bcol(const float *B, int ldb, int j0)
+{
+	return BT ? B + (size_t)j0 * ldb : B + j0;
+}
+
+/* C[M,N] = A[M,K] op(B) (+ C when acc), all in shared memory, row-major
+ * (att_frag_mac); M and N multiples of 16. The warps share out the tiles. */
+template <bool TF, bool BT>
+__device__ static void att_mm(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
+                              int M, int N, int K, bool acc)
+{
+	for (int t = threadIdx.x / 32; t < (M / 16) * (N / 16); t += ATT_WARPS) {
+		int i0, j0;
+		att_tile_at(t, N, &i0, &j0);
+		att_frag<TF> f;
+		float *c = C + (size_t)i0 * ldc + j0;
+		if (acc) att_frag_io(f, c, ldc, false);
+		else att_frag_zero(f);
+		att_frag_mac<TF, BT>(f, A + (size_t)i0 * lda, lda, att_bcol<BT>(B, ldb, j0), ldb, K);
+		att_frag_io(f, c, ldc, true);
+	}
+}
+
+/* Output accumulators a warp keeps in registers across a block's products:
+ * tiles warp + ATT_WARPS*u of an [M, DP] result. att_tiling keeps
+ * (T/16)*(DP/16) <= ATT_ACC*ATT_WARPS. */
+#define ATT_ACC 2
+
+template <bool TF>
+__device__ static void att_regs_zero(att_frag<TF> (&f)[ATT_ACC])
+{
+#pragma unroll
+	for (int u = 0; u < ATT_ACC; u++) att_frag_zero(f[u]);
+}
+
+/* f += A[M,K] op(B) for the warp's tiles of the [M, N] result. */
+template <bool TF, bool BT>
+__device__ static void att_regs_mac(att_frag<TF> (&f)[ATT_ACC], const float *A, int lda, const float *B,
+                                    int ldb, int M, int N, int K)
+{
+#pragma unroll
+	for (int u = 0; u < ATT_ACC; u++) {
+		int t = threadIdx.x / 32 + ATT_WARPS * u, i0, j0;
+		if (t >= (M / 16) * (N / 16)) break;
+		att_tile_at(t, N, &i0, &j0);
+		att_frag_mac<TF, BT>(f[u], A + (size_t)i0 * lda, lda, att_bcol<BT>(B, ldb, j0), ldb, K);
+	}
+}
+
+/* Writes the warp's tiles of the [M, N] result into C (ldc apart). */
+template <bool TF>
+__device__ static void att_regs_store(float *C, int ldc, att_frag<TF> (&f)[ATT_ACC], int M, int N)
+{
+#pragma unroll
+	for (int u = 0; u < ATT_ACC; u++) {
+		int t = threadIdx.x / 32 + ATT_WARPS * u, i0, j0;
+		if (t >= (M / 16) * (N / 16)) break;
+		att_tile_at(t, N, &i0, &j0);
+		att_frag_io(f[u], C + (size_t)i0 * ldc + j0, ldc, true);
+	}
+}
+
+/* Four floats of a row from p, of which n are in the row (the rest zero). */
+__device__ static inline float4 att_ld4(const float *p, int n, int vec)
+{
+	if (vec) return *(const float4 *)p;
+	float4 r = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+	if (n > 0) r.x = p[0];
+	if (n > 1) r.y = p[1];
+	if (n > 2) r.z = p[2];
+	if (n > 3) r.w = p[3];
+	return r;
+}
+
+#define ATT_LOAD_UNROLL 4   /* float4 reads a thread has in flight */
+
 /* Gathers count rows from sorted index first of (b, h) in round r into T
  * rows of stride DS: positions into pos_s (-1 past count), the key mask into
- * ok_s when given, rows of x (times rn when unit) into X and of y into Y when
- * given; zero past count rows and dh features. Synchronises before (the
- * previous tile is no longer read) and after. */
-__device__ static void att_load(float *X, float *Y, int *pos_s, int *ok_s, const float *x,
+ * ok_s when given, the row scale into rs (rn when unit, else 1), rows of x
+ * times rs into X and of y into Y when given; zero past count rows and dh
+ * features. Each thread issues ATT_LOAD_UNROLL reads of 4 features before
+ * storing any. Synchronises before (the previous tile is no longer read) and
+ * after. */
+__device__ static void att_load(float *X, float *Y, int *pos_s, int *ok_s, float *rs, const float *x,
                                 const float *y, const float *rn, const int32_t *perm,
                                 const uint8_t *mask, const att_geom_t &g, int b, int h, int r,
                                 int first, int count, bool unit)
@@ -227,19 +344,32 @@ __device__ static void att_load(float *X, float *Y, int *pos_s, int *ok_s, const
 		int p = i < count ? att_pos(perm, g, bh, r, first + i) : -1;
 		pos_s[i] = p;
 		if (ok_s) ok_s[i] = p >= 0 && (!mask || mask[(size_t)b * g.L + p]);
+		rs[i] = unit && p >= 0 ? rn[att_tok(g, b, p, h)] : 1.0f;
 	}
 	__syncthreads();
-	for (int idx = threadIdx.x; idx < g.T * g.DP; idx += blockDim.x) {
-		int i = idx / g.DP, d = idx % g.DP, p = pos_s[i];
-		float xv = 0.0f, yv = 0.0f;
-		if (p >= 0 && d < g.dh) {
-			size_t row = att_row(g, b, p, h);
-			xv = x[row + d];
-			if (unit) xv *= rn[att_tok(g, b, p, h)];
-			if (Y) yv = y[row + d];
+	int d4 = g.DP / 4, n = g.T * d4;
+	for (int base = threadIdx.x; base < n; base += ATT_LOAD_UNROLL * ATT_THREADS) {
+		float4 xv[ATT_LOAD_UNROLL], yv[ATT_LOAD_UNROLL];
+#pragma unroll
+		for (int u = 0; u < ATT_LOAD_UNROLL; u++) {
+			int idx = base + u * ATT_THREADS, d = idx % d4 * 4;
+			int p = idx < n ? pos_s[idx / d4] : -1;
+			xv[u] = yv[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+			if (p >= 0 && d < g.dh) {
+				size_t row = att_row(g, b, p, h) + d;
+				xv[u] = att_ld4(x + row, g.dh - d, g.vec);
+				if (Y) yv[u] = att_ld4(y + row, g.dh - d, g.vec);
+			}
 		}
-		X[i * g.DS + d] = xv;
-		if (Y) Y[i * g.DS + d] = yv;
+#pragma unroll
+		for (int u = 0; u < ATT_LOAD_UNROLL; u++) {
+			int idx = base + u * ATT_THREADS, i = idx / d4, d = idx % d4 * 4;
+			if (idx >= n) break;
+			float sc = rs[i];
+			float4 xs = make_float4(xv[u].x * sc, xv[u].y * sc, xv[u].z * sc, xv[u].w * sc);
+			*(float4 *)(X + i * g.DS + d) = xs;
+			if (Y) *(float4 *)(Y + i * g.DS + d) = yv[u];
+		}
 	}
 	__syncthreads();
 }
@@ -301,8 +431,8 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
 	float *Qs = sm, *Ks = Qs + T * DS, *Vs = Ks + T * DS, *Os = Vs + T * DS, *Ss = Os + T * DS;
-	float *m_s = Ss + T * LS, *l_s = m_s + T;
-	int *qpos = (int *)(l_s + 2 * T), *kpos = qpos + T, *kok = kpos + T;
+	float *m_s = Ss + T * LS, *l_s = m_s + T, *rs = l_s + T;
+	int *qpos = (int *)(rs + 2 * T), *kpos = qpos + T, *kok = kpos + T;
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
 	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -312,13 +442,13 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 		m_s[i] = -INFINITY;
 		l_s[i] = 0.0f;
 	}
-	att_load(Qs, NULL, qpos, NULL, qk, NULL, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, false);
+	att_load(Qs, NULL, qpos, NULL, rs, qk, NULL, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, false);
 	for (int k = 0; k <= g.nb + g.na; k++) {
 		int w = att_window(g, c, k, 1);
 		if (w < 0) continue;
 		for (int kt = 0; kt < g.C; kt += T) {
 			int nk = min(T, g.C - kt), mk = att_up16(nk);
-			att_load(Ks, Vs, kpos, kok, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt, nk, true);
+			att_load(Ks, Vs, kpos, kok, rs, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt, nk, true);
 			att_mm<TF, true>(Ss, LS, Qs, DS, Ks, DS, mown, mk, g.DP, false);
 			__syncthreads();
 			for (int i = warp; i < mown; i += ATT_WARPS) {
@@ -373,7 +503,8 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 }
 
 /* dq of round r for T queries: per key tile, S = Q K^T and dP = dO V^T, then
- * dS = P (dP - delta) for unreplaced scores, then dQ += dS K. */
+ * dS = P (dP - delta) for unreplaced scores, then dQ += dS K, kept in
+ * registers and added to dqk at the end. */
 template <bool TF>
 __global__ static void __launch_bounds__(ATT_THREADS)
 att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, const float *rn,
@@ -382,21 +513,23 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 {
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
-	float *Qs = sm, *Os = Qs + T * DS, *Ks = Os + T * DS, *Vs = Ks + T * DS, *Gs = Vs + T * DS;
-	float *Ss = Gs + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
-	int *qpos = (int *)(qd + T), *kpos = qpos + T, *kok = kpos + T;
+	float *Qs = sm, *Os = Qs + T * DS, *Ks = Os + T * DS, *Vs = Ks + T * DS;
+	float *Ss = Vs + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
+	float *rs = qd + T;
+	int *qpos = (int *)(rs + T), *kpos = qpos + T, *kok = kpos + T;
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
+	att_frag<TF> gq[ATT_ACC];
 
-	att_zero(Gs, T * DS);
-	att_load(Qs, Os, qpos, NULL, qk, dout, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, false);
+	att_regs_zero(gq);
+	att_load(Qs, Os, qpos, NULL, rs, qk, dout, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, false);
 	att_load_stats(qm, qs, qd, qpos, lse_m, lse_s, delta, g, b, h);
 	for (int k = 0; k <= g.nb + g.na; k++) {
 		int w = att_window(g, c, k, 1);
 		if (w < 0) continue;
 		for (int kt = 0; kt < g.C; kt += T) {
 			int nk = min(T, g.C - kt), mk = att_up16(nk);
-			att_load(Ks, Vs, kpos, kok, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt, nk, true);
+			att_load(Ks, Vs, kpos, kok, rs, qk, v, rn, perm, mask, g, b, h, r, w * g.C + kt, nk, true);
 			att_mm<TF, true>(Ss, LS, Qs, DS, Ks, DS, mown, mk, g.DP, false);
 			att_mm<TF, true>(Ps, LS, Os, DS, Vs, DS, mown, mk, g.DP, false);
 			__syncthreads();
@@ -408,20 +541,22 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 				                 expf((s - qm[i]) - qs[i]) * (Ps[i * LS + j] - qd[i]) : 0.0f;
 			}
 			__syncthreads();
-			att_mm<TF, false>(Gs, DS, Ss, LS, Ks, DS, mown, g.DP, mk, true);
+			att_regs_mac<TF, false>(gq, Ss, LS, Ks, DS, mown, g.DP, mk);
 		}
 	}
 	__syncthreads();
+	att_regs_store(Qs, DS, gq, mown, g.DP);
+	__syncthreads();
 	for (int idx = threadIdx.x; idx < nown * g.dh; idx += blockDim.x) {
 		int i = idx / g.dh, d = idx % g.dh, qp = qpos[i];
-		if (qp >= 0) dqk[att_row(g, b, qp, h) + d] += Gs[i * DS + d];
+		if (qp >= 0) dqk[att_row(g, b, qp, h) + d] += Qs[i * DS + d];
 	}
 }
 
 /* dk and dv of round r for T keys of one chunk, over the query tiles of the
  * chunks that see it: S^T = K Q^T, dP^T = V dO^T, then P and dS in place,
- * then dV += P^T dO and dK += dS^T Q. dk goes back through the unit
- * normalisation: dx = rn (dk - k (k . dk)). */
+ * then dV += P^T dO and dK += dS^T Q, kept in registers. dk goes back
+ * through the unit normalisation: dx = rn (dk - k (k . dk)). */
 template <bool TF>
 __global__ static void __launch_bounds__(ATT_THREADS)
 att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const float *v,
@@ -430,22 +565,24 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 {
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
-	float *Kn = sm, *Vk = Kn + T * DS, *Qs = Vk + T * DS, *Os = Qs + T * DS, *GK = Os + T * DS;
-	float *GV = GK + T * DS, *Ss = GV + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T;
-	float *qd = qs + T;
-	int *kpos = (int *)(qd + T), *kok = kpos + T, *qpos = kok + T;
+	float *Kn = sm, *Vk = Kn + T * DS, *Qs = Vk + T * DS, *Os = Qs + T * DS;
+	float *Ss = Os + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
+	float *rs = qd + T;
+	int *kpos = (int *)(rs + T), *kok = kpos + T, *qpos = kok + T;
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
 	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+	att_frag<TF> gk[ATT_ACC], gv[ATT_ACC];
 
-	att_zero(GK, 2 * T * DS);
-	att_load(Kn, Vk, kpos, kok, qk, v, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, true);
+	att_regs_zero(gk);
+	att_regs_zero(gv);
+	att_load(Kn, Vk, kpos, kok, rs, qk, v, rn, perm, mask, g, b, h, r, c * g.C + tl.t0, nown, true);
 	for (int k = 0; k <= g.nb + g.na; k++) {
 		int w = att_window(g, c, k, -1);
 		if (w < 0) continue;
 		for (int qt = 0; qt < g.C; qt += T) {
 			int nq = min(T, g.C - qt), mq = att_up16(nq);
-			att_load(Qs, Os, qpos, NULL, qk, dout, rn, perm, mask, g, b, h, r, w * g.C + qt, nq, false);
+			att_load(Qs, Os, qpos, NULL, rs, qk, dout, rn, perm, mask, g, b, h, r, w * g.C + qt, nq, false);
 			att_load_stats(qm, qs, qd, qpos, lse_m, lse_s, delta, g, b, h);
 			att_mm<TF, true>(Ss, LS, Kn, DS, Qs, DS, mown, mq, g.DP, false);
 			att_mm<TF, true>(Ps, LS, Vk, DS, Os, DS, mown, mq, g.DP, false);
@@ -459,22 +596,25 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 				Ps[a * LS + j] = repl ? 0.0f : P * (Ps[a * LS + j] - qd[j]);
 			}
 			__syncthreads();
-			att_mm<TF, false>(GV, DS, Ss, LS, Os, DS, mown, g.DP, mq, true);
-			att_mm<TF, false>(GK, DS, Ps, LS, Qs, DS, mown, g.DP, mq, true);
+			att_regs_mac<TF, false>(gv, Ss, LS, Os, DS, mown, g.DP, mq);
+			att_regs_mac<TF, false>(gk, Ps, LS, Qs, DS, mown, g.DP, mq);
 		}
 	}
+	__syncthreads();
+	att_regs_store(Qs, DS, gk, mown, g.DP);
+	att_regs_store(Os, DS, gv, mown, g.DP);
 	__syncthreads();
 	for (int a = warp; a < nown; a += ATT_WARPS) {
 		int kp = kpos[a];
 		if (kp < 0) continue;
 		float kd = 0.0f;
-		for (int d = lane; d < g.dh; d += 32) kd += Kn[a * DS + d] * GK[a * DS + d];
+		for (int d = lane; d < g.dh; d += 32) kd += Kn[a * DS + d] * Qs[a * DS + d];
 		kd = cu_warp_sum(kd);
 		float rk = rn[att_tok(g, b, kp, h)];
 		size_t row = att_row(g, b, kp, h);
 		for (int d = lane; d < g.dh; d += 32) {
-			dqk[row + d] += rk * (GK[a * DS + d] - Kn[a * DS + d] * kd);
-			dv[row + d] += GV[a * DS + d];
+			dqk[row + d] += rk * (Qs[a * DS + d] - Kn[a * DS + d] * kd);
+			dv[row + d] += Os[a * DS + d];
 		}
 	}
 }
@@ -623,7 +763,7 @@ size_t cu_attn_workspace(const rf_attn_shape_t *s)
 }
 
 /* Row buffers and score tiles of each kernel (att_smem). */
-enum { FWD_BUF = 4, FWD_SQ = 1, DQ_BUF = 5, DQ_SQ = 2, DKV_BUF = 6, DKV_SQ = 2 };
+enum { FWD_BUF = 4, FWD_SQ = 1, DQ_BUF = 4, DQ_SQ = 2, DKV_BUF = 4, DKV_SQ = 2 };
 
 /* Lets a kernel use the shared memory of its largest tiling (over 48 KiB):
  * 64-row tiles at 64 features or 32-row tiles at ATT_MAX_DH. */
@@ -713,6 +853,7 @@ void cu_attn_forward(float *out, const float *qk, const float *v, const uint16_t
 {
 	att_geom_t g = att_geom(s);
 	if (g.B * g.L == 0) return;
+	g.vec = att_vec(g, qk, v, NULL);
 	att_run_forward(out, qk, v, buckets, mask, s, g, att_layout(s, g, work));
 }
 
@@ -722,6 +863,7 @@ void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
 {
 	att_geom_t g = att_geom(s);
 	if (g.B * g.L == 0) return;
+	g.vec = att_vec(g, qk, v, dout);
 	att_ws_t w = att_layout(s, g, work);
 	att_run_forward(w.out, qk, v, buckets, mask, s, g, w);
 	int nh = g.B * g.L * g.H, per = CU_THREADS / 32;

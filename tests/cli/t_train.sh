@@ -34,7 +34,7 @@ expect_status 0 "$GF" train -o "$T/m.gfm" "${CLS[@]}" "${M[@]}" --steps 12 --val
 [ "$(head -1 "$T/m.metrics.tsv")" = $'step\tloss\tlr\ttokens_per_s\tval_loss\tval_acc' ] || fail "metrics header: $(head -1 "$T/m.metrics.tsv")"
 [ "$(cut -f1 "$T/m.metrics.tsv" | tail -n +2 | tr '\n' ' ')" = "3 6 9 12 " ] || fail "metrics steps: $(cat "$T/m.metrics.tsv")"
 awk -F'\t' 'NR > 1 && ($5 == "NA") != ($1 % 6 != 0) { exit 1 }' "$T/m.metrics.tsv" || fail "validation rows: $(cat "$T/m.metrics.tsv")"
-grep -q '^\[train\] 12 steps on 88.7 kbp: val loss [0-9.]*, val accuracy [0-9.]*; model' "$T/err" || fail "no summary: $(cat "$T/err")"
+grep -q '^\[train\] 12 steps on 88.7 kbp, val loss [0-9.]*, val accuracy [0-9.]*; model' "$T/err" || fail "no summary: $(cat "$T/err")"
 grep -q '^\[train\] genoformer .*wall .* peak RSS' "$T/err" || fail "no run summary: $(cat "$T/err")"
 grep -q '2 records: 88.7 kbp training, 9.8 kbp validation' "$T/err" || fail "split: $(cat "$T/err")"
 
@@ -79,7 +79,7 @@ grep -q "by a signal; $T/s.gfm.ckpt holds the state" "$T/s.err" || fail "SIGTERM
 
 # pretrain, then fine-tune from it; the tokenizer must match
 expect_status 0 "$GF" pretrain -o "$T/p.gfm" "${M[@]}" --steps 10 "$T/lambda.fa" "$T/ecoli.fa"
-grep -q '^\[pretrain\] 10 steps on 88.7 kbp: val loss [0-9.]*; model' "$T/err" || fail "pretrain: $(cat "$T/err")"
+grep -q '^\[pretrain\] 10 steps on 88.7 kbp, val loss [0-9.]*; model' "$T/err" || fail "pretrain: $(cat "$T/err")"
 expect_status 0 "$GF" train -o "$T/f.gfm" --init "$T/p.gfm" "${CLS[@]}" -t 1 --device cpu --steps 2
 grep -q "27 of 27 body tensors copied; new classifier head" "$T/err" || fail "--init pretrained: $(cat "$T/err")"
 expect_error 2 "its tokenizer is k=4 stride=4, this run asks for k=5 stride=5" \

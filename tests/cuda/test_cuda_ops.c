@@ -727,10 +727,19 @@ START_TEST(lsh_attention_matches_cpu_at_model_shape)
 }
 END_TEST
 
+/* 10 features: rows are gathered feature by feature (no float4 reads) and
+ * padded to 16. */
+START_TEST(lsh_attention_matches_cpu_for_odd_head_width)
+{
+	rf_attn_shape_t s = shape(RF_ATTN_LSH, 2, 96, 2, 10, 16, 1, 1, 2, 0, 1);
+	expect_attn_parity(&s, 9, 177);
+}
+END_TEST
+
 /* The TF32 products on every tiling: the model's shape; causal, padded, a
  * window on both sides with 24 features padded to 32; 128 features (32-row
  * tiles) with chunks of 40 that straddle them; FULL over 77 tokens (a tile
- * of 64 rows and one of 13). */
+ * of 64 rows and one of 13); 10 features read one by one. */
 START_TEST(attention_tf32_stays_close_to_cpu_and_repeats)
 {
 	rf_attn_shape_t cases[] = {
@@ -738,9 +747,10 @@ START_TEST(attention_tf32_stays_close_to_cpu_and_repeats)
 		shape(RF_ATTN_LSH, 2, 96, 3, 24, 12, 1, 1, 4, 0, 1),
 		shape(RF_ATTN_LSH, 1, 160, 1, 128, 40, 1, 0, 2, 0, 0),
 		shape(RF_ATTN_FULL, 2, 77, 3, 40, 0, 0, 0, 1, 0, 1),
+		shape(RF_ATTN_LSH, 2, 96, 2, 10, 16, 1, 1, 2, 0, 1),
 	};
-	int pads[] = { 50, 13, 7, 20 };
-	for (int i = 0; i < 4; i++) expect_attn_close(&cases[i], pads[i], 176 + i, 1);
+	int pads[] = { 50, 13, 7, 20, 9 };
+	for (int i = 0; i < 5; i++) expect_attn_close(&cases[i], pads[i], 176 + i, 1);
 }
 END_TEST
 
@@ -850,6 +860,7 @@ static Suite *suite(void)
 	tcase_add_test(t, lsh_attention_matches_cpu_for_wide_heads);
 	tcase_add_test(t, lsh_attention_matches_cpu_when_shorter_than_a_chunk);
 	tcase_add_test(t, lsh_attention_matches_cpu_at_model_shape);
+	tcase_add_test(t, lsh_attention_matches_cpu_for_odd_head_width);
 	tcase_add_test(t, attention_tf32_stays_close_to_cpu_and_repeats);
 	tcase_add_test(t, lsh_attention_of_fully_masked_sequence_returns_own_values);
 	tcase_add_test(t, attention_and_reductions_repeat_bitwise);

@@ -8,6 +8,7 @@
 #  2. scripts/slurm/classify-array.sbatch classifies with that model as a
 #     3-task array; scripts/slurm/merge gives the unsharded table and report
 #     byte for byte.
+#  0. srun --mpi=pmix launches the dist suite on 2 ranks (real collectives).
 # GF: the MPI binary [./genoformer-mpi]. Keeps its folder on failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -30,6 +31,9 @@ chmod 755 "$D"
 slurm_start "$D/slurm" || fail "SLURM did not start"
 trap 'slurm_stop' EXIT
 say "SLURM up: $(sinfo -h -o '%P %D %c %t')"
+CK_FORK=no srun --mpi=pmix -n 2 --mem=200M build-mpi/tests/test_dist >"$D/srun.log" 2>&1 ||
+	fail "srun --mpi=pmix: $(cat "$D/srun.log")"
+say "srun --mpi=pmix: dist suite passed on 2 ranks"
 
 cp $C/lambda/lambda_virus.fa "$D/lambda.fa"
 samtools faidx $C/ecoli/MG1655-K12.fasta "$(cut -f1 $C/ecoli/MG1655-K12.fasta.fai | head -1)":1-50000 >"$D/ecoli.fa"

@@ -1,8 +1,10 @@
 /* In-memory training data and its deterministic sampling; see dataset.h.
+ * It lives in src/ because it joins genomics/ (records, k-mers) with the
+ * model's keyed RNG, and only src/ may use both.
  * Random draws come from the counter-based generator of model/rng.h (a
  * header of pure functions), so that sampling, masking and the model's
  * dropout are all keyed by the same (seed, step). */
-#include "genomics/dataset.h"
+#include "src/dataset.h"
 
 #include <math.h>
 #include <stdio.h>
