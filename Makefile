@@ -146,7 +146,7 @@ $(BUILD)/tests/cuda/%: tests/cuda/%.c $(BUILD)/libgenoformer.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
 
-# Fuzzing (tests/fuzz/README.md): `make fuzz FUZZ_SECONDS=N` builds each
+# Fuzzing (docs/fuzzing.md): `make fuzz FUZZ_SECONDS=N` builds each
 # tests/fuzz/fuzz_*.c harness with libFuzzer and runs it N seconds over its
 # corpus; check-fuzz replays tests/fuzz/regressions/ through the same
 # harnesses built with this build's compiler (part of `make check`).
