@@ -568,6 +568,9 @@ static int read_sam(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
 		size_t n = (size_t)b->core.l_qseq;
 		/* Secondary and supplementary lines may omit SEQ: their bases are on the primary line. */
 		if (n == 0 && (flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY))) continue;
+		/* htslib takes an empty QNAME with only a warning; a record needs a name */
+		if (!bam_get_qname(b)[0]) return fail(r, err, errlen, "record %llu has an empty name (QNAME)",
+		                                      (unsigned long long)r->count + 1);
 		if (set_name(r, rec, bam_get_qname(b), strlen(bam_get_qname(b)), err, errlen) < 0) return -1;
 		if (n == 0) return fail(r, err, errlen, "record %llu ('%s') has no sequence (SEQ is '*')",
 		                        (unsigned long long)r->count + 1, rec->name);

@@ -687,6 +687,8 @@ static const struct {
 	{ "tests/data/bad/no_plus.fq", NULL, { "line 1", "'r1'", "'+' line" }, 0 },
 	{ "tests/data/bad/dash.fa", NULL, { "line 5", "'gapped'", "'-' at position 14", "not an IUPAC base" }, 0 },
 	{ "tests/data/bad/star.fq", NULL, { "line 2", "'r1'", "'*' at position 7", "not an IUPAC base" }, 0 },
+	/* found by fuzz_seqio: htslib passes an empty QNAME on with a warning */
+	{ "tests/data/bad/empty_qname.sam", NULL, { "record 2", "empty name" }, 0 },
 	{ "data/samples/small.fa", "chrX:1-10", { "region 'chrX:1-10'", "unknown sequence name" }, 0 },
 	{ "data/samples/small.fa", "lambda_head:1190-1201", { "'lambda_head:1190-1201'", "out of range", "1200 bp" }, 0 },
 	{ "data/samples/small.fa", "lambda_soft:601-", { "out of range", "600 bp" }, 0 },
