@@ -5,7 +5,9 @@
 # tests/fuzz/corpus/NAME (new inputs go to a scratch copy, so the committed
 # seeds stay small), then prints "NAME: N execs in S s, F findings".
 # A crash, leak, timeout (30 s: generous, because a shared, loaded machine
-# stretches wall time several-fold) or out-of-memory is saved under
+# stretches wall time several-fold) or out-of-memory (2 GiB resident; one
+# malloc may ask for up to 16 GiB: htslib sizes CRAM buffers from header
+# fields and never touches most of them) is saved under
 # tests/fuzz/findings/NAME/ and ends the run with status 1: minimise it
 # (BUILD/tests/fuzz/NAME -minimize_crash=1 FILE), add it to
 # tests/fuzz/regressions/NAME/ and fix it.
@@ -21,7 +23,7 @@ for name in "${names[@]}"; do
 	log=tests/fuzz/findings/$name.log
 	start=$(date +%s)
 	OMP_NUM_THREADS=1 OMP_THREAD_LIMIT=1 "$build/tests/fuzz/$name" -max_total_time="$secs" \
-		-close_fd_mask=3 -timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+		-close_fd_mask=3 -timeout=30 -rss_limit_mb=2048 -malloc_limit_mb=16384 -max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="tests/fuzz/findings/$name/" "$work" "tests/fuzz/corpus/$name" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
