@@ -15,7 +15,10 @@
 #   bundled model's tokenizer, body and optimiser settings
 #   (scripts/train-example.sh). Rows gf-pretrained and gf-scratch, fragment
 #   sizes PT_SIZES; the validation losses of both runs to
-#   data/cache/bench-species/pretrain-val.tsv.
+#   data/cache/bench-species/pretrain-val<PT_STEPS>-<FT_STEPS>.tsv. Models
+#   are named by their steps and reused when they exist.
+# OMP_WAIT_POLICY is passive unless set: on a loaded machine, OpenMP threads
+# spinning at barriers made 2-thread classification 6x slower than 1 thread.
 #   Kraken 2: a custom database of the training genomes with a hand-made
 #   four-species taxonomy (no NCBI files needed: sequences carry
 #   kraken:taxid), default k-mer sizes.
@@ -41,6 +44,7 @@ PT_STEPS=${PT_STEPS:-400} FT_STEPS=${FT_STEPS:-300} PT_SIZES=${PT_SIZES:-"1000 1
 PT_ARCH="-k 6 -L 256 --layers 2 --d-model 64 --heads 4 --d-ff 128 --attn local,lsh --chunk 64"
 PT_OPT="--batch 16 --lr 3e-3 --warmup 50 --seed 1 --val-every 50 --val-windows 512 --device cpu"
 W=data/cache/bench-species
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 say() { echo "[species] $*" >&2; }
 
 data/fetch-examples.sh
@@ -129,34 +133,36 @@ else
 	say "no model $MODEL (scripts/train-example.sh, or TRAIN=1): genoformer left out"
 fi
 
-# pretraining vs. from scratch, equal fine-tuning steps; each run resumes
-# when interrupted (--resume auto) and is skipped when its model exists
+# pretraining vs. from scratch, equal fine-tuning steps; a run is skipped
+# when its model exists, and continues when interrupted (--resume auto),
+# except the fine-tuning (--init excludes --resume)
 timed() {
 	local out=$1 t0
 	shift
 	[ -s "$out" ] && return
 	t0=$(now)
-	"$GF" "$@" -q -o "$out" -t "$THREADS" --resume auto
+	"$GF" "$@" -q -o "$out" -t "$THREADS"
 	say "genoformer $1: $out in $(echo "$(now) - $t0" | bc) s"
 }
 if [ "$PRETRAIN" = 1 ]; then
 	CLASS_OPTS=$(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
+	PT=$W/pretrain$PT_STEPS FT=$W/pretrained$PT_STEPS-$FT_STEPS SC=$W/scratch$FT_STEPS
 	# shellcheck disable=SC2086
-	timed $W/pretrain.gfm pretrain $PT_ARCH $PT_OPT --steps "$PT_STEPS" $(for c in $CLASSES; do echo $W/train/$c.fa; done)
+	timed $PT.gfm pretrain $PT_ARCH $PT_OPT --steps "$PT_STEPS" --resume auto $(for c in $CLASSES; do echo $W/train/$c.fa; done)
 	# shellcheck disable=SC2086
-	timed $W/pretrained.gfm train --init $W/pretrain.gfm $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance $CLASS_OPTS
+	timed $FT.gfm train --init $PT.gfm $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance $CLASS_OPTS
 	# shellcheck disable=SC2086
-	timed $W/scratch.gfm train $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance $CLASS_OPTS
+	timed $SC.gfm train $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance --resume auto $CLASS_OPTS
 	# shellcheck disable=SC2086
-	gf_rows gf-pretrained $W/pretrained.gfm $PT_SIZES
+	gf_rows gf-pretrained $FT.gfm $PT_SIZES
 	# shellcheck disable=SC2086
-	gf_rows gf-scratch $W/scratch.gfm $PT_SIZES
+	gf_rows gf-scratch $SC.gfm $PT_SIZES
 	# validation rows (val_loss not NA) of both runs side by side, by step
 	val_rows() { awk -F'\t' 'NR > 1 && $5 != "NA" { print $1 "\t" $5 "\t" $6 }' "$1"; }
 	{ printf 'step\tpretrained_val_loss\tpretrained_val_acc\tstep\tscratch_val_loss\tscratch_val_acc\n'
-	  paste <(val_rows $W/pretrained.metrics.tsv) <(val_rows $W/scratch.metrics.tsv); } | cut -f1-3,5,6 >$W/pretrain-val.tsv
-	say "validation during fine-tuning ($W/pretrain-val.tsv):"
-	column -t $W/pretrain-val.tsv >&2
+	  paste <(val_rows $FT.metrics.tsv) <(val_rows $SC.metrics.tsv); } | cut -f1-3,5,6 >$W/pretrain-val$PT_STEPS-$FT_STEPS.tsv
+	say "validation during fine-tuning ($W/pretrain-val$PT_STEPS-$FT_STEPS.tsv):"
+	column -t $W/pretrain-val$PT_STEPS-$FT_STEPS.tsv >&2
 fi
 
 # Kraken 2: custom taxonomy root(1) -> species 101..104
