@@ -7,7 +7,8 @@
 #   contigs ragout ships), evenly spread, N per species and size.
 #   genoformer: MODEL (default the bundled data/models/example.gfm, trained
 #   on the same training genomes by scripts/train-example.sh); TRAIN=1 trains
-#   one here instead (TRAIN_OPTS).
+#   one here instead (TRAIN_OPTS). Rows genoformer, and genoformer-rc with
+#   classify --rc-average (each window read on both strands).
 #   PRETRAIN=1 also compares pretraining with training from scratch on an
 #   equal fine-tuning budget: `genoformer pretrain` (PT_STEPS) on the training
 #   genomes, then `genoformer train --init` (FT_STEPS), against `genoformer
@@ -117,18 +118,21 @@ if [ "$TRAIN" = 1 ]; then
 	"$GF" train -q -o $MODEL -t "$THREADS" $TRAIN_OPTS $(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
 	say "genoformer: trained $MODEL in $(echo "$(now) - $t0" | bc) s"
 fi
-# gf_rows TOOL MODEL SIZE...: classify the fragments with MODEL, one row per size
+# gf_rows TOOL MODEL OPTS SIZE...: classify the fragments with MODEL and the
+# classify options OPTS, one row per size
 gf_rows() {
-	local tool=$1 model=$2 size t0
-	shift 2
+	local tool=$1 model=$2 opts=$3 size t0
+	shift 3
 	for size in "$@"; do
 		t0=$(now)
-		"$GF" classify -q -m "$model" -t "$THREADS" -o $W/$tool$size.tsv $W/test/frag$size.fa
+		# shellcheck disable=SC2086
+		"$GF" classify -q -m "$model" -t "$THREADS" $opts -o $W/$tool$size.tsv $W/test/frag$size.fa
 		metrics "$tool" $size $W/$tool$size.tsv "$(echo "$(now) - $t0" | bc)"
 	done
 }
 if [ -s "$MODEL" ]; then
-	gf_rows genoformer "$MODEL" 1000 10000 100000
+	gf_rows genoformer "$MODEL" "" 1000 10000 100000
+	gf_rows genoformer-rc "$MODEL" --rc-average 1000 10000 100000
 else
 	say "no model $MODEL (scripts/train-example.sh, or TRAIN=1): genoformer left out"
 fi
@@ -147,16 +151,16 @@ timed() {
 if [ "$PRETRAIN" = 1 ]; then
 	CLASS_OPTS=$(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
 	PT=$W/pretrain$PT_STEPS FT=$W/pretrained$PT_STEPS-$FT_STEPS SC=$W/scratch$FT_STEPS
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046,SC2086
 	timed $PT.gfm pretrain $PT_ARCH $PT_OPT --steps "$PT_STEPS" --resume auto $(for c in $CLASSES; do echo $W/train/$c.fa; done)
 	# shellcheck disable=SC2086
 	timed $FT.gfm train --init $PT.gfm $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance $CLASS_OPTS
 	# shellcheck disable=SC2086
 	timed $SC.gfm train $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance --resume auto $CLASS_OPTS
 	# shellcheck disable=SC2086
-	gf_rows gf-pretrained $FT.gfm $PT_SIZES
+	gf_rows gf-pretrained $FT.gfm "" $PT_SIZES
 	# shellcheck disable=SC2086
-	gf_rows gf-scratch $SC.gfm $PT_SIZES
+	gf_rows gf-scratch $SC.gfm "" $PT_SIZES
 	# validation rows (val_loss not NA) of both runs side by side, by step
 	val_rows() { awk -F'\t' 'NR > 1 && $5 != "NA" { print $1 "\t" $5 "\t" $6 }' "$1"; }
 	{ printf 'step\tpretrained_val_loss\tpretrained_val_acc\tstep\tscratch_val_loss\tscratch_val_acc\n'
