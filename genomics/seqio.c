@@ -1,5 +1,5 @@
-/* Sequence readers. FASTA/FASTQ stream line by line over BGZF (which reads
- * plain, gzip and bgzip alike), regions come from faidx, SAM/BAM/CRAM from
+/* Sequence readers. FASTA/FASTQ stream line by line over BGZF's blocks
+ * (which read plain, gzip and bgzip alike), regions come from faidx, SAM/BAM/CRAM from
  * sam_read1 or an index iterator. htslib's own log is switched off: every
  * error is reported once, here, as one line naming file, record and line. */
 #include "genomics/seqio.h"
@@ -37,7 +37,7 @@ struct gf_reader {
 	int failed;
 	/* FASTA/FASTQ, streamed */
 	BGZF *bgzf;
-	kstring_t line;
+	kstring_t line;          /* a line across BGZF blocks, or the next FASTA header */
 	long long lineno;
 	int pending;             /* line holds the next FASTA header, already read */
 	/* FASTA/FASTQ regions */
@@ -49,6 +49,7 @@ struct gf_reader {
 	bam1_t *b;
 	hts_idx_t *idx;
 	hts_itr_t *itr;
+	char nt2[256][2];        /* the two bases of each packed BAM byte, from seq_nt16_str */
 };
 
 /* Complement of each IUPAC code (case kept); 0 marks a non-base, so the
@@ -162,6 +163,60 @@ static int bad_base(gf_reader_t *r, const gf_record_t *rec, unsigned char c, lon
 
 /* ---- FASTA/FASTQ streamed over BGZF ---- */
 
+/* Lines are copied and checked in one pass, 32 bytes at a time in GCC
+ * vector arithmetic (a table lookup does not vectorise), the last 32 bytes
+ * of a line overlapping the ones before rather than a slow byte-by-byte
+ * tail; an AVX2 clone is chosen at load time. The fast test only says that
+ * a line needs a closer look: the exact position of a bad byte is then
+ * found byte by byte. */
+#define SEQIO_SIMD __attribute__((target_clones("avx2", "default")))
+
+typedef uint8_t v32_t __attribute__((vector_size(32)));
+
+enum check { CHECK_BASES, CHECK_QUAL };
+
+static int is_qual(unsigned char c) { return c >= '!' && c <= '~'; }
+
+/* d[0..32) = s[0..32); ORs into *acc a nonzero lane for each byte that is not
+ * A C G T N in either case (CHECK_BASES: the other IUPAC codes are rare and
+ * get the closer look) or not a quality character '!'..'~' (CHECK_QUAL).
+ * For the bases, as in genomics/kmer.c, (b >> 1) & 3 picks the one letter
+ * of a c g t that b may be and b | 0x20 folds the case. */
+static inline void copy_flag32(char *d, const char *s, enum check what, v32_t *acc)
+{
+	v32_t b;
+	memcpy(&b, s, sizeof b);
+	memcpy(d, &b, sizeof b);
+	if (what == CHECK_QUAL) {
+		*acc |= (v32_t)(b - '!' > '~' - '!');
+		return;
+	}
+	v32_t l = b | 0x20, c = (b >> 1) & 3;
+	v32_t want = 'a' + ((v32_t)(c == 1) & ('c' - 'a')) + ((v32_t)(c == 2) & ('t' - 'a')) + ((v32_t)(c == 3) & ('g' - 'a'));
+	*acc |= (v32_t)(l != want) & (v32_t)(l != 'n');
+}
+
+/* d[0..n) = s[0..n); nonzero when some byte needs the closer look. */
+SEQIO_SIMD static int copy_checked(char *restrict d, const char *restrict s, size_t n, enum check what)
+{
+	if (n < sizeof(v32_t)) {
+		int bad = 0;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			d[i] = (char)c;
+			bad |= what == CHECK_QUAL ? !is_qual(c) : !comp_tab[c];
+		}
+		return bad;
+	}
+	v32_t acc = { 0 };
+	size_t i = 0;
+	for (; i + sizeof acc <= n; i += sizeof acc) copy_flag32(d + i, s + i, what, &acc);
+	if (i < n) copy_flag32(d + n - sizeof acc, s + n - sizeof acc, what, &acc);
+	uint64_t w[4];
+	memcpy(w, &acc, sizeof w);
+	return (w[0] | w[1] | w[2] | w[3]) != 0;
+}
+
 /* At the end of a BGZF stream: 0 if it ended with the end-of-file block,
  * else -1. A file cut at a block boundary otherwise reads as a short file;
  * this also catches it on standard input, where it cannot be checked first. */
@@ -172,44 +227,75 @@ static int stream_end(gf_reader_t *r, BGZF *fp, char *err, size_t errlen)
 	            (unsigned long long)r->count);
 }
 
-/* Next line into r->line without its '\n' or "\r\n": 1, 0 at the end, -1 on error. */
-static int next_line(gf_reader_t *r, char *err, size_t errlen)
+/* Next line without its '\n' or "\r\n" in *s, *n (not NUL-terminated, valid
+ * until the next call): 1, 0 at the end, -1 on error. As bgzf_getline, a
+ * block at a time, but a line inside one decompressed block is handed out
+ * from there (memchr, no copy); only a line across blocks is joined in
+ * r->line. */
+static int next_line(gf_reader_t *r, const char **s, size_t *n, char *err, size_t errlen)
 {
-	int ret = bgzf_getline(r->bgzf, '\n', &r->line);
-	if (ret == -1) return stream_end(r, r->bgzf, err, errlen);
-	if (ret < -1)
-		return fail(r, err, errlen, "line %lld, after record %llu: cannot read on: truncated or corrupt data",
-		            r->lineno + 1, (unsigned long long)r->count);
+	BGZF *fp = r->bgzf;
+	int joined = 0;
+	r->line.l = 0;
+	for (;;) {
+		if (fp->block_offset >= fp->block_length) {
+			if (bgzf_read_block(fp) != 0)
+				return fail(r, err, errlen, "line %lld, after record %llu: cannot read on: truncated or corrupt data",
+				            r->lineno + 1, (unsigned long long)r->count);
+			if (fp->block_length == 0) {
+				if (!joined) return stream_end(r, fp, err, errlen);
+				break;
+			}
+		}
+		const char *b = (const char *)fp->uncompressed_block + fp->block_offset;
+		size_t avail = (size_t)(fp->block_length - fp->block_offset);
+		const char *nl = memchr(b, '\n', avail);
+		size_t len = nl ? (size_t)(nl - b) : avail;
+		fp->block_offset += (int)(len + (nl != NULL));
+		/* as bgzf_getline: a gzip block does not reset the offset itself */
+		if (fp->block_offset >= fp->block_length) fp->block_offset = fp->block_length = 0;
+		if (nl && !joined) {
+			*s = b;
+			*n = len;
+			goto found;
+		}
+		if (kputsn(b, len, &r->line) < 0) return fail(r, err, errlen, "out of memory");
+		joined = 1;
+		if (nl) break;
+	}
+	*s = r->line.s;
+	*n = r->line.l;
+found:
 	r->lineno++;
-	if (r->line.l && r->line.s[r->line.l - 1] == '\r') r->line.s[--r->line.l] = 0;
+	if (*n && (*s)[*n - 1] == '\r') --*n;
 	return 1;
 }
 
 /* Next non-empty line: 1, 0 at the end, -1 on error. */
-static int next_nonempty(gf_reader_t *r, char *err, size_t errlen)
+static int next_nonempty(gf_reader_t *r, const char **s, size_t *n, char *err, size_t errlen)
 {
 	int ret;
-	while ((ret = next_line(r, err, errlen)) > 0 && r->line.l == 0) {}
+	while ((ret = next_line(r, s, n, err, errlen)) > 0 && *n == 0) {}
 	return ret;
 }
 
-/* Record name from the header line in r->line: after the marker, up to white space. */
-static int header_name(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
+/* Record name from the header line s[0..n): after the marker, up to white space. */
+static int header_name(gf_reader_t *r, gf_record_t *rec, const char *s, size_t n, char *err, size_t errlen)
 {
-	const char *s = r->line.s + 1;
-	size_t n = strcspn(s, " \t\v\f");
-	if (n == 0) return fail(r, err, errlen, "line %lld: record %llu has an empty name", r->lineno,
+	size_t i = 1;
+	while (i < n && !strchr(" \t\v\f", s[i])) i++;
+	if (i == 1) return fail(r, err, errlen, "line %lld: record %llu has an empty name", r->lineno,
 	                        (unsigned long long)r->count + 1);
-	return set_name(r, rec, s, n, err, errlen);
+	return set_name(r, rec, s + 1, i - 1, err, errlen);
 }
 
-static int append_bases(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
+static int append_bases(gf_reader_t *r, gf_record_t *rec, const char *s, size_t n, char *err, size_t errlen)
 {
-	const char *s = r->line.s;
-	size_t n = r->line.l, bad = first_non_base(s, n);
-	if (bad < n) return bad_base(r, rec, (unsigned char)s[bad], (long long)(rec->len + bad + 1), err, errlen);
 	if (reserve(&rec->seq, &rec->cap_seq, rec->len + n + 1) < 0) return fail(r, err, errlen, "out of memory");
-	memcpy(rec->seq + rec->len, s, n);
+	if (copy_checked(rec->seq + rec->len, s, n, CHECK_BASES)) {
+		size_t bad = first_non_base(s, n);
+		if (bad < n) return bad_base(r, rec, (unsigned char)s[bad], (long long)(rec->len + bad + 1), err, errlen);
+	}
 	rec->len += n;
 	rec->seq[rec->len] = 0;
 	return 0;
@@ -217,19 +303,30 @@ static int append_bases(gf_reader_t *r, gf_record_t *rec, char *err, size_t errl
 
 static int read_fasta(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
 {
+	const char *s;
+	size_t n;
 	int ret;
-	if (!r->pending) {
-		if ((ret = next_nonempty(r, err, errlen)) <= 0) return ret;
-		if (r->line.s[0] != '>')
+	if (r->pending) {
+		s = r->line.s;
+		n = r->line.l;
+	} else {
+		if ((ret = next_nonempty(r, &s, &n, err, errlen)) <= 0) return ret;
+		if (s[0] != '>')
 			return fail(r, err, errlen, "line %lld: expected '>' at the start of a FASTA record", r->lineno);
 	}
 	r->pending = 0;
 	long long head = r->lineno;
-	if (header_name(r, rec, err, errlen) < 0) return -1;
+	if (header_name(r, rec, s, n, err, errlen) < 0) return -1;
 	rec->len = 0;
-	while ((ret = next_line(r, err, errlen)) > 0) {
-		if (r->line.l && r->line.s[0] == '>') { r->pending = 1; break; }
-		if (append_bases(r, rec, err, errlen) < 0) return -1;
+	while ((ret = next_line(r, &s, &n, err, errlen)) > 0) {
+		if (n && s[0] == '>') {
+			/* the next header, kept in r->line until the next call */
+			if (s != r->line.s && kputsn(s, n, &r->line) < 0) return fail(r, err, errlen, "out of memory");
+			r->line.l = n;
+			r->pending = 1;
+			break;
+		}
+		if (append_bases(r, rec, s, n, err, errlen) < 0) return -1;
 	}
 	if (ret < 0) return -1;
 	if (rec->len == 0) return fail(r, err, errlen, "line %lld: record '%s' has no sequence", head, rec->name);
@@ -241,32 +338,34 @@ static int read_fasta(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen
 
 static int read_fastq(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
 {
+	const char *s;
+	size_t n;
 	int ret;
-	if ((ret = next_nonempty(r, err, errlen)) <= 0) return ret;
-	if (r->line.s[0] != '@')
+	if ((ret = next_nonempty(r, &s, &n, err, errlen)) <= 0) return ret;
+	if (s[0] != '@')
 		return fail(r, err, errlen, "line %lld: expected '@' at the start of a FASTQ record", r->lineno);
 	long long head = r->lineno;
-	if (header_name(r, rec, err, errlen) < 0) return -1;
+	if (header_name(r, rec, s, n, err, errlen) < 0) return -1;
 	rec->len = 0;
-	while ((ret = next_line(r, err, errlen)) > 0 && !(r->line.l && r->line.s[0] == '+'))
-		if (append_bases(r, rec, err, errlen) < 0) return -1;
+	while ((ret = next_line(r, &s, &n, err, errlen)) > 0 && !(n && s[0] == '+'))
+		if (append_bases(r, rec, s, n, err, errlen) < 0) return -1;
 	if (ret < 0) return -1;
 	if (ret == 0) return fail(r, err, errlen, "line %lld: record '%s' ends before its '+' line", head, rec->name);
 	if (rec->len == 0) return fail(r, err, errlen, "line %lld: record '%s' has no sequence", head, rec->name);
 	if (reserve(&rec->qual, &rec->cap_qual, rec->len + 1) < 0) return fail(r, err, errlen, "out of memory");
 	/* Quality lines may start with '@' or '+': they end by length, not by content. */
 	size_t q = 0;
-	while (q < rec->len && (ret = next_line(r, err, errlen)) > 0) {
-		const char *s = r->line.s;
-		for (size_t i = 0; i < r->line.l; i++) {
+	while (q < rec->len && (ret = next_line(r, &s, &n, err, errlen)) > 0) {
+		/* bytes past the expected length are checked too, then counted */
+		size_t fit = n < rec->len - q ? n : rec->len - q, i = fit;
+		if (copy_checked(rec->qual + q, s, fit, CHECK_QUAL)) i = 0;
+		while (i < n && is_qual((unsigned char)s[i])) i++;
+		if (i < n) {
 			char cb[8];
-			if (s[i] < '!' || s[i] > '~')
-				return fail(r, err, errlen, "line %lld: record '%s': quality character '%s' at position %zu is out of range",
-				            r->lineno, rec->name, show_char((unsigned char)s[i], cb), q + i + 1);
+			return fail(r, err, errlen, "line %lld: record '%s': quality character '%s' at position %zu is out of range",
+			            r->lineno, rec->name, show_char((unsigned char)s[i], cb), q + i + 1);
 		}
-		if (q + r->line.l > rec->len) { q += r->line.l; break; }
-		memcpy(rec->qual + q, s, r->line.l);
-		q += r->line.l;
+		q += n;
 	}
 	if (ret < 0) return -1;
 	if (q != rec->len)
@@ -423,6 +522,10 @@ static int open_sam(gf_reader_t *r, hFILE *hf, char *err, size_t errlen)
 	if (!r->hdr) return fail(r, err, errlen, "cannot read the %s header (truncated or corrupt?)", gf_format_name(r->fmt));
 	r->b = bam_init1();
 	if (!r->b) return fail(r, err, errlen, "out of memory");
+	for (int i = 0; i < 256; i++) {
+		r->nt2[i][0] = seq_nt16_str[i >> 4];
+		r->nt2[i][1] = seq_nt16_str[i & 15];
+	}
 	if (r->o.n_regions == 0) return 0;
 	if (strcmp(r->path, "-") == 0) return fail(r, err, errlen, "regions need an indexed file, not standard input");
 	r->idx = sam_index_load(r->hts, r->path);
@@ -432,6 +535,13 @@ static int open_sam(gf_reader_t *r, hFILE *hf, char *err, size_t errlen)
 	r->itr = region_iterator(r);
 	if (!r->itr) return fail(r, err, errlen, "cannot query the index for the regions");
 	return 0;
+}
+
+/* Quality as text: phred + 33. */
+SEQIO_SIMD static void phred_to_text(char *restrict d, const uint8_t *restrict q, size_t n)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++) d[i] = (char)(q[i] + 33);
 }
 
 static int keep_flag(const gf_seqio_opts_t *o, uint16_t flag)
@@ -464,12 +574,13 @@ static int read_sam(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
 		if (reserve(&rec->seq, &rec->cap_seq, n + 1) < 0 || reserve(&rec->qual, &rec->cap_qual, n + 1) < 0)
 			return fail(r, err, errlen, "out of memory");
 		const uint8_t *s = bam_get_seq(b), *q = bam_get_qual(b);
-		for (size_t i = 0; i < n; i++) rec->seq[i] = seq_nt16_str[bam_seqi(s, i)];
+		for (size_t i = 0; i < n / 2; i++) memcpy(rec->seq + 2 * i, r->nt2[s[i]], 2);
+		if (n & 1) rec->seq[n - 1] = seq_nt16_str[bam_seqi(s, n - 1)];
 		rec->seq[n] = 0;
 		rec->len = n;
 		int has_qual = q[0] != 0xff;
 		if (has_qual) {
-			for (size_t i = 0; i < n; i++) rec->qual[i] = (char)(q[i] + 33);
+			phred_to_text(rec->qual, q, n);
 			rec->qual[n] = 0;
 		}
 		if ((flag & BAM_FREVERSE) && !r->o.as_stored) {

@@ -28,23 +28,24 @@ size_t gf_window_count(size_t m, int L, int overlap)
 	return 1 + (m - L + step - 1) / step;
 }
 
+size_t gf_window_bytes(int L)
+{
+	return (size_t)L * (sizeof(int32_t) + sizeof(uint8_t));
+}
+
 int gf_window_init(gf_window_t *w, int L)
 {
 	memset(w, 0, sizeof *w);
 	w->len = L;
-	w->tok = malloc((size_t)L * sizeof *w->tok);
-	w->mask = malloc((size_t)L);
-	if (!w->tok || !w->mask) {
-		gf_window_free(w);
-		return -1;
-	}
+	/* one block: the tokens, then the mask */
+	if (!(w->tok = malloc(gf_window_bytes(L)))) return -1;
+	w->mask = (uint8_t *)(w->tok + L);
 	return 0;
 }
 
 void gf_window_free(gf_window_t *w)
 {
 	free(w->tok);
-	free(w->mask);
 	w->tok = NULL;
 	w->mask = NULL;
 }

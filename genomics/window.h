@@ -28,8 +28,10 @@ int gf_window_check(int L, int overlap, char *err, size_t errlen);
 
 size_t gf_window_count(size_t m, int L, int overlap);
 
-/* Allocates tok and mask for L tokens; 0 or -1 when out of memory. */
+/* Allocates tok and mask for L tokens (gf_window_bytes(L)); 0 or -1 when
+ * out of memory. */
 int gf_window_init(gf_window_t *w, int L);
+size_t gf_window_bytes(int L);
 void gf_window_free(gf_window_t *w);
 
 /* Fills window `index` of record `record` straight from its bases seq[0..n)

@@ -32,12 +32,17 @@ static int check_config(const rf_optim_config_t *oc, char *err, size_t errlen)
 	return 0;
 }
 
+size_t rf_optim_state_bytes(const rf_model_t *m)
+{
+	return 2 * rf_model_n_params(m) * sizeof(float);
+}
+
 rf_optim_t *rf_optim_create(rf_model_t *m, const rf_optim_config_t *oc, char *err, size_t errlen)
 {
 	if (check_config(oc, err, errlen)) return NULL;
 	rf_optim_t *o = calloc(1, sizeof *o);
 	if (!o) { rf_fail(err, errlen, "optimizer: out of host memory"); return NULL; }
-	size_t bytes = rf_model_n_params(m) * sizeof(float);
+	size_t bytes = rf_optim_state_bytes(m) / 2;
 	rf_arena_t *a = rf_model_arena(m);
 	o->model = m;
 	o->oc = *oc;

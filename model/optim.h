@@ -27,6 +27,8 @@ void rf_optim_default(rf_optim_config_t *oc);
 /* NULL with a one-line message (bad hyper-parameter, no memory). */
 rf_optim_t *rf_optim_create(rf_model_t *m, const rf_optim_config_t *oc, char *err, size_t errlen);
 void rf_optim_free(rf_optim_t *o);
+/* Bytes of the moments m and v that rf_optim_create takes from the model's arena. */
+size_t rf_optim_state_bytes(const rf_model_t *m);
 
 /* One update at learning rate lr: gradients *= grad_scale, then clipped to
  * the global norm limit, then AdamW. Returns the global gradient norm after

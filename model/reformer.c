@@ -81,18 +81,21 @@ struct rf_model {
 
 /* ---- parameters ---------------------------------------------------------- */
 
+/* With m->tensors NULL only counts (rf_model_estimate_bytes). */
 static size_t add_tensor(rf_model_t *m, const char *name, int ndim, int64_t d0, int64_t d1)
 {
+	size_t offset = m->n_params;
+	m->n_params += (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
+	if (!m->tensors) return offset;
 	rf_tensor_t *t = &m->tensors[m->n_tensors++];
 	snprintf(t->name, sizeof t->name, "%s", name);
 	t->ndim = ndim;
 	t->shape[0] = d0;
 	t->shape[1] = ndim > 1 ? d1 : 0;
 	t->shape[2] = t->shape[3] = 0;
-	t->numel = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
-	t->offset = m->n_params;
-	m->n_params += t->numel;
-	return t->offset;
+	t->numel = m->n_params - offset;
+	t->offset = offset;
+	return offset;
 }
 
 static size_t add_layer_tensor(rf_model_t *m, int l, const char *what, int ndim, int64_t d0, int64_t d1)
@@ -158,6 +161,20 @@ void rf_model_init(rf_model_t *m, uint64_t seed)
 	free(h);
 }
 
+/* Tensors (or, with m->tensors NULL, only their count) and LSH slots. */
+static void build_layout(rf_model_t *m)
+{
+	build_tensors(m);
+	for (int l = 0; l < m->cfg.n_layers; l++)
+		m->lsh_slot[l] = m->cfg.layer_kind[l] == RF_ATTN_LSH ? m->n_lsh++ : -1;
+}
+
+/* One of the two allocations of n_params floats: parameters, gradients. */
+static size_t param_bytes(const rf_model_t *m)
+{
+	return m->n_params * sizeof(float);
+}
+
 rf_model_t *rf_model_create(const rf_config_t *cfg, const rf_backend_t *be, char *err, size_t errlen)
 {
 	if (rf_config_validate(cfg, err, errlen)) return NULL;
@@ -169,11 +186,9 @@ rf_model_t *rf_model_create(const rf_config_t *cfg, const rf_backend_t *be, char
 	rf_arena_init(&m->arena, be);
 	m->tensors = calloc(6 + 11 * (size_t)cfg->n_layers + 4, sizeof *m->tensors);
 	if (!m->tensors) { free(m); rf_fail(err, errlen, "model: out of host memory"); return NULL; }
-	build_tensors(m);
-	for (int l = 0; l < cfg->n_layers; l++)
-		m->lsh_slot[l] = cfg->layer_kind[l] == RF_ATTN_LSH ? m->n_lsh++ : -1;
-	m->params = rf_arena_alloc(&m->arena, m->n_params * sizeof(float));
-	m->grads = rf_arena_alloc(&m->arena, m->n_params * sizeof(float));
+	build_layout(m);
+	m->params = rf_arena_alloc(&m->arena, param_bytes(m));
+	m->grads = rf_arena_alloc(&m->arena, param_bytes(m));
 	if (!m->params || !m->grads) {
 		rf_fail(err, errlen, "model: cannot allocate %zu parameters on backend %s", m->n_params, be->name);
 		rf_model_free(m);
@@ -335,24 +350,23 @@ static int grow_host(void **p, size_t *cap, size_t need)
 	return 0;
 }
 
-/* Checks the batch, pads it to Lp on the host, uploads tokens and mask, and
- * sizes the buffers. */
-static int prepare(rf_model_t *m, const rf_batch_t *b, int train_bufs, char *err, size_t errlen)
+/* The current call's sizes for B sequences of L tokens (the buffers follow
+ * from them through buf_bytes); -1 with a message when they cannot run. */
+static int set_shape(rf_model_t *m, int B, int L, int train_bufs, char *err, size_t errlen)
 {
 	const rf_config_t *c = &m->cfg;
-	if (b->B < 1 || b->L < 1 || !b->tokens)
-		return rf_fail(err, errlen, "batch: needs B >= 1, L >= 1 and tokens (B %d, L %d)", b->B, b->L);
-	int Lp = rf_config_padded_len(c, b->L);
+	if (B < 1 || L < 1) return rf_fail(err, errlen, "batch: needs B >= 1 and L >= 1 (B %d, L %d)", B, L);
+	int Lp = rf_config_padded_len(c, L);
 	int64_t maxpos = (int64_t)c->axial1 * c->axial2;
 	if (Lp > maxpos)
 		return rf_fail(err, errlen, "batch: length %d (padded %d) exceeds the %lld positions of --axial %dx%d",
-		            b->L, Lp, (long long)maxpos, c->axial1, c->axial2);
-	if ((int64_t)b->B * Lp > INT_MAX)
-		return rf_fail(err, errlen, "batch: %d x %d tokens is too many for one call", b->B, Lp);
-	m->B = b->B;
-	m->L = b->L;
+		            L, Lp, (long long)maxpos, c->axial1, c->axial2);
+	if ((int64_t)B * Lp > INT_MAX)
+		return rf_fail(err, errlen, "batch: %d x %d tokens is too many for one call", B, Lp);
+	m->B = B;
+	m->L = L;
 	m->Lp = Lp;
-	m->N = b->B * Lp;
+	m->N = B * Lp;
 	m->R = c->ff_chunk > 0 && c->ff_chunk < m->N ? c->ff_chunk : m->N;
 	m->nb = m->nb1 = 0;
 	if (m->n_lsh) {
@@ -364,10 +378,21 @@ static int prepare(rf_model_t *m, const rf_batch_t *b, int train_bufs, char *err
 	/* frozen buckets live in the per-layer slots of a training pass */
 	m->train_bufs = train_bufs || m->freeze_buckets;
 	m->store = train_bufs && (!m->reversible || m->check_rec);
+	return 0;
+}
+
+/* Checks the batch, pads it to Lp on the host, uploads tokens and mask, and
+ * sizes the buffers. */
+static int prepare(rf_model_t *m, const rf_batch_t *b, int train_bufs, char *err, size_t errlen)
+{
+	const rf_config_t *c = &m->cfg;
+	if (!b->tokens) return rf_fail(err, errlen, "batch: no tokens");
+	if (set_shape(m, b->B, b->L, train_bufs, err, errlen)) return -1;
 	m->seed = b->seed;
 	m->step = b->step;
 	m->drop = b->train ? c->dropout : 0.0f;
 
+	const int Lp = m->Lp;
 	size_t N = (size_t)m->N;
 	if (grow_host((void **)&m->tok_h, &m->tok_cap, N * sizeof(int32_t)) ||
 	    grow_host((void **)&m->mask_h, &m->mask_cap, N) ||
@@ -728,61 +753,69 @@ static void pool_backward(rf_model_t *m, const float *dpooled, float *tmp)
 	}
 }
 
-/* Per-call buffers of the heads. */
+/* Per-call buffers of the heads: the pooling (classifier and pooled
+ * embeddings), the classifier's, the masked LM's. */
+enum {
+	H_POOLED, H_TMP,                                                    /* [B,2D], [2D] */
+	H_LOGITS, H_PROBS, H_LOSS, H_LABELS,                                /* [B,C] x2, [B] x2 */
+	H_IDX, H_TARGETS, H_G, H_CAT, H_OUT, H_MEAN, H_RSTD, H_MLOGITS, H_MPROBS, H_MLOSS,
+	N_HEAD
+};
+enum { HEAD_POOL = 1, HEAD_CLS = 2, HEAD_MLM = 4 };
+
 typedef struct {
-	float *pooled, *tmp, *logits, *probs, *loss;  /* classifier: [B,2D], [2D], [B,C] x2, [B] */
-	int32_t *labels;
-	int M;                                        /* masked LM */
-	int32_t *idx, *targets;
-	float *g, *cat, *out, *mean, *rstd, *mlogits, *mprobs, *mloss;
+	void *p[N_HEAD];
+	int M;                                        /* masked-LM targets */
 } head_t;
+
+#define HF(h, id) ((float *)(h)->p[id])
+#define HI(h, id) ((int32_t *)(h)->p[id])
+
+/* Bytes of each head buffer for the parts in what (HEAD_*), M masked targets. */
+static void head_sizes(const rf_model_t *m, int what, size_t M, size_t sz[N_HEAD])
+{
+	size_t B = (size_t)m->B, D = (size_t)m->cfg.d_model, C = (size_t)m->cfg.n_classes, V = (size_t)m->cfg.vocab;
+	size_t f = sizeof(float), i = sizeof(int32_t);
+	int pool = what & (HEAD_POOL | HEAD_CLS), cls = what & HEAD_CLS, mlm = what & HEAD_MLM;
+	size_t want[N_HEAD] = {
+		[H_POOLED] = pool ? B * 2 * D * f : 0, [H_TMP] = pool ? 2 * D * f : 0,
+		[H_LOGITS] = cls ? B * C * f : 0, [H_PROBS] = cls ? B * C * f : 0,
+		[H_LOSS] = cls ? B * f : 0, [H_LABELS] = cls ? B * i : 0,
+		[H_IDX] = mlm ? M * i : 0, [H_TARGETS] = mlm ? M * i : 0,
+		[H_G] = mlm ? M * 2 * D * f : 0, [H_CAT] = mlm ? M * 2 * D * f : 0, [H_OUT] = mlm ? M * 2 * D * f : 0,
+		[H_MEAN] = mlm ? M * f : 0, [H_RSTD] = mlm ? M * f : 0,
+		[H_MLOGITS] = mlm ? M * V * f : 0, [H_MPROBS] = mlm ? M * V * f : 0, [H_MLOSS] = mlm ? M * f : 0,
+	};
+	memcpy(sz, want, sizeof want);
+}
+
+static size_t head_bytes(const rf_model_t *m, int what, size_t M)
+{
+	size_t sz[N_HEAD], sum = 0;
+	head_sizes(m, what, M, sz);
+	for (int id = 0; id < N_HEAD; id++) sum += sz[id];
+	return sum;
+}
 
 static void head_free(rf_model_t *m, head_t *h)
 {
-	void *ps[] = { h->pooled, h->tmp, h->logits, h->probs, h->loss, h->labels, h->idx, h->targets,
-	               h->g, h->cat, h->out, h->mean, h->rstd, h->mlogits, h->mprobs, h->mloss };
-	for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) rf_arena_free(&m->arena, ps[i]);
+	for (int id = 0; id < N_HEAD; id++) rf_arena_free(&m->arena, h->p[id]);
 	memset(h, 0, sizeof *h);
 }
 
-static int head_alloc(rf_model_t *m, head_t *h, const rf_batch_t *b, int cls, int mlm, char *err, size_t errlen)
+static int head_alloc(rf_model_t *m, head_t *h, const rf_batch_t *b, int what, char *err, size_t errlen)
 {
-	rf_arena_t *a = &m->arena;
-	size_t B = (size_t)m->B, D = (size_t)m->cfg.d_model, C = (size_t)m->cfg.n_classes, V = (size_t)m->cfg.vocab;
-	size_t f = sizeof(float);
-	int ok = 1;
+	size_t sz[N_HEAD];
 	memset(h, 0, sizeof *h);
-	if (cls) {
-		h->pooled = rf_arena_alloc(a, B * 2 * D * f);
-		h->tmp = rf_arena_alloc(a, 2 * D * f);
-		h->logits = rf_arena_alloc(a, B * C * f);
-		h->probs = rf_arena_alloc(a, B * C * f);
-		h->loss = rf_arena_alloc(a, B * f);
-		h->labels = rf_arena_alloc(a, B * sizeof(int32_t));
-		ok = h->pooled && h->tmp && h->logits && h->probs && h->loss && h->labels;
-	}
-	if (ok && mlm) {
-		size_t M = (size_t)b->n_mlm;
-		h->M = b->n_mlm;
-		h->idx = rf_arena_alloc(a, M * sizeof(int32_t));
-		h->targets = rf_arena_alloc(a, M * sizeof(int32_t));
-		h->g = rf_arena_alloc(a, M * 2 * D * f);
-		h->cat = rf_arena_alloc(a, M * 2 * D * f);
-		h->out = rf_arena_alloc(a, M * 2 * D * f);
-		h->mean = rf_arena_alloc(a, M * f);
-		h->rstd = rf_arena_alloc(a, M * f);
-		h->mlogits = rf_arena_alloc(a, M * V * f);
-		h->mprobs = rf_arena_alloc(a, M * V * f);
-		h->mloss = rf_arena_alloc(a, M * f);
-		ok = h->idx && h->targets && h->g && h->cat && h->out && h->mean && h->rstd && h->mlogits &&
-		     h->mprobs && h->mloss;
-	}
-	if (!ok) {
-		head_free(m, h);
-		return rf_fail(err, errlen, "model: cannot allocate the head buffers on backend %s", m->be->name);
-	}
-	if (cls && b->labels) m->be->upload(h->labels, b->labels, B * sizeof(int32_t));
-	if (mlm) {
+	h->M = what & HEAD_MLM ? b->n_mlm : 0;
+	head_sizes(m, what, (size_t)h->M, sz);
+	for (int id = 0; id < N_HEAD; id++)
+		if (sz[id] && !(h->p[id] = rf_arena_alloc(&m->arena, sz[id]))) {
+			head_free(m, h);
+			return rf_fail(err, errlen, "model: cannot allocate the head buffers on backend %s", m->be->name);
+		}
+	if ((what & HEAD_CLS) && b->labels) m->be->upload(h->p[H_LABELS], b->labels, (size_t)m->B * sizeof(int32_t));
+	if (what & HEAD_MLM) {
 		int32_t *idx = malloc((size_t)h->M * sizeof *idx);
 		if (!idx) {
 			head_free(m, h);
@@ -790,8 +823,8 @@ static int head_alloc(rf_model_t *m, head_t *h, const rf_batch_t *b, int cls, in
 		}
 		for (int i = 0; i < h->M; i++)
 			idx[i] = b->mlm_pos[i] / m->L * m->Lp + b->mlm_pos[i] % m->L;
-		m->be->upload(h->idx, idx, (size_t)h->M * sizeof *idx);
-		m->be->upload(h->targets, b->mlm_targets, (size_t)h->M * sizeof(int32_t));
+		m->be->upload(h->p[H_IDX], idx, (size_t)h->M * sizeof *idx);
+		m->be->upload(h->p[H_TARGETS], b->mlm_targets, (size_t)h->M * sizeof(int32_t));
 		free(idx);
 	}
 	return 0;
@@ -802,25 +835,25 @@ static float cls_forward(rf_model_t *m, head_t *h, int with_loss)
 {
 	const rf_backend_t *be = m->be;
 	int B = m->B, D2 = 2 * m->cfg.d_model, C = m->cfg.n_classes;
-	pool_forward(m, h->pooled, h->tmp);
-	be->matmul(h->logits, h->pooled, PAR(m, m->cls_w), B, C, D2, 0, 0, 1.0f, 0.0f);
-	be->bias_add(h->logits, PAR(m, m->cls_b), B, C);
+	pool_forward(m, HF(h, H_POOLED), HF(h, H_TMP));
+	be->matmul(HF(h, H_LOGITS), HF(h, H_POOLED), PAR(m, m->cls_w), B, C, D2, 0, 0, 1.0f, 0.0f);
+	be->bias_add(HF(h, H_LOGITS), PAR(m, m->cls_b), B, C);
 	if (!with_loss) return 0.0f;
-	be->xent_forward(h->loss, h->probs, h->logits, h->labels, B, C);
-	return (float)(be->sum(h->loss, B) / B);
+	be->xent_forward(HF(h, H_LOSS), HF(h, H_PROBS), HF(h, H_LOGITS), HI(h, H_LABELS), B, C);
+	return (float)(be->sum(HF(h, H_LOSS), B) / B);
 }
 
 static void cls_backward(rf_model_t *m, head_t *h)
 {
 	const rf_backend_t *be = m->be;
 	int B = m->B, D2 = 2 * m->cfg.d_model, C = m->cfg.n_classes;
-	float *dlogits = h->logits, *dpooled = h->pooled;
+	float *dlogits = HF(h, H_LOGITS), *dpooled = HF(h, H_POOLED);
 	be->zero(dlogits, (size_t)B * C * sizeof(float));
-	be->xent_backward(dlogits, h->probs, h->labels, 1.0f / B, B, C);
-	be->matmul(GRD(m, m->cls_w), h->pooled, dlogits, D2, C, B, 1, 0, 1.0f, 1.0f);
+	be->xent_backward(dlogits, HF(h, H_PROBS), HI(h, H_LABELS), 1.0f / B, B, C);
+	be->matmul(GRD(m, m->cls_w), HF(h, H_POOLED), dlogits, D2, C, B, 1, 0, 1.0f, 1.0f);
 	be->bias_backward(GRD(m, m->cls_b), dlogits, B, C);
 	be->matmul(dpooled, dlogits, PAR(m, m->cls_w), B, D2, C, 0, 1, 1.0f, 0.0f);
-	pool_backward(m, dpooled, h->tmp);
+	pool_backward(m, dpooled, HF(h, H_TMP));
 }
 
 /* Masked LM: LayerNorm is per row, so only the masked rows are normalised. */
@@ -829,14 +862,14 @@ static float mlm_forward(rf_model_t *m, head_t *h)
 	const rf_backend_t *be = m->be;
 	int M = h->M, D = m->cfg.d_model, V = m->cfg.vocab;
 	size_t MD = (size_t)M * D;
-	be->gather_rows(h->g, FB(m, BUF_X1), h->idx, M, D);
-	be->gather_rows(h->g + MD, FB(m, BUF_X2), h->idx, M, D);
-	be->concat2(h->cat, h->g, h->g + MD, M, D);
-	be->layernorm_forward(h->out, h->mean, h->rstd, h->cat, PAR(m, m->lnf_w), PAR(m, m->lnf_b), M, 2 * D);
-	be->matmul(h->mlogits, h->out, PAR(m, m->mlm_w), M, V, 2 * D, 0, 0, 1.0f, 0.0f);
-	be->bias_add(h->mlogits, PAR(m, m->mlm_b), M, V);
-	be->xent_forward(h->mloss, h->mprobs, h->mlogits, h->targets, M, V);
-	return (float)(be->sum(h->mloss, M) / M);
+	be->gather_rows(HF(h, H_G), FB(m, BUF_X1), HI(h, H_IDX), M, D);
+	be->gather_rows(HF(h, H_G) + MD, FB(m, BUF_X2), HI(h, H_IDX), M, D);
+	be->concat2(HF(h, H_CAT), HF(h, H_G), HF(h, H_G) + MD, M, D);
+	be->layernorm_forward(HF(h, H_OUT), HF(h, H_MEAN), HF(h, H_RSTD), HF(h, H_CAT), PAR(m, m->lnf_w), PAR(m, m->lnf_b), M, 2 * D);
+	be->matmul(HF(h, H_MLOGITS), HF(h, H_OUT), PAR(m, m->mlm_w), M, V, 2 * D, 0, 0, 1.0f, 0.0f);
+	be->bias_add(HF(h, H_MLOGITS), PAR(m, m->mlm_b), M, V);
+	be->xent_forward(HF(h, H_MLOSS), HF(h, H_MPROBS), HF(h, H_MLOGITS), HI(h, H_TARGETS), M, V);
+	return (float)(be->sum(HF(h, H_MLOSS), M) / M);
 }
 
 static void mlm_backward(rf_model_t *m, head_t *h)
@@ -844,22 +877,37 @@ static void mlm_backward(rf_model_t *m, head_t *h)
 	const rf_backend_t *be = m->be;
 	int M = h->M, D = m->cfg.d_model, V = m->cfg.vocab;
 	size_t MD = (size_t)M * D;
-	float *dlogits = h->mlogits, *dout = h->out, *dcat = h->g, *dg = h->out;
+	float *dlogits = HF(h, H_MLOGITS), *dout = HF(h, H_OUT), *dcat = HF(h, H_G), *dg = HF(h, H_OUT);
 	be->zero(dlogits, (size_t)M * V * sizeof(float));
-	be->xent_backward(dlogits, h->mprobs, h->targets, 1.0f / M, M, V);
-	be->matmul(GRD(m, m->mlm_w), h->out, dlogits, 2 * D, V, M, 1, 0, 1.0f, 1.0f);
+	be->xent_backward(dlogits, HF(h, H_MPROBS), HI(h, H_TARGETS), 1.0f / M, M, V);
+	be->matmul(GRD(m, m->mlm_w), HF(h, H_OUT), dlogits, 2 * D, V, M, 1, 0, 1.0f, 1.0f);
 	be->bias_backward(GRD(m, m->mlm_b), dlogits, M, V);
 	be->matmul(dout, dlogits, PAR(m, m->mlm_w), M, 2 * D, V, 0, 1, 1.0f, 0.0f);
 	be->zero(dcat, 2 * MD * sizeof(float));
-	be->layernorm_backward(dcat, GRD(m, m->lnf_w), GRD(m, m->lnf_b), dout, h->cat, PAR(m, m->lnf_w),
-	                       h->mean, h->rstd, M, 2 * D);
+	be->layernorm_backward(dcat, GRD(m, m->lnf_w), GRD(m, m->lnf_b), dout, HF(h, H_CAT), PAR(m, m->lnf_w),
+	                       HF(h, H_MEAN), HF(h, H_RSTD), M, 2 * D);
 	be->zero(dg, 2 * MD * sizeof(float));
 	be->concat2_backward(dg, dg + MD, dcat, M, D);
-	be->scatter_add_rows(FB(m, BUF_DX1), dg, h->idx, M, D);
-	be->scatter_add_rows(FB(m, BUF_DX2), dg + MD, h->idx, M, D);
+	be->scatter_add_rows(FB(m, BUF_DX1), dg, HI(h, H_IDX), M, D);
+	be->scatter_add_rows(FB(m, BUF_DX2), dg + MD, HI(h, H_IDX), M, D);
 }
 
 /* ---- entry points ------------------------------------------------------------ */
+
+size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, int B, int L, int n_mlm, int train)
+{
+	char err[256];
+	if (rf_config_validate(cfg, err, sizeof err)) return SIZE_MAX;
+	rf_model_t m = { .cfg = *cfg, .be = be, .reversible = 1 };
+	build_layout(&m);
+	if (set_shape(&m, B, L, train, err, sizeof err)) return SIZE_MAX;
+	size_t sum = 2 * param_bytes(&m);
+	for (int id = 0; id < N_BUF; id++) sum += buf_bytes(&m, id);
+	int what = cfg->n_classes > 0 ? HEAD_CLS : train ? 0 : HEAD_POOL;
+	if (train && cfg->mlm && n_mlm > 0) what |= HEAD_MLM;
+	return sum + head_bytes(&m, what, (size_t)n_mlm);
+}
+
 
 static int run(rf_model_t *m, const rf_batch_t *b, int backward, float *loss, float *logits, char *err, size_t errlen)
 {
@@ -870,13 +918,13 @@ static int run(rf_model_t *m, const rf_batch_t *b, int backward, float *loss, fl
 	if (logits && m->cfg.n_classes == 0) return rf_fail(err, errlen, "model: no classifier head for logits");
 	if (prepare(m, b, backward, err, errlen)) return -1;
 	head_t h;
-	if (head_alloc(m, &h, b, cls, mlm, err, errlen)) return -1;
+	if (head_alloc(m, &h, b, (cls ? HEAD_CLS : 0) | (mlm ? HEAD_MLM : 0), err, errlen)) return -1;
 
 	forward_layers(m);
 	float total = 0.0f;
 	if (cls) total += cls_forward(m, &h, b->labels != NULL);
 	if (mlm) total += mlm_forward(m, &h);
-	if (logits) m->be->download(logits, h.logits, (size_t)m->B * m->cfg.n_classes * sizeof(float));
+	if (logits) m->be->download(logits, HF(&h, H_LOGITS), (size_t)m->B * m->cfg.n_classes * sizeof(float));
 	if (loss) *loss = total;
 	if (backward) {
 		size_t ND = (size_t)m->N * m->cfg.d_model;
@@ -919,17 +967,11 @@ int rf_model_embed(rf_model_t *m, const rf_batch_t *b, float *pooled, float *per
 	forward_layers(m);
 	int D2 = 2 * m->cfg.d_model;
 	if (pooled) {
-		float *pd = rf_arena_alloc(&m->arena, (size_t)m->B * D2 * sizeof(float));
-		float *tmp = rf_arena_alloc(&m->arena, (size_t)D2 * sizeof(float));
-		if (!pd || !tmp) {
-			rf_arena_free(&m->arena, pd);
-			rf_arena_free(&m->arena, tmp);
-			return rf_fail(err, errlen, "model: cannot allocate the pooled output on backend %s", m->be->name);
-		}
-		pool_forward(m, pd, tmp);
-		m->be->download(pooled, pd, (size_t)m->B * D2 * sizeof(float));
-		rf_arena_free(&m->arena, tmp);
-		rf_arena_free(&m->arena, pd);
+		head_t h;
+		if (head_alloc(m, &h, b, HEAD_POOL, err, errlen)) return -1;
+		pool_forward(m, HF(&h, H_POOLED), HF(&h, H_TMP));
+		m->be->download(pooled, HF(&h, H_POOLED), (size_t)m->B * D2 * sizeof(float));
+		head_free(m, &h);
 	}
 	if (per_token) {
 		piece_t p;

@@ -71,6 +71,15 @@ int rf_model_embed(rf_model_t *m, const rf_batch_t *b, float *pooled, float *per
 /* 1 (default): reconstruct layer inputs in the backward pass. 0: store every
  * layer's inputs in the forward pass (memory grows with depth). */
 void rf_model_set_reversible(rf_model_t *m, int on);
+/* What rf_model_peak_bytes will be after one call on B sequences of L
+ * tokens on backend be, computed without allocating: parameters, gradients,
+ * activations, the attention workspace (for the CPU backend at the current
+ * thread count) and the heads (classifier when the config has classes, else
+ * the pooled embedding; the masked LM's n_mlm targets when training).
+ * train: rf_model_forward_backward, else rf_model_forward / rf_model_embed.
+ * The optimizer's state is not included (rf_optim_state_bytes). SIZE_MAX
+ * when the config or the shape cannot run. */
+size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, int B, int L, int n_mlm, int train);
 size_t rf_model_peak_bytes(const rf_model_t *m);   /* arena peak: params, grads, optimizer, activations, workspace */
 size_t rf_model_current_bytes(const rf_model_t *m);
 void rf_model_reset_peak(rf_model_t *m);

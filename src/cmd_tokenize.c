@@ -12,6 +12,7 @@
 #include "genomics/window.h"
 #include "src/commands.h"
 #include "src/log.h"
+#include "src/memlimit.h"
 
 typedef struct {
 	int k, stride, window, overlap, print, names;
@@ -21,7 +22,8 @@ typedef struct {
 	gf_labels_t *labels;
 } tok_opts_t;
 
-enum { TOK_CHUNK = 1 << 16 };
+/* tokens per call of the tokenizer: 16 KiB, counted while still in L1 */
+enum { TOK_CHUNK = 1 << 12 };
 
 typedef struct {
 	uint64_t records, bases, tokens, unk;
@@ -167,6 +169,32 @@ static void print_name_class(const gf_record_t *rec, int cls, const tok_opts_t *
 	if (o->labels) printf("\t%s", gf_labels_class_name(o->labels, cls));
 }
 
+/* The statistics columns after the name, each after a tab, as one write.
+ * printf takes glibc's slow positional path in this process (libquadmath,
+ * which OpenBLAS pulls in, registers printf hooks): with a line per short
+ * read it would cost about as much as reading the reads. */
+static void print_counts(const size_t v[5])
+{
+	char line[5 * 21 + 1], *p = line + sizeof line;
+	*--p = '\n';
+	for (int i = 4; i >= 0; i--) {
+		size_t x = v[i];
+		do *--p = (char)('0' + x % 10); while (x /= 10);
+		*--p = '\t';
+	}
+	fwrite(p, 1, (size_t)(line + sizeof line - p), stdout);
+}
+
+/* [UNK] tokens among tok[0..n), n <= TOK_CHUNK; a loop that vectorises,
+ * with an AVX2 clone chosen at load time. */
+__attribute__((target_clones("avx2", "default"))) static size_t count_unk(const int32_t *tok, size_t n)
+{
+	uint32_t unk = 0;
+#pragma omp simd reduction(+:unk)
+	for (size_t i = 0; i < n; i++) unk += tok[i] == GF_TOK_UNK;
+	return unk;
+}
+
 /* Tokenizes one record in chunks of TOK_CHUNK tokens (memory stays that of
  * the bases, whatever the record's length) and prints its statistics, its
  * tokens or its windows. */
@@ -182,14 +210,14 @@ static void tokenize_record(const gf_record_t *rec, int cls, const tok_opts_t *o
 	}
 	for (size_t j = 0; j < m; j += TOK_CHUNK) {
 		size_t c = gf_kmer_tokenize_part(rec->seq, rec->len, k, stride, j, TOK_CHUNK, s->tok);
-		for (size_t i = 0; i < c; i++) unk += s->tok[i] == GF_TOK_UNK;
+		unk += count_unk(s->tok, c);
 		if (whole) print_tokens(s->tok, c, j == 0, o);
 	}
 	if (whole) {
 		putchar('\n');
 	} else if (!o->print) {
 		print_name_class(rec, cls, o);
-		printf("\t%zu\t%zu\t%zu\t%zu\t%zu\n", rec->len, m, unk, nw, rec->len - gf_kmer_covered(rec->len, k, stride));
+		print_counts((const size_t[]){ rec->len, m, unk, nw, rec->len - gf_kmer_covered(rec->len, k, stride) });
 	} else {
 		for (size_t w = 0; w < nw; w++) {
 			gf_window_get(&s->win, rec->seq, rec->len, k, stride, o->overlap, s->records, rec->beg, w);
@@ -203,7 +231,8 @@ static void tokenize_record(const gf_record_t *rec, int cls, const tok_opts_t *o
 	s->bases += rec->len;
 	s->tokens += m;
 	s->unk += unk;
-	gf_progress_update(&s->progress, s->bases);
+	/* once per Mbp: a clock read per short read shows in the profile */
+	if (s->bases >> 20 != (s->bases - rec->len) >> 20) gf_progress_update(&s->progress, s->bases);
 }
 
 /* Reads every record of one input; 0 or -1 after logging the error. */
@@ -245,6 +274,7 @@ int cmd_tokenize(int argc, char *argv[])
 	o.regions = calloc(argc, sizeof *o.regions);
 	if (!o.regions) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &o);
+	if (rc < 0 && o.window && gf_mem_check_window(o.window, gf_window_bytes)) rc = GF_EXIT_ERROR;
 	if (rc < 0 && (!(s.tok = malloc(TOK_CHUNK * sizeof *s.tok)) || (o.window && gf_window_init(&s.win, o.window)))) {
 		gf_error("out of memory");
 		rc = GF_EXIT_ERROR;

@@ -10,6 +10,7 @@
 #include "model/backend.h"
 #include "model/util.h"
 #include "src/log.h"
+#include "src/memlimit.h"
 
 #define MAX_RUNGS 32
 /* Keys the LSH rotations: one fixed seed makes every run's predictions the same. */
@@ -141,6 +142,12 @@ int gf_infer_cli_check(gf_infer_cli_t *c, int argc, int first_input)
 	return 0;
 }
 
+/* Model rows per window: the window and, with --rc-average, its reverse complement. */
+static int rows_per_window(const gf_infer_cli_t *c)
+{
+	return c->rc_average ? 2 : 1;
+}
+
 gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 {
 	char err[GF_ERRLEN];
@@ -158,6 +165,10 @@ gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 	if (need_classes && mf->n_classes < 1) {
 		gf_error("%s: the model has no classifier head (a pre-trained model: fine-tune it with train --init, "
 		         "or use embed)", c->model_path);
+		gf_modelfile_free(mf);
+		return NULL;
+	}
+	if (gf_mem_check_model(mf->model, c->batch, rows_per_window(c), mf->window, 0, 0)) {
 		gf_modelfile_free(mf);
 		return NULL;
 	}
@@ -250,7 +261,7 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 	in->mf = mf;
 	in->embed = embed;
 	in->width = gf_infer_width(mf, embed);
-	in->rows_per_win = c->rc_average ? 2 : 1;
+	in->rows_per_win = rows_per_window(c);
 	const int L = mf->window;
 	int step = rf_config_padded_len(&mf->cfg, 1);
 	if (step < 16) step = 16;

@@ -16,6 +16,7 @@
 #include "src/commands.h"
 #include "src/dist.h"
 #include "src/log.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/preempt.h"
 
@@ -892,6 +893,8 @@ static int setup(run_t *r)
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
+	if (rc == 0 && gf_mem_check_model(r->mf->model, o->batch, 1, r->mf->window, 1, o->task == GF_TASK_MLM ? MASK_PROB : 0))
+		rc = -1;
 	free(names);
 	if (rc == 0) {
 		stamp(r->mf, o->argc, o->argv, from != NULL);

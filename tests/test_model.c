@@ -557,6 +557,66 @@ START_TEST(lsh_memory_grows_linearly_with_length)
 }
 END_TEST
 
+/* The estimate is computed from the same buffer sizes the model allocates,
+ * so it should equal the arena peak of a fresh model's first call; 1% is
+ * the tolerance stated by the resource-limit check (docs/bad-input.md). */
+enum { TRAIN_CLS, TRAIN_MLM, CLASSIFY, EMBED };
+
+static void check_estimate(rf_config_t c, int B, int L, int mode)
+{
+	char err[256] = "";
+	rf_model_t *m = make_model(&c);
+	int32_t *tok = malloc((size_t)B * L * sizeof *tok), *pos = malloc((size_t)B * L * sizeof *pos);
+	int32_t *tgt = malloc((size_t)B * L * sizeof *tgt), labels[8] = { 0 };
+	float *out = malloc((size_t)B * 2 * c.d_model * sizeof *out), loss;
+	for (int i = 0; i < B * L; i++) tok[i] = 1 + i % (c.vocab - 1);
+	rf_batch_t b = { .tokens = tok, .B = B, .L = L, .seed = 1, .step = 1, .train = mode <= TRAIN_MLM };
+	int n_mlm = 0, rc;
+	if (mode == TRAIN_MLM)
+		for (int i = 0; i < B * L; i += 7) pos[n_mlm] = i, tgt[n_mlm++] = tok[i];
+	b.n_mlm = n_mlm;
+	b.mlm_pos = pos;
+	b.mlm_targets = tgt;
+	if (mode == TRAIN_CLS) b.labels = labels;
+	if (mode <= TRAIN_MLM) rc = rf_model_forward_backward(m, &b, &loss, err, sizeof err);
+	else if (mode == CLASSIFY) rc = rf_model_forward(m, &b, NULL, out, err, sizeof err);
+	else rc = rf_model_embed(m, &b, out, NULL, err, sizeof err);
+	ck_assert_msg(rc == 0, "%s", err);
+	size_t peak = rf_model_peak_bytes(m);
+	size_t est = rf_model_estimate_bytes(&c, rf_backend_cpu(), B, L, n_mlm, mode <= TRAIN_MLM);
+	fprintf(stderr, "[memory] estimate mode %d B %d L %d: %zu B, peak %zu B\n", mode, B, L, est, peak);
+	ck_assert_msg(fabs((double)est - (double)peak) <= 0.01 * (double)peak, "estimate %zu B, peak %zu B", est, peak);
+	free(tok);
+	free(pos);
+	free(tgt);
+	free(out);
+	rf_model_free(m);
+}
+
+START_TEST(memory_estimate_matches_the_peak_of_a_real_step)
+{
+	rf_config_t c = mem_config(3), mlm = mem_config(2);
+	ck_assert_int_eq(rf_config_set_layers(&c, "local,lsh,full", NULL, 0), 0);
+	mlm.n_classes = 0;
+	mlm.mlm = 1;
+	check_estimate(c, 2, 1000, TRAIN_CLS);
+	check_estimate(c, 3, 777, CLASSIFY);
+	check_estimate(mlm, 2, 1000, TRAIN_MLM);
+	check_estimate(mlm, 4, 500, EMBED);
+}
+END_TEST
+
+START_TEST(memory_estimate_refuses_shapes_that_cannot_run)
+{
+	rf_config_t c = mem_config(2);
+	/* axial 64 x 64 = 4096 positions */
+	ck_assert_uint_eq(rf_model_estimate_bytes(&c, rf_backend_cpu(), 1, 5000, 0, 0), SIZE_MAX);
+	ck_assert_uint_eq(rf_model_estimate_bytes(&c, rf_backend_cpu(), 0, 100, 0, 0), SIZE_MAX);
+	ck_assert_uint_lt(rf_model_estimate_bytes(&c, rf_backend_cpu(), 1, 1000, 0, 0),
+	                  rf_model_estimate_bytes(&c, rf_backend_cpu(), 1, 2000, 0, 0));
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -580,6 +640,8 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, bad_batches_are_rejected_with_a_message);
 	tcase_add_test(tc, reversible_activation_memory_does_not_grow_with_depth);
 	tcase_add_test(tc, lsh_memory_grows_linearly_with_length);
+	tcase_add_test(tc, memory_estimate_matches_the_peak_of_a_real_step);
+	tcase_add_test(tc, memory_estimate_refuses_shapes_that_cannot_run);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -736,6 +736,58 @@ START_TEST(bad_input_gives_one_line_naming_file_record_and_place)
 }
 END_TEST
 
+/* Plain files are read 64 KiB at a time (gzip ones inflate to 64 KiB too):
+ * with a 65-byte header and lines of 60 bases + "\r\n", the first block
+ * ends between a line's '\r' and '\n', the second one base into a line, the
+ * third three bases in. The bases, the one record and, for a bad byte past a
+ * block boundary, the line and position must come out as with LF endings. */
+enum { XB_LINES = 4000, XB_WIDTH = 60, XB_BAD_LINE = 2113 };
+
+static void write_cross_block_fasta(const char *path, const char *eol, int bad)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, ">a %060d%s", 0, eol);
+	for (int i = 0; i < XB_LINES; i++) {
+		char line[XB_WIDTH + 1];
+		for (int j = 0; j < XB_WIDTH; j++) line[j] = "ACGTacgtNRYn"[(i * 7 + j * 3) % 12];
+		if (bad && i == XB_BAD_LINE) line[4] = '*';
+		line[XB_WIDTH] = 0;
+		fprintf(f, "%s%s", line, eol);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(lines_across_read_blocks_read_as_with_lf_endings)
+{
+	char dir[64], lf[128], crlf[128], gz[128], bgz[128], bad[128], cmd[1024];
+	make_tmp(dir);
+	snprintf(lf, sizeof lf, "%s/lf.fa", dir);
+	snprintf(crlf, sizeof crlf, "%s/crlf.fa", dir);
+	snprintf(gz, sizeof gz, "%s/crlf.fa.gz", dir);
+	snprintf(bgz, sizeof bgz, "%s/crlf.bgz.fa.gz", dir);
+	snprintf(bad, sizeof bad, "%s/bad.fa", dir);
+	write_cross_block_fasta(lf, "\n", 0);
+	write_cross_block_fasta(crlf, "\r\n", 0);
+	write_cross_block_fasta(bad, "\r\n", 1);
+	snprintf(cmd, sizeof cmd, "gzip -c %s > %s && bgzip -c %s > %s", crlf, gz, crlf, bgz);
+	free(sh(cmd));
+	scan_t want = scan_ok(lf, NULL);
+	ck_assert_uint_eq(want.n, 1);
+	ck_assert_uint_eq(want.bases, XB_LINES * XB_WIDTH);
+	ck_assert_uint_eq(scan_ok(crlf, NULL).hash, want.hash);
+	ck_assert_uint_eq(scan_ok(gz, NULL).hash, want.hash);
+	ck_assert_uint_eq(scan_ok(bgz, NULL).hash, want.hash);
+	/* line 1 is the header; the '*' is the 5th byte of its line */
+	char line[32], pos[48];
+	snprintf(line, sizeof line, "line %d:", XB_BAD_LINE + 2);
+	snprintf(pos, sizeof pos, "'*' at position %d ", XB_BAD_LINE * XB_WIDTH + 5);
+	const char *const needle[] = { line, "'a'", pos, "not an IUPAC base" };
+	check_bad(bad, NULL, needle, 4);
+	rm_tmp(dir);
+}
+END_TEST
+
 START_TEST(region_on_fasta_that_cannot_be_indexed_fails_clearly)
 {
 	/* An unwritable index: a directory where the .fai would go (root can
@@ -800,6 +852,7 @@ static Suite *seqio_suite(void)
 	t = tcase_create("bad_input");
 	tcase_add_loop_test(t, bad_input_gives_one_line_naming_file_record_and_place, 0, (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(t, region_on_fasta_that_cannot_be_indexed_fails_clearly);
+	tcase_add_test(t, lines_across_read_blocks_read_as_with_lf_endings);
 	tcase_add_loop_test(t, stdin_without_bgzf_eof_block_is_an_error_naming_standard_input, 0, 2);
 	suite_add_tcase(s, t);
 	return s;

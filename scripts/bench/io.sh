@@ -2,11 +2,15 @@
 # I/O benchmark: bases per second read by htslib alone (scripts/bench/readonly.c:
 # kseq over BGZF for FASTA, sam_read1 for BAM), by htslib + gf_kmer_tokenize,
 # and by `genoformer tokenize` (seqio + tokenizer + statistics), on E. coli
-# K-12 MG1655 (4.6 Mbp, read COPIES times per run; plain FASTA and the
-# packaged gzip FASTA) and on bowtie2's combined_reads.bam. Medians of REPS runs of each, taken in turn in the same
+# K-12 MG1655 (4.6 Mbp; plain FASTA and the packaged gzip FASTA) and on
+# bowtie2's combined_reads.bam (4.2 Mbp of reads), each read COPIES times
+# per run. Medians of REPS runs of each, taken in turn in the same
 # loop; ratios to htslib alone in wall and CPU time; peak RSS of each process.
 # Goal: tokenizing adds at most 20% to htslib's read time, and memory stays
-# bounded by the longest record.
+# bounded by the longest record. A last table runs each program on one
+# 4-base record: its fixed start-up cost (genoformer loads OpenBLAS, libgomp
+# and libgfortran; readonly only htslib), part of every ratio above, which
+# COPIES amortises.
 #   scripts/bench/io.sh            REPS=5 COPIES=5 K=6 by default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,4 +78,7 @@ mapfile -t files < <(copies "$GENOME")
 bench "E. coli MG1655 plain FASTA x$COPIES" "${files[@]}"
 mapfile -t files < <(copies "$GENOME_GZ")
 bench "E. coli MG1655 gzip FASTA x$COPIES" "${files[@]}"
-bench "bowtie2 combined_reads.bam" "$BAM"
+mapfile -t files < <(copies "$BAM")
+bench "bowtie2 combined_reads.bam x$COPIES" "${files[@]}"
+printf '>start-up\nACGT\n' >build/bench/tiny.fa
+bench "start-up: one 4-base record" build/bench/tiny.fa

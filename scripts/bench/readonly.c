@@ -1,7 +1,7 @@
 /* Baseline for scripts/bench/io.sh: reads every record of the inputs with
  * htslib alone (kseq over BGZF for FASTA/FASTQ, sam_read1 for SAM/BAM/CRAM),
  * bases as text, and with -k K also tokenizes them (gf_kmer_tokenize, stride
- * 1) in chunks of 64k tokens as `genoformer tokenize` does. Prints "bases tokens seconds peak_rss_bytes" on stdout.
+ * 1) in chunks of 4096 tokens as `genoformer tokenize` does. Prints "bases tokens seconds peak_rss_bytes" on stdout.
  * Usage: readonly [-k K] IN... */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 KSEQ_INIT(BGZF *, bgzf_read)
 
-enum { CHUNK = 1 << 16 };
+enum { CHUNK = 1 << 12 };
 
 typedef struct {
 	int k;
