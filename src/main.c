@@ -32,7 +32,10 @@ static const struct {
  * fails, the command goes on with the default policy. */
 static void prefer_passive_waiting(char *argv[])
 {
+	const char *preload = getenv("LD_PRELOAD");
 	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+	/* under valgrind the exec would leave the tool (its preload marks it) */
+	if (preload && strstr(preload, "vgpreload")) return;
 	if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
 	execv("/proc/self/exe", argv);
 }
