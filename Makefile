@@ -69,7 +69,7 @@ all: $(BIN)
 
 # The binary's name does not say how it was built (CPU or CUDA): relink it
 # whenever the flavour changes, whatever the timestamps say.
-FLAVOUR := .flavour-$(BIN)
+FLAVOUR := .flavour-$(subst /,_,$(BIN))
 $(shell [ "$$(cat $(FLAVOUR) 2>/dev/null)" = "$(BUILD)" ] || echo $(BUILD) > $(FLAVOUR))
 
 $(BIN): $(APP_OBJ) $(BUILD)/libgenoformer.a $(FLAVOUR)

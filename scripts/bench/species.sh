@@ -7,7 +7,19 @@
 #   contigs ragout ships), evenly spread, N per species and size.
 #   genoformer: MODEL (default the bundled data/models/example.gfm, trained
 #   on the same training genomes by scripts/train-example.sh); TRAIN=1 trains
-#   one here instead (TRAIN_OPTS).
+#   one here instead (TRAIN_OPTS). Rows genoformer, and genoformer-rc with
+#   classify --rc-average (each window read on both strands).
+#   PRETRAIN=1 also compares pretraining with training from scratch on an
+#   equal fine-tuning budget: `genoformer pretrain` (PT_STEPS) on the training
+#   genomes, then `genoformer train --init` (FT_STEPS), against `genoformer
+#   train` from scratch with the same FT_STEPS and settings; both have the
+#   bundled model's tokenizer, body and optimiser settings
+#   (scripts/train-example.sh). Rows gf-pretrained and gf-scratch, fragment
+#   sizes PT_SIZES; the validation losses of both runs to
+#   data/cache/bench-species/pretrain-val<PT_STEPS>-<FT_STEPS>.tsv. Models
+#   are named by their steps and reused when they exist.
+# OMP_WAIT_POLICY is passive unless set: on a loaded machine, OpenMP threads
+# spinning at barriers made 2-thread classification 6x slower than 1 thread.
 #   Kraken 2: a custom database of the training genomes with a hand-made
 #   four-species taxonomy (no NCBI files needed: sequences carry
 #   kraken:taxid), default k-mer sizes.
@@ -27,7 +39,13 @@ MODEL=${MODEL:-data/models/example.gfm}
 N1K=${N1K:-100} N10K=${N10K:-30} N100K=${N100K:-8}
 TRAIN=${TRAIN:-0}
 TRAIN_OPTS=${TRAIN_OPTS:-"-k 6 --stride 6 --window 512 --layers 4 --d-model 64 --heads 4 --d-ff 256 --steps 2000 --batch 16 --balance"}
+PRETRAIN=${PRETRAIN:-0}
+PT_STEPS=${PT_STEPS:-400} FT_STEPS=${FT_STEPS:-300} PT_SIZES=${PT_SIZES:-"1000 10000"}
+# scripts/train-example.sh's architecture and optimiser settings
+PT_ARCH="-k 6 -L 256 --layers 2 --d-model 64 --heads 4 --d-ff 128 --attn local,lsh --chunk 64"
+PT_OPT="--batch 16 --lr 3e-3 --warmup 50 --seed 1 --val-every 50 --val-windows 512 --device cpu"
 W=data/cache/bench-species
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 say() { echo "[species] $*" >&2; }
 
 data/fetch-examples.sh
@@ -100,14 +118,55 @@ if [ "$TRAIN" = 1 ]; then
 	"$GF" train -q -o $MODEL -t "$THREADS" $TRAIN_OPTS $(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
 	say "genoformer: trained $MODEL in $(echo "$(now) - $t0" | bc) s"
 fi
-if [ -s "$MODEL" ]; then
-	for size in 1000 10000 100000; do
+# gf_rows TOOL MODEL OPTS SIZE...: classify the fragments with MODEL and the
+# classify options OPTS, one row per size
+gf_rows() {
+	local tool=$1 model=$2 opts=$3 size t0
+	shift 3
+	for size in "$@"; do
 		t0=$(now)
-		"$GF" classify -q -m "$MODEL" -t "$THREADS" -o $W/gf$size.tsv $W/test/frag$size.fa
-		metrics genoformer $size $W/gf$size.tsv "$(echo "$(now) - $t0" | bc)"
+		# shellcheck disable=SC2086
+		"$GF" classify -q -m "$model" -t "$THREADS" $opts -o $W/$tool$size.tsv $W/test/frag$size.fa
+		metrics "$tool" $size $W/$tool$size.tsv "$(echo "$(now) - $t0" | bc)"
 	done
+}
+if [ -s "$MODEL" ]; then
+	gf_rows genoformer "$MODEL" "" 1000 10000 100000
+	gf_rows genoformer-rc "$MODEL" --rc-average 1000 10000 100000
 else
 	say "no model $MODEL (scripts/train-example.sh, or TRAIN=1): genoformer left out"
+fi
+
+# pretraining vs. from scratch, equal fine-tuning steps; a run is skipped
+# when its model exists, and continues when interrupted (--resume auto),
+# except the fine-tuning (--init excludes --resume)
+timed() {
+	local out=$1 t0
+	shift
+	[ -s "$out" ] && return
+	t0=$(now)
+	"$GF" "$@" -q -o "$out" -t "$THREADS"
+	say "genoformer $1: $out in $(echo "$(now) - $t0" | bc) s"
+}
+if [ "$PRETRAIN" = 1 ]; then
+	CLASS_OPTS=$(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
+	PT=$W/pretrain$PT_STEPS FT=$W/pretrained$PT_STEPS-$FT_STEPS SC=$W/scratch$FT_STEPS
+	# shellcheck disable=SC2046,SC2086
+	timed $PT.gfm pretrain $PT_ARCH $PT_OPT --steps "$PT_STEPS" --resume auto $(for c in $CLASSES; do echo $W/train/$c.fa; done)
+	# shellcheck disable=SC2086
+	timed $FT.gfm train --init $PT.gfm $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance $CLASS_OPTS
+	# shellcheck disable=SC2086
+	timed $SC.gfm train $PT_ARCH $PT_OPT --steps "$FT_STEPS" --balance --resume auto $CLASS_OPTS
+	# shellcheck disable=SC2086
+	gf_rows gf-pretrained $FT.gfm "" $PT_SIZES
+	# shellcheck disable=SC2086
+	gf_rows gf-scratch $SC.gfm "" $PT_SIZES
+	# validation rows (val_loss not NA) of both runs side by side, by step
+	val_rows() { awk -F'\t' 'NR > 1 && $5 != "NA" { print $1 "\t" $5 "\t" $6 }' "$1"; }
+	{ printf 'step\tpretrained_val_loss\tpretrained_val_acc\tstep\tscratch_val_loss\tscratch_val_acc\n'
+	  paste <(val_rows $FT.metrics.tsv) <(val_rows $SC.metrics.tsv); } | cut -f1-3,5,6 >$W/pretrain-val$PT_STEPS-$FT_STEPS.tsv
+	say "validation during fine-tuning ($W/pretrain-val$PT_STEPS-$FT_STEPS.tsv):"
+	column -t $W/pretrain-val$PT_STEPS-$FT_STEPS.tsv >&2
 fi
 
 # Kraken 2: custom taxonomy root(1) -> species 101..104
