@@ -515,9 +515,5 @@ Suite *attn_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(attn_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(attn_suite());
 }

@@ -272,9 +272,5 @@ int main(void)
 	tcase_add_test(tc, decode_refuses_unk_and_inconsistent_neighbours);
 	tcase_add_test(tc, token_names_cover_specials_and_kmers);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(s);
 }

@@ -179,9 +179,5 @@ int main(void)
 	tcase_add_test(tc, unused_ids_are_reported_in_file_order);
 	tcase_add_test(tc, file_classes_label_every_record_of_their_file);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(s);
 }

@@ -10,6 +10,7 @@
 
 #include "src/log.h"
 #include "src/opts.h"
+#include "tests/testutil.h"
 
 static const struct option longopts[] = {
 	{ "window", required_argument, 0, 'L' }, { "quiet", no_argument, 0, 'q' },
@@ -99,9 +100,5 @@ int main(void)
 	tcase_add_test(tc, short_options_are_never_read_as_long_ones);
 	tcase_add_test(tc, good_command_lines_print_nothing);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(s);
 }

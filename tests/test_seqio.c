@@ -862,9 +862,5 @@ static Suite *seqio_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(seqio_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(seqio_suite());
 }

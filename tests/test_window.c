@@ -141,9 +141,5 @@ int main(void)
 	tcase_add_test(tc, coordinates_carry_the_region_offset);
 	tcase_add_test(tc, check_rejects_bad_length_and_overlap);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(s);
 }
