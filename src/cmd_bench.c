@@ -50,18 +50,6 @@ static void usage(FILE *fp)
 	        "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-static int parse_int(const char *opt, const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi) {
-		gf_error("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
 static int parse_opts(bench_opts_t *o, int argc, char *argv[])
 {
 	enum { O_ATTN = 256, O_LAYERS, O_DMODEL, O_HEADS, O_DFF, O_HASHES, O_BUCKETS, O_CHUNK, O_FFCHUNK,
@@ -82,23 +70,23 @@ static int parse_opts(bench_opts_t *o, int argc, char *argv[])
 	int ch, bad = 0;
 	while (!bad && (ch = gf_getopt(argc, argv, "L:B:t:h", longopts)) >= 0) {
 		switch (ch) {
-		case 'L': bad = parse_int("-L", optarg, 1, 1 << 30, &o->L); break;
-		case 'B': bad = parse_int("-B", optarg, 1, 1 << 20, &o->B); break;
-		case 't': bad = parse_int("--threads", optarg, 1, 1024, &o->threads); break;
+		case 'L': bad = gf_parse_int("-L", optarg, 1, 1 << 30, &o->L); break;
+		case 'B': bad = gf_parse_int("-B", optarg, 1, 1 << 20, &o->B); break;
+		case 't': bad = gf_parse_int("--threads", optarg, 1, 1024, &o->threads); break;
 		case O_ATTN: o->attn = optarg; break;
-		case O_LAYERS: bad = parse_int("--layers", optarg, 1, RF_MAX_LAYERS, &c->n_layers); break;
-		case O_DMODEL: bad = parse_int("--d-model", optarg, 2, 1 << 16, &c->d_model); break;
-		case O_HEADS: bad = parse_int("--heads", optarg, 1, 1 << 10, &c->n_heads); break;
-		case O_DFF: bad = parse_int("--d-ff", optarg, 1, 1 << 18, &c->d_ff); break;
-		case O_HASHES: bad = parse_int("--hashes", optarg, 1, 64, &c->n_hashes); break;
-		case O_BUCKETS: bad = parse_int("--buckets", optarg, 0, 65534, &c->n_buckets); break;
-		case O_CHUNK: bad = parse_int("--chunk", optarg, 1, 1 << 20, &c->chunk_len); break;
-		case O_FFCHUNK: bad = parse_int("--ff-chunk", optarg, 0, 1 << 30, &c->ff_chunk); break;
+		case O_LAYERS: bad = gf_parse_int("--layers", optarg, 1, RF_MAX_LAYERS, &c->n_layers); break;
+		case O_DMODEL: bad = gf_parse_int("--d-model", optarg, 2, 1 << 16, &c->d_model); break;
+		case O_HEADS: bad = gf_parse_int("--heads", optarg, 1, 1 << 10, &c->n_heads); break;
+		case O_DFF: bad = gf_parse_int("--d-ff", optarg, 1, 1 << 18, &c->d_ff); break;
+		case O_HASHES: bad = gf_parse_int("--hashes", optarg, 1, 64, &c->n_hashes); break;
+		case O_BUCKETS: bad = gf_parse_int("--buckets", optarg, 0, 65534, &c->n_buckets); break;
+		case O_CHUNK: bad = gf_parse_int("--chunk", optarg, 1, 1 << 20, &c->chunk_len); break;
+		case O_FFCHUNK: bad = gf_parse_int("--ff-chunk", optarg, 0, 1 << 30, &c->ff_chunk); break;
 		case O_TRAIN: o->train = 1; break;
 		case O_INFER: o->train = 0; break;
 		case O_STORED: o->reversible = 0; break;
-		case O_STEPS: bad = parse_int("--steps", optarg, 1, 1 << 20, &o->steps); break;
-		case O_WARMUP: bad = parse_int("--warmup", optarg, 0, 1 << 20, &o->warmup); break;
+		case O_STEPS: bad = gf_parse_int("--steps", optarg, 1, 1 << 20, &o->steps); break;
+		case O_WARMUP: bad = gf_parse_int("--warmup", optarg, 0, 1 << 20, &o->warmup); break;
 		case O_DEVICE: o->device = optarg; break;
 		case O_HEADER: o->header = 1; break;
 		case 'h': usage(stdout); exit(GF_EXIT_OK);

@@ -69,19 +69,6 @@ static void usage(FILE *fp)
 	        GF_KMER_MAX_K);
 }
 
-/* Whole-string integer in [lo, hi], or a usage error naming the option. */
-static int parse_int(const char *opt, const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi) {
-		fprintf(stderr, "[tokenize] error: %s expects an integer in %ld..%ld, got '%s'\n", opt, lo, hi, s);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
 enum { O_AS_STORED = 256, O_KEEP_SEC, O_KEEP_SUPP, O_KEEP_QCFAIL, O_SKIP_UNMAPPED, O_REFERENCE, O_LABELS, O_CLASS, O_NAMES };
 
 /* Parses argv into o; returns -1 to continue, or the exit status. */
@@ -102,11 +89,11 @@ static int parse_args(int argc, char *argv[], tok_opts_t *o)
 	int c, bad = 0;
 	while (!bad && (c = gf_getopt(argc, argv, "k:s:L:O:r:t:pqvh", longopts)) >= 0) {
 		switch (c) {
-		case 'k': bad = parse_int("-k", optarg, 1, GF_KMER_MAX_K, &o->k); break;
-		case 's': bad = parse_int("--stride", optarg, 1, GF_KMER_MAX_K, &o->stride); break;
-		case 'L': bad = parse_int("--window", optarg, 0, INT_MAX, &o->window); break;
-		case 'O': bad = parse_int("--overlap", optarg, 0, INT_MAX, &o->overlap); break;
-		case 't': bad = parse_int("--threads", optarg, 1, 1024, &o->io.threads); break;
+		case 'k': bad = gf_parse_int("-k", optarg, 1, GF_KMER_MAX_K, &o->k); break;
+		case 's': bad = gf_parse_int("--stride", optarg, 1, GF_KMER_MAX_K, &o->stride); break;
+		case 'L': bad = gf_parse_int("--window", optarg, 0, INT_MAX, &o->window); break;
+		case 'O': bad = gf_parse_int("--overlap", optarg, 0, INT_MAX, &o->overlap); break;
+		case 't': bad = gf_parse_int("--threads", optarg, 1, 1024, &o->io.threads); break;
 		case 'r': o->regions[o->n_regions++] = optarg; break;
 		case 'p': o->print = 1; break;
 		case 'q': gf_verbosity = GF_LOG_QUIET; break;

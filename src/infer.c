@@ -10,23 +10,12 @@
 #include "model/backend.h"
 #include "model/util.h"
 #include "src/log.h"
+#include "src/opts.h"
 #include "src/memlimit.h"
 
 #define MAX_RUNGS 32
 /* Keys the LSH rotations: one fixed seed makes every run's predictions the same. */
 #define INFER_SEED 1
-
-int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi) {
-		gf_error("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
 
 int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
 {

@@ -67,9 +67,6 @@ int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg);
 enum { GF_USAGE_PER_WINDOW = 1, GF_USAGE_MIN_PROB = 2 };
 void gf_infer_cli_usage(FILE *fp, int flags);
 
-/* Whole-string integer in [lo, hi], or -1 after a usage error naming opt. */
-int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out);
-
 /* Checks -m and the inputs after parsing (usage errors printed): 0 or -1. */
 int gf_infer_cli_check(gf_infer_cli_t *c, int argc, int first_input);
 

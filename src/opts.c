@@ -2,6 +2,7 @@
 #include "src/opts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "src/log.h"
@@ -55,4 +56,16 @@ int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option
 	else
 		gf_error("unrecognized option '%.*s'", name_len(arg), arg);
 	return '?';
+}
+
+int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi) {
+		gf_error("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
 }

@@ -12,4 +12,7 @@
  * start with ':', '+' or '-'. */
 int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option *longopts);
 
+/* Whole-string integer in [lo, hi], or -1 after a usage error naming opt. */
+int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out);
+
 #endif
