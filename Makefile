@@ -53,14 +53,14 @@ ifeq ($(MPI),1)
 endif
 
 LIB_SRC  := $(wildcard genomics/*.c model/*.c model/cpu/*.c)
-APP_SRC  := $(wildcard src/*.c)
+APP_SRC  := $(wildcard src/*.c src/cmd/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 CUDA_TEST_SRC := $(wildcard tests/cuda/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
-# src/ modules other than main.c, linked into the test suites too
-CLI_OBJ  := $(filter-out $(BUILD)/src/main.o,$(APP_OBJ))
+# src/ and src/cmd/ modules other than main.c, linked into the test suites too
+CLI_OBJ  := $(filter-out $(BUILD)/src/cmd/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 

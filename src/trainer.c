@@ -13,7 +13,7 @@
 #include "model/atomicfile.h"
 #include "model/backend.h"
 #include "model/optim.h"
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/dist.h"
 #include "src/log.h"
 #include "src/memlimit.h"

@@ -20,7 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 
 enum { MAX_ARGS = 32, N_FIXTURES = 5 };

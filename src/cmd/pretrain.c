@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/trainer.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
 #include "src/opts.h"

@@ -8,7 +8,7 @@
 
 #include "genomics/seqio.h"
 #include "model/checkpoint.h"
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
 

@@ -9,7 +9,7 @@
 
 #include "genomics/labels.h"
 #include "model/util.h"
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
 #include "src/opts.h"

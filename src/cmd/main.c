@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 
 static const struct {

@@ -10,7 +10,7 @@
 #include "genomics/labels.h"
 #include "genomics/seqio.h"
 #include "genomics/window.h"
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"

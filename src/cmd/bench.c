@@ -10,7 +10,7 @@
 #include "model/optim.h"
 #include "model/reformer.h"
 #include "model/rng.h"
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
 

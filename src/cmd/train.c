@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/commands.h"
+#include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/trainer.h"
