@@ -6,6 +6,10 @@
  * model's L tokens (no overlap). Each window runs at the smallest length of
  * the ladder chunk, 2 chunk, 4 chunk, ..., L that holds its real tokens, in
  * a batch of windows of that length, so short reads do not pay for L.
+ * Windows of at most one chunk of real tokens (reads, short contigs, the
+ * last window of a record) are instead packed end to end into calls of
+ * batch x L tokens (src/pack.h), each computed exactly as alone: the same
+ * outputs, bit for bit, without the padding.
  * Results depend on a window's tokens; the batch around it changes only the
  * last bits of float rounding (BLAS and vectorised loops sum in an order
  * that depends on a row's place in the batch), and with batch 1 not even
@@ -26,7 +30,7 @@
 enum {
 	GF_OPT_DEVICE = 300, GF_OPT_SHARD, GF_OPT_RC_AVERAGE, GF_OPT_BATCH, GF_OPT_PER_WINDOW,
 	GF_OPT_AS_STORED, GF_OPT_KEEP_SEC, GF_OPT_KEEP_SUPP, GF_OPT_KEEP_QCFAIL, GF_OPT_SKIP_UNMAPPED,
-	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB
+	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB, GF_OPT_NO_PACK
 };
 #define GF_INFER_SHORTOPTS "m:o:r:t:qvh"
 #define GF_INFER_LONGOPTS \
@@ -38,7 +42,8 @@ enum {
 	{ "per-window", no_argument, 0, GF_OPT_PER_WINDOW }, { "as-stored", no_argument, 0, GF_OPT_AS_STORED }, \
 	{ "keep-secondary", no_argument, 0, GF_OPT_KEEP_SEC }, { "keep-supplementary", no_argument, 0, GF_OPT_KEEP_SUPP }, \
 	{ "keep-qcfail", no_argument, 0, GF_OPT_KEEP_QCFAIL }, { "skip-unmapped", no_argument, 0, GF_OPT_SKIP_UNMAPPED }, \
-	{ "reference", required_argument, 0, GF_OPT_REFERENCE }, { "hts-threads", required_argument, 0, GF_OPT_HTS_THREADS }
+	{ "reference", required_argument, 0, GF_OPT_REFERENCE }, { "hts-threads", required_argument, 0, GF_OPT_HTS_THREADS }, \
+	{ "no-pack", no_argument, 0, GF_OPT_NO_PACK }
 /* classify and eval only */
 #define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }
 
@@ -47,6 +52,7 @@ typedef struct {
 	int threads;              /* 0: OpenMP's default (all cores or OMP_NUM_THREADS) */
 	int batch;                /* windows per forward pass */
 	int rc_average, per_window;
+	int no_pack;              /* one window per model row instead of packing short ones */
 	float min_prob;           /* below it: unclassified */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	gf_seqio_opts_t io;

@@ -115,7 +115,7 @@ START_TEST(embed_adds_token_and_axial_positions)
 		110, 1011, 1013,   130, 2031, 2033,   200, 1001, 1003,
 		120, 1021, 1023,   120, 2021, 2023,   210, 1011, 1013 };
 	float out[18];
-	cpu_embed_forward(out, tokens, tok, pos1, pos2, 2, 3, 3, 2, 1);
+	cpu_embed_forward(out, tokens, NULL, tok, pos1, pos2, 2, 3, 3, 2, 1);
 	ck_assert_close_arr(out, want, 18, 0.0, 0.0);
 }
 END_TEST
@@ -130,7 +130,7 @@ static double embed_loss(const float *x, void *p)
 {
 	embed_ctx_t *c = p;
 	(void)x;
-	cpu_embed_forward(c->out, c->tokens, c->tok, c->pos1, c->pos2, c->B, c->L, c->D, c->n2, c->d1);
+	cpu_embed_forward(c->out, c->tokens, NULL, c->tok, c->pos1, c->pos2, c->B, c->L, c->D, c->n2, c->d1);
 	return gc_dot(c->dout, c->out, (size_t)c->B * c->L * c->D);
 }
 
@@ -143,12 +143,12 @@ START_TEST(embed_backward_matches_finite_differences_and_accumulates)
 	                  randn(n2 * (D - d1), 12, 1.0f), randn(B * L * D, 13, 1.0f),
 	                  zeros(B * L * D), B, L, D, n2, d1 };
 	float *dt = zeros(V * D), *dp1 = zeros(n1 * d1), *dp2 = zeros(n2 * (D - d1));
-	cpu_embed_backward(dt, dp1, dp2, c.dout, tokens, B, L, D, n2, d1);
+	cpu_embed_backward(dt, dp1, dp2, c.dout, tokens, NULL, B, L, D, n2, d1);
 	ck_assert_gradcheck("embed tok_emb", embed_loss, &c, c.tok, dt, V * D);
 	ck_assert_gradcheck("embed pos1", embed_loss, &c, c.pos1, dp1, n1 * d1);
 	ck_assert_gradcheck("embed pos2", embed_loss, &c, c.pos2, dp2, n2 * (D - d1));
 	float *t1 = copy_of(dt, V * D), *p11 = copy_of(dp1, n1 * d1), *p21 = copy_of(dp2, n2 * (D - d1));
-	cpu_embed_backward(dt, dp1, dp2, c.dout, tokens, B, L, D, n2, d1);
+	cpu_embed_backward(dt, dp1, dp2, c.dout, tokens, NULL, B, L, D, n2, d1);
 	assert_doubled(dt, t1, V * D, "embed dtok_emb");
 	assert_doubled(dp1, p11, n1 * d1, "embed dpos1");
 	assert_doubled(dp2, p21, n2 * (D - d1), "embed dpos2");
@@ -598,7 +598,7 @@ START_TEST(row_reductions_do_not_depend_on_thread_count)
 		for (int k = 0; k < 7; k++) r[t][k] = zeros(N * D);
 		cpu_layernorm_backward(r[t][0], r[t][1], r[t][2], g, x, w, mean, rstd, N, D);
 		cpu_bias_backward(r[t][3], g, N, D);
-		cpu_embed_backward(r[t][4], r[t][5], r[t][5] + (L / n2) * d1, g, tokens, B, L, D, n2, d1);
+		cpu_embed_backward(r[t][4], r[t][5], r[t][5] + (L / n2) * d1, g, tokens, NULL, B, L, D, n2, d1);
 		cpu_scatter_add_rows(r[t][6], g, tokens, N, D);
 		cpu_meanpool_forward(r[t][6] + V * D, x, mask, B, L, D);
 		sums[t][0] = cpu_sum(g, N * D);

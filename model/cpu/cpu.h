@@ -14,14 +14,19 @@ void cpu_attn_forward(float *out, const float *qk, const float *v, const uint16_
 void cpu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
                        const float *v, const uint16_t *buckets, const uint8_t *mask,
                        const rf_attn_shape_t *s, void *work);
+size_t cpu_attn_varlen_workspace(const rf_varlen_shape_t *s);
+void cpu_attn_varlen_forward(float *out, const float *qk, const float *v, const int32_t *seg,
+                             const rf_varlen_shape_t *s, void *work);
+void cpu_attn_varlen_backward(float *dqk, float *dv, const float *dout, const float *qk,
+                              const float *v, const int32_t *seg, const rf_varlen_shape_t *s, void *work);
 
 /* ops.c: everything else; the table itself is in backend_cpu.c */
 void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
                 int ta, int tb, float alpha, float beta);
-void cpu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
+void cpu_embed_forward(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,
                        const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1);
 void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
-                        const int32_t *tokens, int B, int L, int D, int n2, int d1);
+                        const int32_t *tokens, const int32_t *pos, int B, int L, int D, int n2, int d1);
 void cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C);
 void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -39,6 +44,8 @@ void cpu_concat2_backward(float *da, float *db, const float *dout, int N, int C)
 void cpu_rng_normal(float *out, size_t n, uint64_t key);
 void cpu_meanpool_forward(float *out, const float *inp, const uint8_t *mask, int B, int L, int C);
 void cpu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C);
+void cpu_segpool_forward(float *out, const float *inp, const int32_t *seg, int n_seg, int C);
+void cpu_segpool_backward(float *dinp, const float *dout, const int32_t *seg, int n_seg, int C);
 void cpu_gather_rows(float *out, const float *inp, const int32_t *idx, int M, int C);
 void cpu_scatter_add_rows(float *dinp, const float *dout, const int32_t *idx, int M, int C);
 void cpu_xent_forward(float *loss, float *probs, const float *logits, const int32_t *targets,

@@ -57,13 +57,13 @@ void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
 	}
 }
 
-void cpu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
+void cpu_embed_forward(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,
                        const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1)
 {
 	int d2 = D - d1;
 	#pragma omp parallel for schedule(static) if ((long long)B * L * D > CPU_PAR_MIN)
 	for (long long r = 0; r < (long long)B * L; r++) {
-		int j = (int)(r % L);
+		int j = pos ? pos[r] : (int)(r % L);
 		float *o = out + r * D;
 		const float *t = tok_emb + (size_t)tokens[r] * D;
 		const float *p1 = pos1 + (size_t)(j / n2) * d1;
@@ -74,7 +74,7 @@ void cpu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
 }
 
 void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
-                        const int32_t *tokens, int B, int L, int D, int n2, int d1)
+                        const int32_t *tokens, const int32_t *pos, int B, int L, int D, int n2, int d1)
 {
 	int d2 = D - d1;
 	/* Rows of one token (or position) repeat: split by columns, rows in order. */
@@ -83,7 +83,7 @@ void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float
 		int lo, hi;
 		cpu_my_range(D, &lo, &hi);
 		for (long long r = 0; r < (long long)B * L; r++) {
-			int j = (int)(r % L);
+			int j = pos ? pos[r] : (int)(r % L);
 			const float *g = dout + r * D;
 			float *t = dtok_emb + (size_t)tokens[r] * D;
 			float *p1 = dpos1 + (size_t)(j / n2) * d1;
@@ -306,41 +306,70 @@ static int cpu_mask_count(const uint8_t *mask, int b, int L)
 	return k;
 }
 
+/* o[lo..hi) = mean over the rows j0 <= j < j1 of inp with mask 1 (mask NULL:
+ * all), k of them, summed in row order; the columns are the thread's share. */
+static void cpu_pool_rows(float *o, const float *inp, const uint8_t *mask, size_t j0, size_t j1, int k,
+                          int lo, int hi, int C)
+{
+	for (int c = lo; c < hi; c++) o[c] = 0.0f;
+	for (size_t j = j0; j < j1; j++) {
+		if (!cpu_masked_in(mask, j)) continue;
+		const float *x = inp + j * C;
+		for (int c = lo; c < hi; c++) o[c] += x[c];
+	}
+	float s = k ? 1.0f / k : 0.0f;
+	for (int c = lo; c < hi; c++) o[c] *= s;
+}
+
+/* dinp rows j0 <= j < j1 with mask 1 += g / k. */
+static void cpu_unpool_rows(float *dinp, const float *g, const uint8_t *mask, size_t j0, size_t j1, int k, int C)
+{
+	if (!k) return;
+	float s = 1.0f / k;
+	#pragma omp parallel for schedule(static) if ((long long)(j1 - j0) * C > CPU_PAR_MIN)
+	for (size_t j = j0; j < j1; j++) {
+		if (!cpu_masked_in(mask, j)) continue;
+		float *dx = dinp + j * C;
+		for (int c = 0; c < C; c++) dx[c] += g[c] * s;
+	}
+}
+
 void cpu_meanpool_forward(float *out, const float *inp, const uint8_t *mask, int B, int L, int C)
 {
 	#pragma omp parallel if ((long long)B * L * C > CPU_PAR_MIN)
 	{
 		int lo, hi;
 		cpu_my_range(C, &lo, &hi);
-		for (int b = 0; b < B; b++) {
-			float *o = out + (size_t)b * C;
-			int k = cpu_mask_count(mask, b, L);
-			for (int c = lo; c < hi; c++) o[c] = 0.0f;
-			for (int j = 0; j < L; j++) {
-				if (!cpu_masked_in(mask, (size_t)b * L + j)) continue;
-				const float *x = inp + ((size_t)b * L + j) * C;
-				for (int c = lo; c < hi; c++) o[c] += x[c];
-			}
-			float s = k ? 1.0f / k : 0.0f;
-			for (int c = lo; c < hi; c++) o[c] *= s;
-		}
+		for (int b = 0; b < B; b++)
+			cpu_pool_rows(out + (size_t)b * C, inp, mask, (size_t)b * L, (size_t)(b + 1) * L,
+			              cpu_mask_count(mask, b, L), lo, hi, C);
 	}
 }
 
 void cpu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C)
 {
-	for (int b = 0; b < B; b++) {
-		int k = cpu_mask_count(mask, b, L);
-		if (!k) continue;
-		float s = 1.0f / k;
-		const float *g = dout + (size_t)b * C;
-		#pragma omp parallel for schedule(static) if ((long long)L * C > CPU_PAR_MIN)
-		for (int j = 0; j < L; j++) {
-			if (!cpu_masked_in(mask, (size_t)b * L + j)) continue;
-			float *dx = dinp + ((size_t)b * L + j) * C;
-			for (int c = 0; c < C; c++) dx[c] += g[c] * s;
-		}
+	for (int b = 0; b < B; b++)
+		cpu_unpool_rows(dinp, dout + (size_t)b * C, mask, (size_t)b * L, (size_t)(b + 1) * L,
+		                cpu_mask_count(mask, b, L), C);
+}
+
+void cpu_segpool_forward(float *out, const float *inp, const int32_t *seg, int n_seg, int C)
+{
+	#pragma omp parallel if ((long long)(seg[n_seg] - seg[0]) * C > CPU_PAR_MIN)
+	{
+		int lo, hi;
+		cpu_my_range(C, &lo, &hi);
+		for (int i = 0; i < n_seg; i++)
+			cpu_pool_rows(out + (size_t)i * C, inp, NULL, seg[i] - seg[0], seg[i + 1] - seg[0],
+			              seg[i + 1] - seg[i], lo, hi, C);
 	}
+}
+
+void cpu_segpool_backward(float *dinp, const float *dout, const int32_t *seg, int n_seg, int C)
+{
+	for (int i = 0; i < n_seg; i++)
+		cpu_unpool_rows(dinp, dout + (size_t)i * C, NULL, seg[i] - seg[0], seg[i + 1] - seg[0],
+		                seg[i + 1] - seg[i], C);
 }
 
 void cpu_gather_rows(float *out, const float *inp, const int32_t *idx, int M, int C)

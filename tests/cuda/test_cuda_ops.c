@@ -146,8 +146,8 @@ static void run_embed(const rf_backend_t *be, float *out, float *dtok, float *dp
 	/* gradients start from the inputs themselves, to check += */
 	float *gte = put(&P, te, sizeof(float) * EV * ED), *gp1 = put(&P, p1, sizeof(float) * EN1 * ED1);
 	float *gp2 = put(&P, p2, sizeof(float) * EN2 * (ED - ED1));
-	be->embed_forward(o, dt, dte, dp1d, dp2d, EB, EL, ED, EN2, ED1);
-	be->embed_backward(gte, gp1, gp2, g, dt, EB, EL, ED, EN2, ED1);
+	be->embed_forward(o, dt, NULL, dte, dp1d, dp2d, EB, EL, ED, EN2, ED1);
+	be->embed_backward(gte, gp1, gp2, g, dt, NULL, EB, EL, ED, EN2, ED1);
 	get(&P, out, o, sizeof(float) * EB * EL * ED);
 	get(&P, dtok, gte, sizeof(float) * EV * ED);
 	get(&P, dp1, gp1, sizeof(float) * EN1 * ED1);
@@ -818,6 +818,107 @@ END_TEST
 
 /* Without a visible GPU the backend says so instead of crashing. Needs a
  * fresh process (Check's fork): skipped under CK_FORK=no. */
+/* ---- packed segments ---- */
+
+/* Segments of 1, 100 (two query tiles), 17 and 64 rows, with rows outside
+ * every segment before, between and after them. */
+enum { VL_N = 190, VL_SEG = 4 };
+static const int32_t VL_SEGS[VL_SEG + 1] = { 3, 4, 104, 121, 185 };
+
+static attn_res_t run_varlen(const rf_backend_t *be, const rf_varlen_shape_t *s, const float *qk,
+                             const float *v, const float *dout, const float *g0)
+{
+	size_t n = (size_t)s->N * s->H * s->dh, b = n * sizeof(float);
+	pool_t P = { be, { 0 }, 0 };
+	float *dq = put(&P, qk, b), *dvv = put(&P, v, b), *dg = put(&P, dout, b), *o = put(&P, g0, b);
+	float *gq = put(&P, g0, b), *gv = put(&P, g0, b);
+	int32_t *seg = put(&P, VL_SEGS, sizeof VL_SEGS);
+	void *work = blank(&P, be->attn_varlen_workspace(s));
+	attn_res_t r = { fbuf(n), fbuf(n), fbuf(n) };
+	be->attn_varlen_forward(o, dq, dvv, seg, s, work);
+	get(&P, r.out, o, b);
+	be->attn_varlen_backward(gq, gv, dg, dq, dvv, seg, s, work);
+	get(&P, r.dqk, gq, b);
+	get(&P, r.dv, gv, b);
+	pool_free(&P);
+	return r;
+}
+
+/* Tolerances of expect_attn_close, fp32 and TF32, causal or not; rows
+ * outside segments come out 0 (the output starts non-zero). */
+START_TEST(varlen_attention_matches_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	for (int tf32 = 0; tf32 < 2; tf32++)
+		for (int causal = 0; causal < 2; causal++) {
+			rf_varlen_shape_t s = { .N = VL_N, .n_seg = VL_SEG, .max_len = 100, .H = 2, .dh = 16, .causal = causal };
+			size_t n = (size_t)VL_N * 2 * 16;
+			float *qk = randn(n, 300, 1.0f), *v = randn(n, 301, 1.0f), *dout = randn(n, 302, 1.0f);
+			float *g0 = randn(n, 303, 0.5f);
+			double fa = tf32 ? 1e-2 : 2e-5, fr = tf32 ? 1e-2 : 1e-4, ba = tf32 ? 3e-2 : 1e-4, br = tf32 ? 3e-2 : 1e-3;
+			rf_cuda_set_math(tf32);
+			attn_res_t rg = run_varlen(g, &s, qk, v, dout, g0), rc = run_varlen(c, &s, qk, v, dout, g0);
+			rf_cuda_set_math(0);
+			expect_close(rg.out, rc.out, n, fa, fr, "varlen out");
+			expect_close(rg.dv, rc.dv, n, ba, br, "varlen dv");
+			expect_close(rg.dqk, rc.dqk, n, ba, br, "varlen dqk");
+			for (int d = 0; d < 32; d++) ck_assert_float_eq(rg.out[(VL_N - 1) * 32 + d], 0.0f);
+			attn_res_free(&rg); attn_res_free(&rc);
+			free(qk); free(v); free(dout); free(g0);
+		}
+}
+END_TEST
+
+static void run_segpool(const rf_backend_t *be, float *out, float *dinp, float *emb, float *dp1,
+                        const float *x, const float *dout, const int32_t *pos, const int32_t *tok,
+                        const float *te, const float *p1, const float *p2)
+{
+	enum { C = 24 };
+	size_t n = sizeof(float) * VL_N * C, m = sizeof(float) * VL_SEG * C, e = sizeof(float) * VL_N * ED;
+	pool_t P = { be, { 0 }, 0 };
+	float *dx = put(&P, x, n), *o = blank(&P, m), *gdo = put(&P, dout, m), *gi = put(&P, x, n);
+	int32_t *seg = put(&P, VL_SEGS, sizeof VL_SEGS), *dpos = put(&P, pos, sizeof(int32_t) * VL_N);
+	int32_t *dt = put(&P, tok, sizeof(int32_t) * VL_N);
+	float *dte = put(&P, te, sizeof(float) * EV * ED), *dp1d = put(&P, p1, sizeof(float) * 32 * ED1);
+	float *dp2d = put(&P, p2, sizeof(float) * EN2 * (ED - ED1)), *eo = blank(&P, e);
+	float *gte = blank(&P, sizeof(float) * EV * ED), *gp1 = blank(&P, sizeof(float) * 32 * ED1);
+	float *gp2 = blank(&P, sizeof(float) * EN2 * (ED - ED1));
+	be->segpool_forward(o, dx + (size_t)VL_SEGS[0] * C, seg, VL_SEG, C);
+	be->segpool_backward(gi + (size_t)VL_SEGS[0] * C, gdo, seg, VL_SEG, C);
+	be->embed_forward(eo, dt, dpos, dte, dp1d, dp2d, 1, VL_N, ED, EN2, ED1);
+	be->embed_backward(gte, gp1, gp2, dx, dt, dpos, 1, VL_N, ED, EN2, ED1);
+	get(&P, out, o, m); get(&P, dinp, gi, n); get(&P, emb, eo, e); get(&P, dp1, gp1, sizeof(float) * 32 * ED1);
+	pool_free(&P);
+}
+
+/* Pooling per segment (atol 1e-6, rtol 1e-5) and the embedding with
+ * positions restarting per segment (out exact up to 1e-6; dpos1 sums of
+ * up to 4 x VL_SEG rows, added atomically on CUDA: 1e-5). */
+START_TEST(segpool_and_embed_positions_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	int32_t pos[VL_N], tok[VL_N];
+	for (int i = 0; i < VL_N; i++) {
+		pos[i] = 0;
+		tok[i] = (i * 5 + 1) % EV;
+	}
+	for (int s = 0; s < VL_SEG; s++)
+		for (int j = VL_SEGS[s]; j < VL_SEGS[s + 1]; j++) pos[j] = j - VL_SEGS[s];
+	float *x = randn(VL_N * 24, 310, 1.0f), *dout = randn(VL_SEG * 24, 311, 1.0f);
+	float *te = randn(EV * ED, 312, 1.0f), *p1 = randn(32 * ED1, 313, 1.0f), *p2 = randn(EN2 * (ED - ED1), 314, 1.0f);
+	float o[2][VL_SEG * 24], *di[2] = { fbuf(VL_N * 24), fbuf(VL_N * 24) };
+	float *em[2] = { fbuf(VL_N * ED), fbuf(VL_N * ED) }, *d1[2] = { fbuf(32 * ED1), fbuf(32 * ED1) };
+	run_segpool(g, o[0], di[0], em[0], d1[0], x, dout, pos, tok, te, p1, p2);
+	run_segpool(c, o[1], di[1], em[1], d1[1], x, dout, pos, tok, te, p1, p2);
+	expect_close(o[0], o[1], VL_SEG * 24, 1e-6, 1e-5, "segpool");
+	expect_close(di[0], di[1], VL_N * 24, 1e-6, 1e-5, "segpool dinp");
+	expect_close(em[0], em[1], VL_N * ED, 1e-6, 1e-6, "embed with positions");
+	expect_close(d1[0], d1[1], 32 * ED1, 1e-5, 1e-5, "embed dpos1 with positions");
+	for (int t = 0; t < 2; t++) { free(di[t]); free(em[t]); free(d1[t]); }
+	free(x); free(dout); free(te); free(p1); free(p2);
+}
+END_TEST
+
 START_TEST(missing_gpu_is_reported_clearly)
 {
 	const char *fork_mode = getenv("CK_FORK");
@@ -865,6 +966,8 @@ static Suite *suite(void)
 	tcase_add_test(t, lsh_attention_of_fully_masked_sequence_returns_own_values);
 	tcase_add_test(t, attention_and_reductions_repeat_bitwise);
 	tcase_add_test(t, attention_workspace_grows_linearly_with_length);
+	tcase_add_test(t, varlen_attention_matches_cpu);
+	tcase_add_test(t, segpool_and_embed_positions_match_cpu);
 	tcase_add_test(t, missing_gpu_is_reported_clearly);
 	suite_add_tcase(s, t);
 	return s;

@@ -1,0 +1,213 @@
+/* Packed sequences on the CPU backend: attention within segments (varlen)
+ * and pooling per segment, against the same sequences computed alone, and
+ * their backward passes by central finite differences. */
+#include "model/cpu/cpu.h"
+#include "model/rng.h"
+#include "tests/gradcheck.h"
+#include "tests/testutil.h"
+
+#include <omp.h>
+
+enum { H = 2, DH = 16, LD = H * DH, CHUNK = 64 };
+
+/* Five segments with gaps around and between them (rows outside every
+ * segment): lengths 1 (a token alone), 5, 25 (a 150 bp read at k = 6), 64
+ * (a whole chunk) and 30. */
+#define N_SEG 5
+static const int32_t SEG[N_SEG + 1] = { 2, 3, 8, 33, 97, 127 };
+#define N_ROWS 130
+
+static float *randn(size_t n, uint64_t key, float scale)
+{
+	float *x = malloc(n * sizeof *x);
+	for (size_t i = 0; i < n; i++) x[i] = scale * rf_rng_normal(key, i);
+	return x;
+}
+
+static float *zeros(size_t n)
+{
+	return calloc(n, sizeof(float));
+}
+
+static rf_varlen_shape_t varlen(int causal)
+{
+	rf_varlen_shape_t s = { .N = N_ROWS, .n_seg = N_SEG, .max_len = 64, .H = H, .dh = DH, .causal = causal };
+	return s;
+}
+
+/* Segment i alone as the model runs it unpacked: one sequence padded with
+ * masked tokens to the chunk (LSH with L <= chunk_len is FULL attention). */
+static void alone(float *out, const float *qk, const float *v, int i, int causal)
+{
+	int n = SEG[i + 1] - SEG[i];
+	rf_attn_shape_t s = { .B = 1, .L = CHUNK, .H = H, .dh = DH, .kind = RF_ATTN_LSH, .causal = causal,
+	                      .chunk_len = CHUNK, .n_before = 1, .n_after = 0, .n_hashes = 4, .n_buckets = 2,
+	                      .n_buckets1 = 2 };
+	float *q = zeros(CHUNK * LD), *w = zeros(CHUNK * LD);
+	uint8_t mask[CHUNK];
+	uint16_t buckets[H * 4 * CHUNK];
+	memcpy(q, qk + (size_t)SEG[i] * LD, (size_t)n * LD * sizeof(float));
+	memcpy(w, v + (size_t)SEG[i] * LD, (size_t)n * LD * sizeof(float));
+	for (int j = 0; j < CHUNK; j++) mask[j] = j < n;
+	for (int k = 0; k < H * 4 * CHUNK; k++) buckets[k] = mask[k % CHUNK] ? 0 : 2;
+	void *work = malloc(cpu_attn_workspace(&s));
+	cpu_attn_forward(out, q, w, buckets, mask, &s, work);
+	free(work);
+	free(q);
+	free(w);
+}
+
+/* Each segment's rows are bit-identical to the segment computed alone and
+ * padded, with one thread and with two; rows outside segments are 0. */
+START_TEST(varlen_attention_equals_each_segment_alone_bit_for_bit)
+{
+	for (int causal = 0; causal < 2; causal++) {
+		rf_varlen_shape_t s = varlen(causal);
+		float *qk = randn(N_ROWS * LD, 1, 1.0f), *v = randn(N_ROWS * LD, 2, 1.0f);
+		float *one = zeros(CHUNK * LD);
+		for (int t = 1; t <= 2; t++) {
+			omp_set_num_threads(t);
+			float *out = randn(N_ROWS * LD, 3, 1.0f);
+			void *work = malloc(cpu_attn_varlen_workspace(&s));
+			cpu_attn_varlen_forward(out, qk, v, SEG, &s, work);
+			for (int i = 0; i < N_SEG; i++) {
+				alone(one, qk, v, i, causal);
+				size_t n = (size_t)(SEG[i + 1] - SEG[i]) * LD;
+				ck_assert_msg(memcmp(out + (size_t)SEG[i] * LD, one, n * sizeof(float)) == 0,
+				              "segment %d (causal %d, %d threads) differs from itself alone", i, causal, t);
+			}
+			int gaps[5] = { 0, 1, 127, 128, 129 };
+			for (int g = 0; g < 5; g++)
+				for (int d = 0; d < LD; d++) ck_assert_float_eq(out[gaps[g] * LD + d], 0.0f);
+			free(work);
+			free(out);
+		}
+		free(qk);
+		free(v);
+		free(one);
+	}
+}
+END_TEST
+
+/* Shorter segments for finite differences (fp32 rounding of a long
+ * segment's outputs would swamp the differences): lengths 1, 5, 13, 9, with
+ * gaps. */
+#define FD_SEG 4
+static const int32_t SEG_FD[FD_SEG + 1] = { 1, 2, 7, 20, 29 };
+#define FD_ROWS 31
+#define FD_DH 8
+
+typedef struct {
+	rf_varlen_shape_t s;
+	const float *qk, *v, *dout;
+	float *out;
+	void *work;
+	int which;            /* 0: d/dqk, 1: d/dv */
+} att_ctx_t;
+
+static double att_loss(const float *x, void *p)
+{
+	att_ctx_t *c = p;
+	cpu_attn_varlen_forward(c->out, c->which ? c->qk : x, c->which ? x : c->v, SEG_FD, &c->s, c->work);
+	return gc_dot(c->dout, c->out, (size_t)FD_ROWS * H * FD_DH);
+}
+
+/* dqk and dv by central differences, with and without causality; the
+ * backward adds into what is there. */
+START_TEST(varlen_attention_backward_matches_finite_differences)
+{
+	const size_t n = (size_t)FD_ROWS * H * FD_DH;
+	for (int causal = 0; causal < 2; causal++) {
+		float *qk = randn(n, 11, 1.0f), *v = randn(n, 12, 1.0f), *dout = randn(n, 13, 1.0f);
+		rf_varlen_shape_t s = { .N = FD_ROWS, .n_seg = FD_SEG, .max_len = 13, .H = H, .dh = FD_DH, .causal = causal };
+		att_ctx_t c = { s, qk, v, dout, zeros(n), NULL, 0 };
+		c.work = malloc(cpu_attn_varlen_workspace(&c.s));
+		float *dqk = zeros(n), *dv = zeros(n);
+		cpu_attn_varlen_backward(dqk, dv, dout, qk, v, SEG_FD, &c.s, c.work);
+		ck_assert_gradcheck("varlen dqk", att_loss, &c, qk, dqk, n);
+		c.which = 1;
+		ck_assert_gradcheck("varlen dv", att_loss, &c, v, dv, n);
+		float *twice = zeros(n);
+		memcpy(twice, dv, n * sizeof(float));
+		cpu_attn_varlen_backward(dqk, twice, dout, qk, v, SEG_FD, &c.s, c.work);
+		for (size_t i = 0; i < n; i++) ck_assert_float_eq_tol(twice[i], 2.0f * dv[i], 1e-6f);
+		free(qk); free(v); free(dout); free(c.out); free(c.work); free(dqk); free(dv); free(twice);
+	}
+}
+END_TEST
+
+/* Pooling a segment is meanpool of the same rows alone, bit for bit, also
+ * on a piece of the rows (offsets counted from the first segment's). */
+START_TEST(segpool_equals_meanpool_of_each_segment)
+{
+	enum { C = 5 };
+	float *x = randn(N_ROWS * C, 21, 1.0f), out[N_SEG * C], one[C];
+	cpu_segpool_forward(out, x + SEG[0] * C, SEG, N_SEG, C);
+	for (int i = 0; i < N_SEG; i++) {
+		cpu_meanpool_forward(one, x + SEG[i] * C, NULL, 1, SEG[i + 1] - SEG[i], C);
+		ck_assert(memcmp(one, out + i * C, sizeof one) == 0);
+	}
+	cpu_segpool_forward(out, x + SEG[2] * C, SEG + 2, 2, C);
+	cpu_meanpool_forward(one, x + SEG[3] * C, NULL, 1, SEG[4] - SEG[3], C);
+	ck_assert(memcmp(one, out + C, sizeof one) == 0);
+	free(x);
+}
+END_TEST
+
+typedef struct {
+	const float *dout;
+	float *out;
+} pool_ctx_t;
+
+static double pool_loss(const float *x, void *p)
+{
+	pool_ctx_t *c = p;
+	cpu_segpool_forward(c->out, x, SEG, N_SEG, 3);
+	return gc_dot(c->dout, c->out, N_SEG * 3);
+}
+
+START_TEST(segpool_backward_matches_finite_differences)
+{
+	int rows = SEG[N_SEG] - SEG[0];
+	float *x = randn((size_t)rows * 3, 31, 1.0f), *dx = zeros((size_t)rows * 3);
+	pool_ctx_t c = { randn(N_SEG * 3, 32, 1.0f), zeros(N_SEG * 3) };
+	cpu_segpool_backward(dx, c.dout, SEG, N_SEG, 3);
+	ck_assert_gradcheck("segpool", pool_loss, &c, x, dx, (size_t)rows * 3);
+	free(x); free(dx); free((void *)c.dout); free(c.out);
+}
+END_TEST
+
+/* Positions given per row restart the axial embedding: a row at position
+ * 0 of a later segment embeds as the first row of a batch does. */
+START_TEST(embed_positions_restart_where_given)
+{
+	enum { V = 4, D = 4, n2 = 2, d1 = 2 };
+	float *tok = randn(V * D, 41, 1.0f), *p1 = randn(3 * d1, 42, 1.0f), *p2 = randn(n2 * (D - d1), 43, 1.0f);
+	const int32_t tokens[6] = { 1, 2, 3, 1, 2, 0 }, pos[6] = { 0, 1, 2, 0, 1, 0 };
+	float a[6 * D], b[3 * D];
+	cpu_embed_forward(a, tokens, pos, tok, p1, p2, 1, 6, D, n2, d1);
+	cpu_embed_forward(b, tokens, NULL, tok, p1, p2, 1, 3, D, n2, d1);
+	ck_assert(memcmp(a, b, sizeof b) == 0);
+	ck_assert(memcmp(a + 3 * D, b, 2 * D * sizeof(float)) == 0);
+	free(tok); free(p1); free(p2);
+}
+END_TEST
+
+static Suite *pack_suite(void)
+{
+	Suite *s = suite_create("pack");
+	TCase *tc = tcase_create("ops");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, varlen_attention_equals_each_segment_alone_bit_for_bit);
+	tcase_add_test(tc, varlen_attention_backward_matches_finite_differences);
+	tcase_add_test(tc, segpool_equals_meanpool_of_each_segment);
+	tcase_add_test(tc, segpool_backward_matches_finite_differences);
+	tcase_add_test(tc, embed_positions_restart_where_given);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(pack_suite());
+}
