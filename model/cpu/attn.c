@@ -312,7 +312,7 @@ static inline float softmax_exp(float x)
 /* The distinct chunks c-before .. c+after (mod n), in that order; all n in
  * ascending order when full, so that keys come in position order and the
  * padding at the end of a FULL sequence only ever follows its real keys
- * (see row_sum). */
+ * (see cpu_lane_sum). */
 static int window(int c, int before, int after, int n, int full, int *ids)
 {
 	int m = 0;
@@ -411,24 +411,6 @@ ATTN_SIMD static void scores(const head_t *x, int nq, int nk)
 	}
 }
 
-/* Sum of x[0..n) in SUM_LANES interleaved partial sums, added up in a fixed
- * order: zeros appended to x (masked padding keys, whose exp is exactly 0)
- * leave every partial and so the result unchanged, which makes a packed
- * segment's softmax bit-identical to that of the same sequence padded. */
-#define SUM_LANES 16
-static inline float row_sum(const float *x, int n)
-{
-	float acc[SUM_LANES] = { 0.0f };
-	int full = n / SUM_LANES * SUM_LANES;
-	for (int j0 = 0; j0 < full; j0 += SUM_LANES)
-#pragma omp simd
-		for (int l = 0; l < SUM_LANES; l++) acc[l] += x[j0 + l];
-	for (int l = 0; l < n - full; l++) acc[l] += x[full + l];
-	for (int w = SUM_LANES / 2; w > 0; w /= 2)
-		for (int l = 0; l < w; l++) acc[l] += acc[l + w];
-	return acc[0];
-}
-
 /* Round r, chunk c: per-round outputs and log-sum-exps in sorted order. */
 ATTN_SIMD static void chunk_forward(const head_t *x, int r, int c)
 {
@@ -443,7 +425,7 @@ ATTN_SIMD static void chunk_forward(const head_t *x, int r, int c)
 		for (int j = 0; j < nk; j++) m = si[j] > m ? si[j] : m;
 #pragma omp simd
 		for (int j = 0; j < nk; j++) si[j] = softmax_exp(si[j] - m);
-		float sum = row_sum(si, nk), rs = 1.0f / sum;
+		float sum = cpu_lane_sum(si, nk, 0.0f, 0), rs = 1.0f / sum;
 #pragma omp simd
 		for (int j = 0; j < nk; j++) si[j] *= rs;
 		x->w->lse[s0 + i] = m + logf(sum);

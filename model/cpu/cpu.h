@@ -5,6 +5,35 @@
 
 #include "model/backend.h"
 
+/* Loops that vectorise get AVX-512 and AVX2 clones, chosen at load time.
+ * Without FMA contraction (-std=c11) an elementwise result is the same in
+ * every clone; sums are ordered explicitly (cpu_lane_sum). */
+#define CPU_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+
+/* Sum of (x[i] - shift) (or of its square) for i < n in CPU_LANES
+ * interleaved partials added up in a fixed order: vectorises, gives the
+ * same result in every clone and for any thread count, and zeros appended
+ * to x (with shift 0) leave it unchanged (see attn.c's softmax). */
+#define CPU_LANES 16
+static inline float cpu_lane_sum(const float *x, int n, float shift, int square)
+{
+	float acc[CPU_LANES] = { 0.0f };
+	int full = n / CPU_LANES * CPU_LANES;
+	for (int j0 = 0; j0 < full; j0 += CPU_LANES)
+#pragma omp simd
+		for (int l = 0; l < CPU_LANES; l++) {
+			float d = x[j0 + l] - shift;
+			acc[l] += square ? d * d : d;
+		}
+	for (int l = 0; l < n - full; l++) {
+		float d = x[full + l] - shift;
+		acc[l] += square ? d * d : d;
+	}
+	for (int w = CPU_LANES / 2; w > 0; w /= 2)
+		for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+	return acc[0];
+}
+
 /* attn.c */
 void cpu_lsh_hash(uint16_t *buckets, const float *qk, const float *rot,
                   const uint8_t *mask, const rf_attn_shape_t *s);

@@ -95,22 +95,24 @@ void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float
 	}
 }
 
+/* One row of LayerNorm (rows run in parallel, each whole on one thread). */
+CPU_SIMD static void cpu_layernorm_row(float *o, float *mean, float *rstd, const float *x,
+                                       const float *w, const float *b, int C)
+{
+	float m = cpu_lane_sum(x, C, 0.0f, 0) / C;
+	float s = 1.0f / sqrtf(cpu_lane_sum(x, C, m, 1) / C + RF_LN_EPS);
+#pragma omp simd
+	for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
+	*mean = m;
+	*rstd = s;
+}
+
 void cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C)
 {
 	#pragma omp parallel for schedule(static) if ((long long)N * C > CPU_PAR_MIN)
-	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C;
-		float *o = out + (size_t)n * C;
-		float m = 0.0f, v = 0.0f;
-		for (int c = 0; c < C; c++) m += x[c];
-		m /= C;
-		for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-		float s = 1.0f / sqrtf(v / C + RF_LN_EPS);
-		for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
-		mean[n] = m;
-		rstd[n] = s;
-	}
+	for (int n = 0; n < N; n++)
+		cpu_layernorm_row(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
 }
 
 void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -148,13 +150,16 @@ void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 	}
 }
 
+CPU_SIMD static void cpu_bias_row(float *r, const float *b, int C)
+{
+#pragma omp simd
+	for (int c = 0; c < C; c++) r[c] += b[c];
+}
+
 void cpu_bias_add(float *x, const float *b, int N, int C)
 {
 	#pragma omp parallel for schedule(static) if ((long long)N * C > CPU_PAR_MIN)
-	for (int n = 0; n < N; n++) {
-		float *r = x + (size_t)n * C;
-		for (int c = 0; c < C; c++) r[c] += b[c];
-	}
+	for (int n = 0; n < N; n++) cpu_bias_row(x + (size_t)n * C, b, C);
 }
 
 void cpu_bias_backward(float *db, const float *dout, int N, int C)
@@ -225,23 +230,41 @@ static inline float cpu_normal_cdf(float z, float neg)
 	return neg * tail + (1.0f - neg) * (1.0f - tail);
 }
 
-void cpu_gelu_forward(float *out, const float *inp, size_t n)
+/* Elementwise ops run over spans of CPU_SPAN elements, in parallel, each
+ * span in the widest vector clone this CPU has. */
+#define CPU_SPAN 4096
+
+CPU_SIMD static void cpu_gelu_span(float *out, const float *inp, size_t n)
 {
-	#pragma omp parallel for simd schedule(static) if (parallel: n > CPU_PAR_MIN)
+#pragma omp simd
 	for (size_t i = 0; i < n; i++) {
 		float neg, z = cpu_gelu_z(inp[i], &neg);
 		out[i] = inp[i] * cpu_normal_cdf(z, neg);
 	}
 }
 
-void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+CPU_SIMD static void cpu_gelu_backward_span(float *dinp, const float *inp, const float *dout, size_t n)
 {
 	const float inv_sqrt_2pi = (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
-	#pragma omp parallel for simd schedule(static) if (parallel: n > CPU_PAR_MIN)
+#pragma omp simd
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i], neg, z = cpu_gelu_z(x, &neg);
 		dinp[i] += dout[i] * (cpu_normal_cdf(z, neg) + x * inv_sqrt_2pi * cpu_expf(-z * z));
 	}
+}
+
+void cpu_gelu_forward(float *out, const float *inp, size_t n)
+{
+	#pragma omp parallel for schedule(static) if (n > CPU_PAR_MIN)
+	for (size_t i0 = 0; i0 < n; i0 += CPU_SPAN)
+		cpu_gelu_span(out + i0, inp + i0, n - i0 < CPU_SPAN ? n - i0 : CPU_SPAN);
+}
+
+void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+{
+	#pragma omp parallel for schedule(static) if (n > CPU_PAR_MIN)
+	for (size_t i0 = 0; i0 < n; i0 += CPU_SPAN)
+		cpu_gelu_backward_span(dinp + i0, inp + i0, dout + i0, n - i0 < CPU_SPAN ? n - i0 : CPU_SPAN);
 }
 
 void cpu_dropout(float *x, size_t n, float p, uint64_t key, uint64_t offset)
