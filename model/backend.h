@@ -83,6 +83,13 @@ typedef struct rf_backend {
 	void (*zero)(void *p, size_t bytes);
 	void (*sync)(void);
 
+	/* The precision of matmul from now on: "fp32" (every backend; the
+	 * default), "bf16" (CPU: operands rounded to bf16, fp32 accumulation,
+	 * through oneDNN on CPUs with AVX512-BF16) or "tf32" (CUDA: tensor cores,
+	 * also in attention). For inference: training keeps fp32 on the CPU.
+	 * 0, or -1 with a message when this backend or machine lacks it. */
+	int (*set_precision)(const char *name, char *err, size_t errlen);
+
 	/* C[M,N] = alpha * op(A) op(B) + beta * C. op(A) is [M,K]: A is stored
 	 * [M,K], or [K,M] when ta. op(B) is [K,N]: B is [K,N], or [N,K] when tb. */
 	void (*matmul)(float *C, const float *A, const float *B, int M, int N, int K,

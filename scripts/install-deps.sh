@@ -3,7 +3,7 @@
 # there; as root it installs what is missing (saying what); otherwise it
 # prints the apt-get line to run and fails.
 set -e
-PKGS="gcc make pkg-config libhts-dev zlib1g-dev check libopenblas-dev samtools tabix python3-torch python3-numpy gnuplot-nox valgrind"
+PKGS="gcc make pkg-config libhts-dev zlib1g-dev check libopenblas-dev libdnnl-dev samtools tabix python3-torch python3-numpy gnuplot-nox valgrind"
 # `install-deps.sh fuzz` (make fuzz) adds clang with libFuzzer and OpenMP;
 # `make check` does not need them.
 [ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"

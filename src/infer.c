@@ -76,6 +76,11 @@ int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
 	case GF_OPT_BATCH: bad = gf_parse_int("--batch", arg, 1, 65536, &c->batch); break;
 	case GF_OPT_PER_WINDOW: c->per_window = 1; break;
 	case GF_OPT_NO_PACK: c->no_pack = 1; break;
+	case GF_OPT_PRECISION:
+		if ((bad = strcmp(arg, "fp32") && strcmp(arg, "bf16") && strcmp(arg, "tf32")))
+			gf_error("--precision expects fp32, bf16 or tf32, got '%s'", arg);
+		c->precision = arg;
+		break;
 	case GF_OPT_AS_STORED: c->io.as_stored = 1; break;
 	case GF_OPT_KEEP_SEC: c->io.keep_secondary = 1; break;
 	case GF_OPT_KEEP_SUPP: c->io.keep_supplementary = 1; break;
@@ -105,6 +110,8 @@ void gf_infer_cli_usage(FILE *fp, int flags)
 	        "      --batch INT      windows per forward pass; 1: a window's outputs are bit-identical\n"
 	        "                       whatever --shard and the inputs around it (with more, float rounding\n"
 	        "                       in the last bits depends on the batch's make-up) [16]\n"
+	        "      --precision STR  matrix products in fp32, bf16 (CPU with AVX512-BF16: bf16 operands,\n"
+	        "                       fp32 sums, through oneDNN) or tf32 (CUDA) [fp32; GF_CUDA_TF32=1: tf32]\n"
 	        "      --rc-average     average each window's forward and reverse-complement outputs [off]\n"
 	        "      --no-pack        one window per model row, padded to a chunk multiple, instead of\n"
 	        "                       packing windows of up to one chunk end to end (same outputs, slower) [packed]\n");
@@ -151,7 +158,7 @@ gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 	char err[GF_ERRLEN];
 	if (c->threads) rf_cpu_set_threads(c->threads);
 	const rf_backend_t *be = gf_device_backend(c->device, err, sizeof err);
-	if (!be) {
+	if (!be || (c->precision && be->set_precision(c->precision, err, sizeof err))) {
 		gf_error("%s", err);
 		return NULL;
 	}

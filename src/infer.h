@@ -30,7 +30,7 @@
 enum {
 	GF_OPT_DEVICE = 300, GF_OPT_SHARD, GF_OPT_RC_AVERAGE, GF_OPT_BATCH, GF_OPT_PER_WINDOW,
 	GF_OPT_AS_STORED, GF_OPT_KEEP_SEC, GF_OPT_KEEP_SUPP, GF_OPT_KEEP_QCFAIL, GF_OPT_SKIP_UNMAPPED,
-	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB, GF_OPT_NO_PACK
+	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB, GF_OPT_NO_PACK, GF_OPT_PRECISION
 };
 #define GF_INFER_SHORTOPTS "m:o:r:t:qvh"
 #define GF_INFER_LONGOPTS \
@@ -43,12 +43,13 @@ enum {
 	{ "keep-secondary", no_argument, 0, GF_OPT_KEEP_SEC }, { "keep-supplementary", no_argument, 0, GF_OPT_KEEP_SUPP }, \
 	{ "keep-qcfail", no_argument, 0, GF_OPT_KEEP_QCFAIL }, { "skip-unmapped", no_argument, 0, GF_OPT_SKIP_UNMAPPED }, \
 	{ "reference", required_argument, 0, GF_OPT_REFERENCE }, { "hts-threads", required_argument, 0, GF_OPT_HTS_THREADS }, \
-	{ "no-pack", no_argument, 0, GF_OPT_NO_PACK }
+	{ "no-pack", no_argument, 0, GF_OPT_NO_PACK }, { "precision", required_argument, 0, GF_OPT_PRECISION }
 /* classify and eval only */
 #define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }
 
 typedef struct {
 	const char *model_path, *output, *device;
+	const char *precision;    /* matmul precision (rf_backend_t.set_precision); NULL: the backend's default */
 	int threads;              /* 0: OpenMP's default (all cores or OMP_NUM_THREADS) */
 	int batch;                /* windows per forward pass */
 	int rc_average, per_window;

@@ -1,5 +1,6 @@
 /* The CPU backend's op table: host memory, ops from ops.c and attn.c. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,21 @@ static void cpu_memcpy(void *dst, const void *src, size_t bytes) { memcpy(dst, s
 static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
 static void cpu_sync(void) {}
 
+static int cpu_set_precision(const char *name, char *err, size_t errlen)
+{
+	if (strcmp(name, "fp32") == 0) {
+		cpu_matmul_use_bf16(0);
+		return 0;
+	}
+	if (strcmp(name, "bf16") == 0) {
+		if (cpu_bf16_init(err, errlen)) return -1;
+		cpu_matmul_use_bf16(1);
+		return 0;
+	}
+	snprintf(err, errlen, "precision %s: the CPU backend has fp32 and bf16", name);
+	return -1;
+}
+
 static const rf_backend_t cpu_backend = {
 	.name = "cpu",
 	.alloc = cpu_alloc,
@@ -27,6 +43,7 @@ static const rf_backend_t cpu_backend = {
 	.copy = cpu_memcpy,
 	.zero = cpu_zero,
 	.sync = cpu_sync,
+	.set_precision = cpu_set_precision,
 	.matmul = cpu_matmul,
 	.embed_forward = cpu_embed_forward,
 	.embed_backward = cpu_embed_backward,

@@ -49,7 +49,14 @@ void cpu_attn_varlen_forward(float *out, const float *qk, const float *v, const 
 void cpu_attn_varlen_backward(float *dqk, float *dv, const float *dout, const float *qk,
                               const float *v, const int32_t *seg, const rf_varlen_shape_t *s, void *work);
 
+/* bf16.c: matmul in bf16 through oneDNN (cpu_bf16_init first) */
+int cpu_bf16_supported(void);
+int cpu_bf16_init(char *err, size_t errlen);
+void cpu_bf16_matmul(float *C, const float *A, const float *B, int M, int N, int K,
+                     int ta, int tb, float alpha, float beta);
+
 /* ops.c: everything else; the table itself is in backend_cpu.c */
+void cpu_matmul_use_bf16(int on);
 void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
                 int ta, int tb, float alpha, float beta);
 void cpu_embed_forward(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,

@@ -35,9 +35,20 @@ static void cpu_my_range(int n, int *lo, int *hi)
 static pthread_once_t cpu_blas_once = PTHREAD_ONCE_INIT;
 static void cpu_blas_single(void) { openblas_set_num_threads(1); }
 
+static int cpu_bf16_on;
+
+void cpu_matmul_use_bf16(int on)
+{
+	cpu_bf16_on = on;
+}
+
 void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
                 int ta, int tb, float alpha, float beta)
 {
+	if (cpu_bf16_on) {
+		cpu_bf16_matmul(C, A, B, M, N, K, ta, tb, alpha, beta);
+		return;
+	}
 	pthread_once(&cpu_blas_once, cpu_blas_single);
 	int lda = ta ? M : K, ldb = tb ? K : N;
 	/* Each thread computes a block of rows of C, or of columns when C is wide. */

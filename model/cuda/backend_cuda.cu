@@ -99,9 +99,20 @@ static void cu_matmul(float *C, const float *A, const float *B, int M, int N, in
 	                       N, M, K, &alpha, B, ldb, A, lda, &beta, C, N), __LINE__);
 }
 
+static int cu_set_precision(const char *name, char *err, size_t errlen)
+{
+	if (strcmp(name, "fp32") == 0 || strcmp(name, "tf32") == 0) {
+		rf_cuda_set_math(name[0] == 't');
+		return 0;
+	}
+	snprintf(err, errlen, "precision %s: the CUDA backend has fp32 and tf32 (bf16 on the GPU is not built yet)", name);
+	return -1;
+}
+
 static const rf_backend_t cuda_backend = {
 	"cuda",
 	cu_alloc, cu_free, cu_upload, cu_download, cu_copy, cu_zero, cu_sync,
+	cu_set_precision,
 	cu_matmul,
 	cu_embed_forward, cu_embed_backward,
 	cu_layernorm_forward, cu_layernorm_backward,

@@ -52,46 +52,9 @@ data/fetch-examples.sh
 for tool in kraken2 mash; do
 	command -v $tool >/dev/null || { say "installing $tool from Debian"; apt-get install -y -qq $tool >/dev/null; }
 done
-R=data/cache/ragout
-mkdir -p $W/train $W/test
 CLASSES="E.coli H.pylori S.aureus V.cholerae"
-dir_of() { case $1 in E.coli) echo E.Coli ;; H.pylori) echo H.Pylori ;; S.aureus) echo S.Aureus ;; V.cholerae) echo V.Cholerae ;; esac; }
-heldout_of() { case $1 in E.coli) echo MG1655-K12 ;; H.pylori) echo SJM180 ;; S.aureus) echo USA300_FPR3757 ;; V.cholerae) echo H1 ;; esac; }
 now() { date +%s.%N; }
-
-# training genomes, one FASTA per species
-for c in $CLASSES; do
-	[ -s $W/train/$c.fa ] && continue
-	: >$W/train/$c.fa
-	for g in $R/$(dir_of $c)/references/*.fasta.gz; do
-		[ "$(basename "$g" .fasta.gz)" = "$(heldout_of $c)" ] && continue
-		gzip -dc "$g" >>$W/train/$c.fa
-	done
-	say "$c: training genomes $(grep -c '>' $W/train/$c.fa) records, $(grep -v '>' $W/train/$c.fa | tr -d '\n' | wc -c) bp"
-done
-
-# test fragments: n evenly spread non-overlapping fragments of size f per
-# species, cut with samtools faidx from the held-out genome
-for c in $CLASSES; do
-	g=$W/test/$c.heldout.fa
-	[ -s $g.fai ] || { gzip -dc $R/$(dir_of $c)/references/$(heldout_of $c).fasta.gz >$g; samtools faidx $g; }
-done
-for size in 1000 10000 100000; do
-	case $size in 1000) n=$N1K ;; 10000) n=$N10K ;; *) n=$N100K ;; esac
-	fa=$W/test/frag$size.fa truth=$W/test/truth$size.tsv
-	[ -s "$truth" ] && continue
-	: >"$fa"
-	printf 'id\tspecies\n' >"$truth"
-	for c in $CLASSES; do
-		awk -v f=$size -v n=$n '{ name[NR] = $1; slots[NR] = int($2 / f); total += slots[NR] }
-			END { step = total / n; if (step < 1) step = 1
-				for (j = 0; j < n && j * step < total; j++) {
-					k = int(j * step); r = 1; while (k >= slots[r]) { k -= slots[r]; r++ }
-					print name[r] ":" k * f + 1 "-" (k + 1) * f } }' $W/test/$c.heldout.fa.fai >$W/test/regions
-		samtools faidx -r $W/test/regions $W/test/$c.heldout.fa |
-			awk -v c=$c -v f=$size -v truth="$truth" '/^>/ { id = c "_" f "_" j++; print ">" id; printf "%s\t%s\n", id, c >> truth; next } { print }' >>"$fa"
-	done
-done
+scripts/bench/lib/species-data.sh $W 1000:"$N1K" 10000:"$N10K" 100000:"$N100K"
 
 # pred_table IN OUT: "id<TAB>class-or-unclassified" lines -> a classify-style table for eval
 pred_table() {
@@ -171,23 +134,8 @@ fi
 
 # Kraken 2: custom taxonomy root(1) -> species 101..104
 K=$W/kraken2
-if [ ! -s $K/hash.k2d ]; then
-	rm -rf $K
-	mkdir -p $K/taxonomy
-	printf '1\t|\t1\t|\tno rank\t|\n' >$K/taxonomy/nodes.dmp
-	printf '1\t|\troot\t|\t\t|\tscientific name\t|\n' >$K/taxonomy/names.dmp
-	id=101
-	for c in $CLASSES; do
-		printf '%s\t|\t1\t|\tspecies\t|\n' $id >>$K/taxonomy/nodes.dmp
-		printf '%s\t|\t%s\t|\t\t|\tscientific name\t|\n' $id "$c" >>$K/taxonomy/names.dmp
-		awk -v t=$id -v c=$c '/^>/ { print ">" c "_" ++i "|kraken:taxid|" t; next } { print }' $W/train/$c.fa >$W/train/$c.kraken.fa
-		kraken2-build --no-masking --add-to-library $W/train/$c.kraken.fa --db $K >/dev/null 2>&1
-		id=$((id + 1))
-	done
-	t0=$(now)
-	kraken2-build --build --db $K --threads "$THREADS" >$W/kraken2-build.log 2>&1
-	say "kraken2: database built in $(echo "$(now) - $t0" | bc) s"
-fi
+# shellcheck disable=SC2046
+scripts/bench/lib/kraken-db.sh $K "$THREADS" $(for c in $CLASSES; do echo "$c=$W/train/$c.fa"; done)
 for size in 1000 10000 100000; do
 	t0=$(now)
 	kraken2 --db $K --threads "$THREADS" --output $W/k2_$size.out $W/test/frag$size.fa 2>/dev/null
