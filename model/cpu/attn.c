@@ -419,9 +419,7 @@ ATTN_SIMD static void chunk_forward(const head_t *x, int r, int c)
 	int dh = p->dh, nq = gather_queries(x, r, c), nk = gather_window(x, r, c);
 	scores(x, nq, nk);
 	for (int i = 0; i < nq; i++) {
-		float *si = t->s + (size_t)i * nk, m = -INFINITY;
-#pragma omp simd reduction(max : m)
-		for (int j = 0; j < nk; j++) m = si[j] > m ? si[j] : m;
+		float *si = t->s + (size_t)i * nk, m = cpu_lane_max(si, nk);
 #pragma omp simd
 		for (int j = 0; j < nk; j++) si[j] = softmax_exp(si[j] - m);
 		float sum = cpu_lane_sum(si, nk, 0.0f, 0), rs = 1.0f / sum;
@@ -442,6 +440,15 @@ static void combine_rounds(const head_t *x, int j, float *dst, float *mx, float 
 	const ws_t *w = x->w;
 	int R = p->rounds, dh = p->dh;
 	float m = -INFINITY, sum = 0.0f;
+	if (R == 1) {
+		/* what the loops below compute for one round, exactly: weight
+		 * expf(0) = 1, normaliser logf(1) = 0, and 0 + o (never -0) */
+		size_t si = w->inv[j];
+		for (int d = 0; d < dh; d++) dst[d] = 0.0f + w->o[si * dh + d];
+		*mx = w->lse[si];
+		*ls = 0.0f;
+		return;
+	}
 	for (int r = 0; r < R; r++) {
 		float l = w->lse[(size_t)r * p->L + w->inv[(size_t)r * p->L + j]];
 		m = l > m ? l : m;

@@ -3,6 +3,8 @@
 #ifndef RF_CPU_H
 #define RF_CPU_H
 
+#include <string.h>
+
 #include "model/backend.h"
 
 /* Loops that vectorise get AVX-512 and AVX2 clones, chosen at load time.
@@ -29,9 +31,11 @@ static inline float cpu_lane_sum(const float *x, int n, float shift, int square)
 		float d = x[full + l] - shift;
 		acc[l] += square ? d * d : d;
 	}
-	for (int w = CPU_LANES / 2; w > 0; w /= 2)
-		for (int l = 0; l < w; l++) acc[l] += acc[l + w];
-	return acc[0];
+	/* a tree of fixed shape, spelt out so that it compiles to a few vector adds */
+	for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+	for (int l = 0; l < 4; l++) acc[l] += acc[l + 4];
+	for (int l = 0; l < 2; l++) acc[l] += acc[l + 2];
+	return acc[0] + acc[1];
 }
 
 /* attn.c */
@@ -92,4 +96,38 @@ double cpu_sum_squares(const float *x, size_t n);
 double cpu_sum(const float *x, size_t n);
 void cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr,
                float b1, float b2, float eps, float wd, float bc1, float bc2);
+/* Largest of x[0..n) (n >= 1, no NaN), in lanes as cpu_lane_sum: floats
+ * compared as integers whose order is theirs (negative ones with their
+ * magnitude bits flipped), which vectorise where float compares would not
+ * under -ftrapping-math. */
+static inline int32_t cpu_order_key(float f)
+{
+	int32_t b;
+	memcpy(&b, &f, sizeof b);
+	return b ^ (int32_t)((uint32_t)(b >> 31) >> 1);
+}
+
+static inline float cpu_lane_max(const float *x, int n)
+{
+	int32_t acc[CPU_LANES];
+	for (int l = 0; l < CPU_LANES; l++) acc[l] = INT32_MIN;
+	int full = n / CPU_LANES * CPU_LANES;
+	for (int j0 = 0; j0 < full; j0 += CPU_LANES)
+#pragma omp simd
+		for (int l = 0; l < CPU_LANES; l++) {
+			int32_t k = cpu_order_key(x[j0 + l]);
+			acc[l] = k > acc[l] ? k : acc[l];
+		}
+	for (int l = 0; l < n - full; l++) {
+		int32_t k = cpu_order_key(x[full + l]);
+		acc[l] = k > acc[l] ? k : acc[l];
+	}
+	for (int w = CPU_LANES / 2; w > 0; w /= 2)
+		for (int l = 0; l < w; l++) acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
+	int32_t b = acc[0] ^ (int32_t)((uint32_t)(acc[0] >> 31) >> 1);
+	float m;
+	memcpy(&m, &b, sizeof m);
+	return m;
+}
+
 #endif
