@@ -25,7 +25,9 @@
 # data/cache/bench-classify/, the table to stdout, docs/bench-classify.tsv
 # and the results block of docs/bench-classify.md.
 #   THREADS [2]  READS [200000: at most every 150 bp slot of each genome]
-#   MODEL [data/models/example.gfm]  BASE [none]
+#   MODEL [data/models/example.gfm]  BASE [none]  BASE_NOTE: what BASE is, for the table
+# e.g.  git archive main | tar -x -C /tmp/base && make -C /tmp/base genoformer &&
+#       BASE=/tmp/base/genoformer BASE_NOTE="main at $(git rev-parse --short main)" scripts/bench/classify.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GF=${GF:-./genoformer}
@@ -128,7 +130,7 @@ fi
 
 # the table: ratios against the baseline row and against Kraken 2, per input
 {
-	echo "Run: $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), THREADS=$THREADS, $(awk 'NR % 4 == 1' $W/reads.fq | wc -l) reads, model $MODEL${BASE:+, BASE=$BASE}; \`scripts/bench/classify.sh\`."
+	echo "Run: $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), THREADS=$THREADS, $(awk 'NR % 4 == 1' $W/reads.fq | wc -l) reads, model $MODEL${BASE:+, base: ${BASE_NOTE:-$BASE}}; \`scripts/bench/classify.sh\`."
 	echo
 	echo "| input | tool | Mbp | wall s | CPU s | Mbp/s | vs $base | vs Kraken 2 | peak RSS MB | accuracy | calls = $base |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
