@@ -9,6 +9,7 @@
 #include "genomics/window.h"
 #include "model/backend.h"
 #include "model/util.h"
+#include "src/common.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -66,7 +67,7 @@ int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
 	case 'v': gf_verbosity = GF_LOG_VERBOSE; break;
 	case GF_OPT_DEVICE: {
 		char err[GF_ERRLEN];
-		if ((bad = gf_device_check(arg, err, sizeof err))) gf_error("%s", err);
+		if ((bad = rf_device_check(arg, err, sizeof err))) gf_error("%s", err);
 		c->device = arg;
 		break;
 	}

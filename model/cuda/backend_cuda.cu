@@ -120,9 +120,14 @@ static const rf_backend_t cuda_backend = {
 	cu_adamw,
 };
 
-extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
+extern "C" const rf_backend_t *rf_backend_cuda(int device, char *err, size_t errlen)
 {
-	if (g_blas) return &cuda_backend;
+	static int g_device = -1;
+	if (g_blas && device == g_device) return &cuda_backend;
+	if (g_blas) {
+		snprintf(err, errlen, "cuda:%d: this process already runs on cuda:%d", device, g_device);
+		return NULL;
+	}
 	int n = 0;
 	cudaError_t e = cudaGetDeviceCount(&n);
 	if (e != cudaSuccess) {
@@ -133,9 +138,15 @@ extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
 		snprintf(err, errlen, "cuda: no CUDA device found");
 		return NULL;
 	}
-	e = cudaFree(NULL); /* creates the context now, so a broken device is reported here */
+	if (device >= n) {
+		snprintf(err, errlen, "cuda:%d: this machine has %d CUDA device%s (cuda:0..cuda:%d)", device, n,
+		         n > 1 ? "s" : "", n - 1);
+		return NULL;
+	}
+	e = cudaSetDevice(device);
+	if (e == cudaSuccess) e = cudaFree(NULL); /* creates the context now, so a broken device is reported here */
 	if (e != cudaSuccess) {
-		snprintf(err, errlen, "cuda: cannot start device 0 (%s)", cudaGetErrorString(e));
+		snprintf(err, errlen, "cuda: cannot start device %d (%s)", device, cudaGetErrorString(e));
 		return NULL;
 	}
 	cublasStatus_t st = cublasCreate(&g_blas);
@@ -144,6 +155,7 @@ extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
 		snprintf(err, errlen, "cuda: cublasCreate failed (%s)", cublasGetStatusString(st));
 		return NULL;
 	}
+	g_device = device;
 	const char *tf32 = getenv("GF_CUDA_TF32");
 	rf_cuda_set_math(tf32 && atoi(tf32) != 0);
 	return &cuda_backend;

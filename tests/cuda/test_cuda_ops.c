@@ -824,7 +824,7 @@ START_TEST(missing_gpu_is_reported_clearly)
 	if (fork_mode && strcmp(fork_mode, "no") == 0) return;
 	setenv("CUDA_VISIBLE_DEVICES", "", 1);
 	char err[256] = "";
-	ck_assert_ptr_null(rf_backend_cuda(err, sizeof err));
+	ck_assert_ptr_null(rf_backend_cuda(0, err, sizeof err));
 	ck_assert_msg(strstr(err, "cuda:") && (strstr(err, "no usable GPU") || strstr(err, "no CUDA device")),
 	              "message: %s", err);
 }
