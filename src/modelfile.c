@@ -290,11 +290,3 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 	free(t);
 	return rc;
 }
-
-const rf_backend_t *gf_device_backend(const char *name, char *err, size_t errlen)
-{
-	char note[600];
-	const rf_backend_t *be = rf_device_backend(name, note, sizeof note, err, errlen);
-	if (be && note[0]) gf_info("%s", note);
-	return be;
-}

@@ -48,8 +48,4 @@ void gf_modelfile_free(gf_modelfile_t *mf);
 gf_modelfile_t *gf_modelfile_new(const rf_config_t *cfg, int k, int stride, int window, int n_classes,
                                  const char *const *classes, const rf_backend_t *be, char *err, size_t errlen);
 
-/* The backend of a --device value (rf_device_backend); says on stderr
- * when auto falls back to cpu. NULL with a message. */
-const rf_backend_t *gf_device_backend(const char *name, char *err, size_t errlen);
-
 #endif

@@ -9,7 +9,7 @@
 static int load_file(gf_training_t *r, const char *path, gf_labels_t *lab, int role)
 {
 	char err[GF_ERRLEN];
-	gf_reader_t *rd = gf_seqio_open(path, &r->o->io, err, sizeof err);
+	gf_reader_t *rd = gf_seqio_open(path, &r->o->in.io, err, sizeof err);
 	if (!rd) {
 		gf_error("%s", err);
 		return -1;
@@ -64,7 +64,7 @@ int gf_training_data(gf_training_t *r)
 		if (load_file(r, o->inputs[i], o->labels, sep ? GF_DS_TRAIN : GF_DS_SPLIT)) return -1;
 	for (int i = 0; i < o->n_val_inputs; i++)
 		if (load_file(r, o->val_inputs[i], vlab, GF_DS_VAL)) return -1;
-	if (o->labels && !o->io.n_regions && gf_labels_check_used(o->labels, err, sizeof err)) {
+	if (o->labels && !o->in.io.n_regions && gf_labels_check_used(o->labels, err, sizeof err)) {
 		gf_error("%s", err);
 		return -1;
 	}

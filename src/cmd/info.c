@@ -1,6 +1,6 @@
 /* genoformer info: what a model or checkpoint file holds, as key<TAB>value
  * lines, and optionally every tensor with a checksum of its data. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,23 +10,42 @@
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
+
+typedef struct {
+	uint64_t given;
+	int tensors;
+} info_opts_t;
+
+static const gf_opt_t info_opts[] = {
+	{ 0, "tensors", GF_OPT_SET, offsetof(info_opts_t, tensors), .dflt = "off",
+	  .help = "also one line per tensor: tensor<TAB>NAME<TAB>SHAPE<TAB>NUMEL<TAB>CRC32 of its\n"
+	          "float32 data (hex), and params_crc32: the CRC32 of all model tensors'\n"
+	          "data in file order; two files with equal params_crc32 hold the same\n"
+	          "parameters bit for bit (optimizer state: optim_crc32)" },
+};
+static const gf_optgroup_t info_group = { "Options", info_opts, 1 };
+
+static void uses(info_opts_t *o, gf_optuse_t *use)
+{
+	use[0] = (gf_optuse_t){ .g = &info_group, .ctx = o };
+	use[1] = (gf_optuse_t){ .g = &gf_group_verbosity };
+}
 
 static void usage(FILE *fp)
 {
+	info_opts_t o = { 0 };
+	gf_optuse_t use[2];
+	uses(&o, use);
 	fprintf(fp,
 	        "Usage: genoformer info [options] MODEL.gfm\n"
 	        "Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
 	        "task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
 	        "count, training steps, how it was trained (command line, genoformer version, date) and any\n"
-	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n"
-	        "Options:\n"
-	        "      --tensors        also one line per tensor: tensor<TAB>NAME<TAB>SHAPE<TAB>NUMEL<TAB>CRC32 of its\n"
-	        "                       float32 data (hex), and params_crc32: the CRC32 of all model tensors'\n"
-	        "                       data in file order; two files with equal params_crc32 hold the same\n"
-	        "                       parameters bit for bit (optimizer state: optim_crc32) [off]\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n");
+	gf_opts_usage(fp, use, 2);
+	gf_usage_exit_status(fp);
 }
 
 static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
@@ -125,18 +144,12 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 
 int cmd_info(int argc, char *argv[])
 {
-	static const struct option longopts[] = { { "tensors", no_argument, 0, 'T' }, { "help", no_argument, 0, 'h' },
-		                                      { 0, 0, 0, 0 } };
-	int opt, tensors = 0;
+	info_opts_t o = { 0 };
+	gf_optuse_t use[2];
 	char err[GF_ERRLEN];
-	while ((opt = gf_getopt(argc, argv, "h", longopts)) >= 0) {
-		if (opt == 'h') {
-			usage(stdout);
-			return GF_EXIT_OK;
-		}
-		if (opt != 'T') return GF_EXIT_USAGE;
-		tensors = 1;
-	}
+	uses(&o, use);
+	int rc = gf_opts_parse(argc, argv, use, 2, usage);
+	if (rc >= 0) return rc;
 	if (optind + 1 != argc) {
 		gf_error("%s (genoformer info -h for help)", optind >= argc ? "no model file" : "one model file at a time");
 		return GF_EXIT_USAGE;
@@ -146,7 +159,7 @@ int cmd_info(int argc, char *argv[])
 		gf_error("%s", err);
 		return GF_EXIT_ERROR;
 	}
-	print_info(ck, tensors);
+	print_info(ck, o.tensors);
 	rf_ckpt_free(ck);
 	if (fflush(stdout) || ferror(stdout)) {
 		gf_error("writing the output failed");

@@ -20,7 +20,7 @@ same_tensors() { cmp -s <(tensors "$1") <(tensors "$2") || fail "$1 and $2 hold 
 expect_status 0 "$GF" train -h
 grep -q '^Usage: genoformer train' "$T/out" || fail "train -h: no usage"
 for opt in '-k INT .*\[6\]' '--window INT .*\[1024\]' '--layers INT .*\[4\]' '--d-model INT .*\[128\]' \
-	'--attn LIST .*\[local,lsh\]' '--lr F .*\[1e-3\]' '--batch INT .*\[8\]' '--val-frac F .*\[0.1\]' \
+	'--attn LIST .*\[local,lsh\]' '--lr F .*\[0.001\]' '--batch INT .*\[8\]' '--val-frac F .*\[0.1\]' \
 	'--save-every INT .*\[500\]' '--resume CKPT' '--init FILE' '--balance' '--device NAME .*\[auto\]'; do
 	grep -q -- "$opt" "$T/out" || fail "train -h lacks '$opt'"
 done
