@@ -8,6 +8,7 @@
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
 #include "tests/gradcheck.h"
+#include "tests/optable.h"
 #include "tests/testutil.h"
 
 /* Deterministic test data: scale * N(0,1) from the counter RNG. */
@@ -622,10 +623,7 @@ START_TEST(backend_get_gives_the_cpu_table_with_every_op)
 	const rf_backend_t *be = rf_backend_get("cpu", err, sizeof err);
 	ck_assert_ptr_eq(be, rf_backend_cpu());
 	ck_assert_str_eq(be->name, "cpu");
-	/* Every entry is filled: the table is a run of function pointers after name. */
-	void (*const *fn)(void) = (void (*const *)(void))&be->alloc;
-	size_t n = (sizeof *be - offsetof(rf_backend_t, alloc)) / sizeof *fn;
-	for (size_t i = 0; i < n; i++) ck_assert_msg(fn[i] != NULL, "op %zu of the cpu table is NULL", i);
+	tu_assert_table_filled(be);
 	/* And it computes through the table: 2x2 product. */
 	rf_cpu_set_threads(2);
 	float *m = be->alloc(8 * sizeof(float));
