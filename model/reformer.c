@@ -238,7 +238,6 @@ void rf_model_set_reversible(rf_model_t *m, int on) { m->reversible = on != 0; }
 void rf_model_debug_freeze_buckets(rf_model_t *m, int on) { m->freeze_buckets = on != 0; }
 size_t rf_model_peak_bytes(const rf_model_t *m) { return m->arena.peak; }
 size_t rf_model_current_bytes(const rf_model_t *m) { return m->arena.cur; }
-void rf_model_reset_peak(rf_model_t *m) { rf_arena_reset_peak(&m->arena); }
 
 const rf_tensor_t *rf_model_tensor(const rf_model_t *m, int i)
 {

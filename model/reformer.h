@@ -86,7 +86,6 @@ size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, i
 size_t rf_model_count_params(const rf_config_t *cfg);
 size_t rf_model_peak_bytes(const rf_model_t *m);   /* arena peak: params, grads, optimizer, activations, workspace */
 size_t rf_model_current_bytes(const rf_model_t *m);
-void rf_model_reset_peak(rf_model_t *m);
 
 /* For tests: runs forward_backward in reversible mode while also keeping
  * every layer's inputs, and returns the largest relative L2 error

@@ -56,7 +56,7 @@ static const gf_opt_t infer_opts[] = {
 	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
 	                           "rows restores the unsharded output" },
 };
-const gf_optgroup_t gf_group_infer = { "Model", infer_opts, sizeof infer_opts / sizeof *infer_opts };
+const gf_optgroup_t gf_group_infer = GF_GROUP("Model", infer_opts, gf_infer_cli_t);
 
 /* --batch as inference sees it. */
 static const char *const batch_help[] = {

@@ -34,8 +34,8 @@ static const gf_opt_t input_opts[] = {
 	[GF_IN_REFERENCE] = { 0, "reference", GF_OPT_STR, IN(io.reference), .arg = "FILE",
 	                      .help = "CRAM reference FASTA", .dflt = "none" },
 };
-const gf_optgroup_t gf_group_input = { "Input ('-' = stdin; FASTA/FASTQ plain or gzip, SAM/BAM/CRAM)", input_opts,
-	                                   sizeof input_opts / sizeof *input_opts };
+const gf_optgroup_t gf_group_input = GF_GROUP("Input ('-' = stdin; FASTA/FASTQ plain or gzip, SAM/BAM/CRAM)",
+                                               input_opts, gf_input_opts_t);
 
 int gf_input_init(gf_input_opts_t *in, int argc)
 {
@@ -78,7 +78,7 @@ static const gf_opt_t compute_opts[] = {
 	                   .help = "cpu, cuda (GPU 0), cuda:N (GPU N) or auto (cuda when usable, else cpu)" },
 	[GF_CO_BATCH] = { 'b', "batch", GF_OPT_INT, CO(batch), 1, GF_BATCH_MAX, "INT", "windows per forward pass" },
 };
-const gf_optgroup_t gf_group_compute = { "Compute", compute_opts, sizeof compute_opts / sizeof *compute_opts };
+const gf_optgroup_t gf_group_compute = GF_GROUP("Compute", compute_opts, gf_compute_opts_t);
 
 void gf_compute_init(gf_compute_opts_t *c)
 {
@@ -118,7 +118,7 @@ static const gf_opt_t arch_opts[] = {
 	                     "feed-forward chunk in tokens, 0 = whole window", "whole window" },
 	[GF_AR_DROPOUT] = { 0, "dropout", GF_OPT_FLOAT, AR(dropout), 0, 0.99, "F", "hidden dropout", "none" },
 };
-const gf_optgroup_t gf_group_arch = { "Model", arch_opts, sizeof arch_opts / sizeof *arch_opts };
+const gf_optgroup_t gf_group_arch = GF_GROUP("Model", arch_opts, gf_arch_opts_t);
 
 void gf_arch_init(gf_arch_opts_t *a)
 {
@@ -143,8 +143,8 @@ static const gf_opt_t optim_opts[] = {
 	[GF_OP_SEED] = { 0, "seed", GF_OPT_I64, OP(seed), 0, 9007199254740992.0, "INT",
 	                 "seed of initialisation, sampling, dropout" },
 };
-const gf_optgroup_t gf_group_optim = { "Optimisation (AdamW, linear warm-up then cosine to lr/10)", optim_opts,
-	                                   sizeof optim_opts / sizeof *optim_opts };
+const gf_optgroup_t gf_group_optim = GF_GROUP("Optimisation (AdamW, linear warm-up then cosine to lr/10)",
+                                               optim_opts, gf_optim_opts_t);
 
 void gf_optim_init(gf_optim_opts_t *o)
 {
@@ -160,8 +160,8 @@ static const gf_opt_t output_opts[] = {
 	{ 'o', "output", GF_OPT_STR, offsetof(gf_output_opts_t, path), .arg = "FILE", .help = "the output, written atomically",
 	  .dflt = "required" },
 };
-const gf_optgroup_t gf_group_output = { "Output", output_opts, 1 };
-const gf_optgroup_t gf_group_output_required = { "Output", output_opts + 1, 1 };
+const gf_optgroup_t gf_group_output = { "Output", output_opts, 1, sizeof(gf_output_opts_t) };
+const gf_optgroup_t gf_group_output_required = { "Output", output_opts + 1, 1, sizeof(gf_output_opts_t) };
 
 static int set_verbosity(void *ctx, const gf_opt_t *opt, const char *arg)
 {
@@ -176,9 +176,4 @@ static const gf_opt_t verbosity_opts[] = {
 	{ 'v', "verbose", GF_OPT_CALL, .call = set_verbosity, .help = "more log lines" },
 	{ 'h', "help", GF_OPT_HELP, .help = "this help" },
 };
-const gf_optgroup_t gf_group_verbosity = { "", verbosity_opts, 3 };
-
-void gf_usage_exit_status(FILE *fp)
-{
-	fprintf(fp, "Exit status: 0 success, 1 error, 2 usage error.\n");
-}
+const gf_optgroup_t gf_group_verbosity = { "", verbosity_opts, 3, 0 };

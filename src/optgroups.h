@@ -95,7 +95,4 @@ extern const gf_optgroup_t gf_group_output_required;
 /* Verbosity and help: -q, -v, -h (no struct). */
 extern const gf_optgroup_t gf_group_verbosity;
 
-/* The last line of every usage. */
-void gf_usage_exit_status(FILE *fp);
-
 #endif

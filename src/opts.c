@@ -10,8 +10,9 @@
 #include "src/common.h"
 #include "src/log.h"
 
-/* Rows of all the groups one command takes, at most. */
+/* Rows of all the groups one command takes, and groups, at most. */
 #define MAX_ROWS 160
+#define MAX_USES 16
 /* getopt_long's value of row i without a short letter. */
 #define LONG_VAL 1000
 /* Column of the help text in the usage. */
@@ -104,7 +105,7 @@ typedef struct {
 
 /* Stores arg for row r; -1 to go on, else the exit status. c is what
  * getopt returned: the spelling in messages is the one the user typed. */
-static int apply(const row_t *r, int c, const char *arg, void (*usage)(FILE *fp))
+static int apply(const row_t *r, int c, const char *arg)
 {
 	const gf_opt_t *o = &r->use->g->opts[r->i];
 	char *ctx = r->use->ctx, name[64];
@@ -128,14 +129,25 @@ static int apply(const row_t *r, int c, const char *arg, void (*usage)(FILE *fp)
 	case GF_OPT_CLEAR: *(int *)f = 0; break;
 	case GF_OPT_LIST: (*(const char ***)f)[(*(int *)(ctx + o->off2))++] = arg; break;
 	case GF_OPT_CALL: rc = o->call(ctx, o, arg); break;
-	case GF_OPT_HELP: usage(stdout); return GF_EXIT_OK;
+	case GF_OPT_HELP: return GF_EXIT_OK;
 	}
 	if (rc) return rc;
 	if (ctx) *(uint64_t *)ctx |= GF_OPT_BIT(r->i);
 	return -1;
 }
 
-int gf_opts_parse(int argc, char *argv[], const gf_optuse_t *use, int n_use, void (*usage)(FILE *fp))
+/* -h: the help over copies of the structs taken before parsing. */
+static void help_before(const gf_cmdhelp_t *help, const gf_optuse_t *use, int n_use, void *const *before)
+{
+	gf_optuse_t u[MAX_USES] = { 0 };
+	for (int i = 0; i < n_use && i < MAX_USES; i++) {
+		u[i] = use[i];
+		if (before[i]) u[i].ctx = before[i];
+	}
+	gf_opts_help(stdout, help, u, n_use);
+}
+
+int gf_opts_parse(int argc, char *argv[], const gf_optuse_t *use, int n_use, const gf_cmdhelp_t *help)
 {
 	row_t rows[MAX_ROWS];
 	struct option longopts[MAX_ROWS + 1];
@@ -157,15 +169,26 @@ int gf_opts_parse(int argc, char *argv[], const gf_optuse_t *use, int n_use, voi
 		}
 	longopts[nl] = (struct option){ 0, 0, 0, 0 };
 	shorts[ns] = 0;
-	while ((c = gf_getopt(argc, argv, shorts, longopts)) >= 0) {
-		if (c == '?') return GF_EXIT_USAGE;
+	void *before[MAX_USES] = { 0 };
+	if (n_use > MAX_USES) n_use = MAX_USES;
+	for (int u = 0; u < n_use; u++) {
+		before[u] = use[u].ctx && use[u].g->size ? malloc(use[u].g->size) : NULL;
+		if (before[u]) memcpy(before[u], use[u].ctx, use[u].g->size);
+	}
+	int rc = -1;
+	while (rc < 0 && (c = gf_getopt(argc, argv, shorts, longopts)) >= 0) {
+		if (c == '?') {
+			rc = GF_EXIT_USAGE;
+			break;
+		}
 		int r = c >= LONG_VAL ? c - LONG_VAL : 0;
 		if (c < LONG_VAL)
 			while (r < n && rows[r].use->g->opts[rows[r].i].letter != c && rows[r].use->g->opts[rows[r].i].alt != c) r++;
-		int rc = apply(&rows[r], c, optarg, usage);
-		if (rc >= 0) return rc;
+		rc = apply(&rows[r], c, optarg);
+		if (rc == GF_EXIT_OK) help_before(help, use, n_use, before);
 	}
-	return -1;
+	for (int u = 0; u < n_use; u++) free(before[u]);
+	return rc;
 }
 
 /* The default in brackets of row o over the struct ctx, or "" for none. */
@@ -210,8 +233,9 @@ static void print_row(FILE *fp, const gf_optuse_t *u, int i)
 	fprintf(fp, def[0] ? " [%s]\n" : "\n", def);
 }
 
-void gf_opts_usage(FILE *fp, const gf_optuse_t *use, int n_use)
+void gf_opts_help(FILE *fp, const gf_cmdhelp_t *help, const gf_optuse_t *use, int n_use)
 {
+	fputs(help->about, fp);
 	for (int u = 0; u < n_use; u++) {
 		const char *title = use[u].title ? use[u].title : use[u].g->title;
 		int shown = 0;
@@ -221,4 +245,5 @@ void gf_opts_usage(FILE *fp, const gf_optuse_t *use, int n_use)
 			print_row(fp, &use[u], i);
 		}
 	}
+	fputs(help->exit_status ? help->exit_status : "Exit status: 0 success, 1 error, 2 usage error.\n", fp);
 }

@@ -63,9 +63,12 @@ typedef struct {
 	const char *title;
 	const gf_opt_t *opts;
 	int n;
+	size_t size;             /* of the group's struct (0 for none) */
 } gf_optgroup_t;
 
 #define GF_OPT_BIT(i) ((uint64_t)1 << (i))
+/* A group of the rows of array over structs of type. */
+#define GF_GROUP(title, array, type) { (title), (array), (int)(sizeof(array) / sizeof *(array)), sizeof(type) }
 
 /* A group a command takes: its struct (NULL for groups without fields,
  * e.g. verbosity), rows it leaves out (bits), and optionally another title
@@ -81,14 +84,23 @@ typedef struct {
 } gf_optuse_t;
 #define GF_HELP(array) .help = (array), .n_help = (int)(sizeof(array) / sizeof *(array))
 
-/* Parses argv with the groups in use. Returns -1 to go on (optind is the
- * first operand), GF_EXIT_OK after -h printed usage(stdout), or an exit
- * status after a one-line message. */
-int gf_opts_parse(int argc, char *argv[], const gf_optuse_t *use, int n_use, void (*usage)(FILE *fp));
+/* What -h says around the groups' lines: the usage line(s) and what the
+ * command does, and the exit status (NULL: "0 success, 1 error, 2 usage
+ * error"). */
+typedef struct {
+	const char *about;
+	const char *exit_status;
+} gf_cmdhelp_t;
 
-/* The usage lines of the groups in use, defaults read from their structs:
- * "  -t, --threads INT    compute threads [all cores]". */
-void gf_opts_usage(FILE *fp, const gf_optuse_t *use, int n_use);
+/* Parses argv with the groups in use. Returns -1 to go on (optind is the
+ * first operand), GF_EXIT_OK after -h printed the help to stdout (with the
+ * values the structs held before parsing as defaults), or an exit status
+ * after a one-line message. */
+int gf_opts_parse(int argc, char *argv[], const gf_optuse_t *use, int n_use, const gf_cmdhelp_t *help);
+
+/* The help: about, the groups' lines with defaults read from their structs
+ * ("  -t, --threads INT    compute threads [all cores]"), the exit status. */
+void gf_opts_help(FILE *fp, const gf_cmdhelp_t *help, const gf_optuse_t *use, int n_use);
 
 /* getopt_long(argc, argv, shortopts, longopts, NULL), except that on an
  * option error it prints the line and returns '?'. shortopts must not

@@ -43,7 +43,7 @@ static const gf_opt_t train_opts[] = {
 	                .help = "check the options, the memory, the inputs and the labels, then stop\n"
 	                        "without training or writing anything" },
 };
-const gf_optgroup_t gf_group_train = { "Validation and the run", train_opts, sizeof train_opts / sizeof *train_opts };
+const gf_optgroup_t gf_group_train = GF_GROUP("Validation and the run", train_opts, gf_train_opts_t);
 
 static const char *const output_help[] = {
 	"the model (.gfm); beside it FILE.ckpt (training state) and\n"
@@ -97,11 +97,9 @@ void gf_train_uses(gf_train_opts_t *o, gf_optuse_t *use)
 	use[5] = (gf_optuse_t){ .g = &gf_group_input, .ctx = &o->in };
 }
 
-void gf_train_usage_end(FILE *fp)
-{
-	fprintf(fp, "Exit status: 0 success, 1 error (also a non-finite loss), 2 usage error, 75 stopped by\n"
-	            "SIGINT, SIGTERM or SIGUSR1 after writing the checkpoint (--resume auto continues).\n");
-}
+const char gf_train_exit_status[] =
+	"Exit status: 0 success, 1 error (also a non-finite loss), 2 usage error, 75 stopped by\n"
+	"SIGINT, SIGTERM or SIGUSR1 after writing the checkpoint (--resume auto continues).\n";
 
 int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 {

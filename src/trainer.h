@@ -62,7 +62,7 @@ enum { GF_TRAIN_USES = 6 };
 void gf_train_uses(gf_train_opts_t *o, gf_optuse_t *use);
 
 /* The end of both commands' usage: the exit status, 75 included. */
-void gf_train_usage_end(FILE *fp);
+extern const char gf_train_exit_status[];
 
 /* Checks of the finished command line shared by both commands (operands
  * from optind are the inputs): 0 or -1 (message printed). */

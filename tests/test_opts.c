@@ -11,6 +11,7 @@
 
 #include "src/common.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 #include "tests/testutil.h"
 
@@ -112,12 +113,9 @@ static const gf_opt_t grp_opts[] = {
 	{ 's', "str", GF_OPT_STR, G(s), .arg = "S", .help = "a string", .dflt = "unset" },
 	{ 'r', "rep", GF_OPT_LIST, G(list), .off2 = G(n_list), .arg = "X", .help = "repeatable", .dflt = "none" },
 };
-static const gf_optgroup_t grp = { "Things", grp_opts, 6 };
+static const gf_optgroup_t grp = GF_GROUP("Things", grp_opts, grp_t);
 
-static void no_usage(FILE *fp)
-{
-	(void)fp;
-}
+static const gf_cmdhelp_t help = { "Usage: cmd\n", "end\n" };
 
 START_TEST(a_group_stores_values_and_marks_them_given)
 {
@@ -127,7 +125,7 @@ START_TEST(a_group_stores_values_and_marks_them_given)
 	gf_optuse_t use = { .g = &grp, .ctx = &g };
 	gf_log_init("cmd", 11, argv);
 	optind = 0;
-	ck_assert_int_eq(gf_opts_parse(11, argv, &use, 1, no_usage), -1);
+	ck_assert_int_eq(gf_opts_parse(11, argv, &use, 1, &help), -1);
 	ck_assert_int_eq(optind, 10);
 	ck_assert_int_eq(g.n, 7);
 	ck_assert(g.big == 9007199254740992LL);
@@ -141,21 +139,49 @@ END_TEST
 START_TEST(usage_shows_the_initialised_values_as_defaults)
 {
 	grp_t g = { .n = 3, .big = 12, .f = 0.5f };
-	const char *const help[] = { NULL, "another flag" };
-	gf_optuse_t use = { .g = &grp, .ctx = &g, .skip = GF_OPT_BIT(4), GF_HELP(help) };
+	const char *const other[] = { NULL, "another flag" };
+	gf_optuse_t use = { .g = &grp, .ctx = &g, .skip = GF_OPT_BIT(4), GF_HELP(other) };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
-	gf_opts_usage(fp, &use, 1);
+	gf_opts_help(fp, &help, &use, 1);
 	fclose(fp);
-	ck_assert_str_eq(text, "Things:\n"
+	ck_assert_str_eq(text, "Usage: cmd\n"
+	                       "Things:\n"
 	                       "  -n, --number INT     a number [3]\n"
 	                       "      --flag           another flag [off]\n"
 	                       "      --big INT        a big one [12]\n"
 	                       "      --frac F         a fraction\n"
 	                       "                       over two lines [0.5]\n"
-	                       "  -r, --rep X          repeatable [none]\n");
+	                       "  -r, --rep X          repeatable [none]\n"
+	                       "end\n");
 	free(text);
+}
+END_TEST
+
+/* -h after options shows the defaults, not the values given before it. */
+START_TEST(help_shows_the_values_from_before_parsing)
+{
+	char *argv[] = { "cmd", "--number", "9", "-h", NULL }, path[] = "/tmp/gf-test-help-XXXXXX", text[1024];
+	grp_t g = { .n = 3 };
+	gf_optuse_t use[2] = { { .g = &grp, .ctx = &g }, { .g = &gf_group_verbosity } };
+	int fd = mkstemp(path), saved = dup(1);
+	ck_assert_int_ge(fd, 0);
+	fflush(stdout);
+	dup2(fd, 1);
+	optind = 0;
+	int rc = gf_opts_parse(4, argv, use, 2, &help);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	ck_assert_int_eq(rc, GF_EXIT_OK);
+	ck_assert_int_eq(g.n, 9);
+	FILE *fp = fdopen(fd, "r");
+	rewind(fp);
+	text[fread(text, 1, sizeof text - 1, fp)] = 0;
+	fclose(fp);
+	unlink(path);
+	ck_assert_msg(strstr(text, "  -n, --number INT     a number [3]\n"), "%s", text);
 }
 END_TEST
 
@@ -165,11 +191,11 @@ START_TEST(numbers_out_of_bounds_name_the_option_as_typed)
 	gf_optuse_t use = { .g = &grp, .ctx = &g };
 	char *a1[] = { "cmd", "-n", "11", NULL }, *a2[] = { "cmd", "--frac=2", NULL }, *a3[] = { "cmd", "--big", "1e3", NULL };
 	optind = 0;
-	ck_assert_int_eq(gf_opts_parse(3, a1, &use, 1, no_usage), GF_EXIT_USAGE);
+	ck_assert_int_eq(gf_opts_parse(3, a1, &use, 1, &help), GF_EXIT_USAGE);
 	optind = 0;
-	ck_assert_int_eq(gf_opts_parse(2, a2, &use, 1, no_usage), GF_EXIT_USAGE);
+	ck_assert_int_eq(gf_opts_parse(2, a2, &use, 1, &help), GF_EXIT_USAGE);
 	optind = 0;
-	ck_assert_int_eq(gf_opts_parse(3, a3, &use, 1, no_usage), GF_EXIT_USAGE);
+	ck_assert_int_eq(gf_opts_parse(3, a3, &use, 1, &help), GF_EXIT_USAGE);
 	ck_assert_uint_eq(g.given, 0);
 	double v;
 	ck_assert_int_eq(gf_parse_number("--x", "9007199254740993", 1, 0, 1e18, &v), -1);
@@ -189,6 +215,7 @@ int main(void)
 	tcase_add_test(tc, a_group_stores_values_and_marks_them_given);
 	tcase_add_test(tc, usage_shows_the_initialised_values_as_defaults);
 	tcase_add_test(tc, numbers_out_of_bounds_name_the_option_as_typed);
+	tcase_add_test(tc, help_shows_the_values_from_before_parsing);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

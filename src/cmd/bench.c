@@ -33,7 +33,7 @@ static const gf_opt_t bench_opts[] = {
 	{ 0, "warmup", GF_OPT_INT, BO(warmup), 0, 1 << 20, "INT", .help = "untimed steps first" },
 	{ 0, "header", GF_OPT_SET, BO(header), .help = "print the TSV header line first" },
 };
-static const gf_optgroup_t bench_group = { "Timing", bench_opts, sizeof bench_opts / sizeof *bench_opts };
+static const gf_optgroup_t bench_group = GF_GROUP("Timing", bench_opts, bench_opts_t);
 static const char *const arch_help[] = { [GF_AR_WINDOW] = "tokens per sequence" };
 static const char *const compute_help[] = { [GF_CO_BATCH] = "sequences per step" };
 
@@ -64,25 +64,28 @@ static void bench_opts_init(bench_opts_t *o)
 	o->compute.batch = 1;
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer bench engine [options]\n"
+	"Times Reformer steps on random tokens and prints one TSV line:\n"
+	"mode attn L B layers reversible ff_chunk threads device steps step_s tokens_per_s arena_peak_mib peak_rss_mib\n\n",
+	NULL,
+};
+
+/* The help over the defaults (also for a bare `genoformer bench`). */
 static void usage(FILE *fp)
 {
 	bench_opts_t o;
 	gf_optuse_t use[N_USES];
 	bench_opts_init(&o);
 	uses(&o, use);
-	fprintf(fp,
-	        "Usage: genoformer bench engine [options]\n"
-	        "Times Reformer steps on random tokens and prints one TSV line:\n"
-	        "mode attn L B layers reversible ff_chunk threads device steps step_s tokens_per_s arena_peak_mib peak_rss_mib\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_usage_exit_status(fp);
+	gf_opts_help(fp, &help, use, N_USES);
 }
 
 static int parse_opts(bench_opts_t *o, int argc, char *argv[])
 {
 	gf_optuse_t use[N_USES];
 	uses(o, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
 	if (optind != argc) {
 		gf_error("unexpected argument '%s' (bench engine takes options only)", argv[optind]);

@@ -33,7 +33,7 @@ static const gf_opt_t report_opt[] = {
 	          "probability of its records), 'unclassified' first, then the classes by\n"
 	          "count (Kraken 2 report style)" },
 };
-static const gf_optgroup_t report_group = { "", report_opt, 1 };
+static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
 static const char *const output_help[] = { "the table, written atomically" };
 
 enum { N_USES = GF_INFER_USES + 2 };
@@ -45,25 +45,6 @@ static void uses(gf_infer_cli_t *c, cls_opts_t *o, gf_optuse_t *use)
 	use[GF_INFER_USES + 1] = (gf_optuse_t){ .g = &gf_group_verbosity, .ctx = NULL };
 }
 
-static void usage(FILE *fp)
-{
-	gf_infer_cli_t c;
-	cls_opts_t o = { 0 };
-	gf_optuse_t use[N_USES];
-	gf_infer_cli_init(&c, 0);
-	uses(&c, &o, use);
-	fprintf(fp,
-	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
-	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
-	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
-	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
-	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_usage_exit_status(fp);
-	gf_infer_cli_free(&c);
-}
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -147,11 +128,22 @@ static void write_report(const cls_t *s, FILE *fp)
 	}
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
+	"Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
+	"window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
+	"Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
+	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
+	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
+	"predicted 'unclassified', probability 0, class probabilities NA.\n\n",
+	NULL,
+};
+
 static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 {
 	gf_optuse_t use[N_USES];
 	uses(c, o, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
 	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
 }

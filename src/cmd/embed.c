@@ -35,22 +35,6 @@ static void uses(gf_infer_cli_t *c, gf_optuse_t *use)
 	use[GF_INFER_USES] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
 
-static void usage(FILE *fp)
-{
-	gf_infer_cli_t c;
-	gf_optuse_t use[N_USES];
-	gf_infer_cli_init(&c, 0);
-	uses(&c, use);
-	fprintf(fp,
-	        "Usage: genoformer embed -m MODEL.gfm -o OUT.npy [options] IN...\n"
-	        "Writes each record's embedding, the final layer's 2 x d_model features averaged over its real\n"
-	        "tokens (over all its windows), as a float32 matrix OUT.npy with one row per record, and\n"
-	        "OUT.ids.tsv naming the rows: row, id, window ('all' for a record), beg, end (0-based, end\n"
-	        "exclusive). A record shorter than k has no token: its row is NaN.\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_usage_exit_status(fp);
-	gf_infer_cli_free(&c);
-}
 
 static int emit(emb_t *s, const gf_infer_rec_t *r, const float *row, const char *window, int64_t beg, int64_t end,
                 char *err, size_t errlen)
@@ -122,13 +106,22 @@ static int embed(gf_infer_cli_t *c, gf_modelfile_t *mf, char *const *inputs, int
 	return GF_EXIT_OK;
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer embed -m MODEL.gfm -o OUT.npy [options] IN...\n"
+	"Writes each record's embedding, the final layer's 2 x d_model features averaged over its real\n"
+	"tokens (over all its windows), as a float32 matrix OUT.npy with one row per record, and\n"
+	"OUT.ids.tsv naming the rows: row, id, window ('all' for a record), beg, end (0-based, end\n"
+	"exclusive). A record shorter than k has no token: its row is NaN.\n\n",
+	NULL,
+};
+
 int cmd_embed(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	gf_optuse_t use[N_USES];
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	uses(&c, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc < 0 && gf_infer_cli_check(&c, argc, optind)) rc = GF_EXIT_USAGE;
 	if (rc < 0 && !c.out.path) {
 		gf_error("no output: -o OUT.npy is required");

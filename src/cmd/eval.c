@@ -37,7 +37,7 @@ static const gf_opt_t eval_opts[] = {
 	  .help = "a 'genoformer classify' table (per-window tables: the 'all' rows)\n"
 	          "instead of -m and inputs" },
 };
-static const gf_optgroup_t eval_group = { "Evaluation", eval_opts, 2 };
+static const gf_optgroup_t eval_group = GF_GROUP("Evaluation", eval_opts, ev_opts_t);
 static const char *const output_help[] = { "the tables, written atomically" };
 
 enum { N_USES = GF_INFER_USES + 2 };
@@ -49,27 +49,6 @@ static void uses(gf_infer_cli_t *c, ev_opts_t *o, gf_optuse_t *use)
 	use[GF_INFER_USES + 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
 
-static void usage(FILE *fp)
-{
-	gf_infer_cli_t c;
-	ev_opts_t o = { 0 };
-	gf_optuse_t use[N_USES];
-	gf_infer_cli_init(&c, 0);
-	uses(&c, &o, use);
-	fprintf(fp,
-	        "Usage: genoformer eval -m MODEL.gfm --labels TRUTH.tsv [options] IN...\n"
-	        "       genoformer eval --predictions CLASSIFY.tsv --labels TRUTH.tsv [-o FILE]\n"
-	        "Compares predicted classes with the truth (TSV record_id<TAB>class; every record needs a label,\n"
-	        "every label a class of the model). Prints three tab-separated tables, blank-line separated:\n"
-	        "  metric/value: records, accuracy, macro_f1, unclassified;\n"
-	        "  class, precision, recall, f1, support (truth records), predicted (records predicted so);\n"
-	        "  the confusion matrix: rows truth, columns predicted, then 'unclassified'.\n"
-	        "An unclassified record counts as wrong. macro_f1 is the mean F1 over the classes present in the\n"
-	        "truth or the predictions; precision (recall) is 0 for a class never predicted (absent).\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_usage_exit_status(fp);
-	gf_infer_cli_free(&c);
-}
 
 /* Maps every truth class to a prediction class; -1 with a message naming
  * the first one the predictions lack. */
@@ -231,11 +210,24 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer eval -m MODEL.gfm --labels TRUTH.tsv [options] IN...\n"
+	"       genoformer eval --predictions CLASSIFY.tsv --labels TRUTH.tsv [-o FILE]\n"
+	"Compares predicted classes with the truth (TSV record_id<TAB>class; every record needs a label,\n"
+	"every label a class of the model). Prints three tab-separated tables, blank-line separated:\n"
+	"  metric/value: records, accuracy, macro_f1, unclassified;\n"
+	"  class, precision, recall, f1, support (truth records), predicted (records predicted so);\n"
+	"  the confusion matrix: rows truth, columns predicted, then 'unclassified'.\n"
+	"An unclassified record counts as wrong. macro_f1 is the mean F1 over the classes present in the\n"
+	"truth or the predictions; precision (recall) is 0 for a class never predicted (absent).\n\n",
+	NULL,
+};
+
 static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, ev_opts_t *o)
 {
 	gf_optuse_t use[N_USES];
 	uses(c, o, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
 	if (!o->labels) {
 		gf_error("no truth: --labels TRUTH.tsv is required");

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "genomics/seqio.h"
 #include "model/checkpoint.h"
@@ -25,7 +24,7 @@ static const gf_opt_t info_opts[] = {
 	          "data in file order; two files with equal params_crc32 hold the same\n"
 	          "parameters bit for bit (optimizer state: optim_crc32)" },
 };
-static const gf_optgroup_t info_group = { "Options", info_opts, 1 };
+static const gf_optgroup_t info_group = GF_GROUP("Options", info_opts, info_opts_t);
 
 static void uses(info_opts_t *o, gf_optuse_t *use)
 {
@@ -33,32 +32,10 @@ static void uses(info_opts_t *o, gf_optuse_t *use)
 	use[1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
 
-static void usage(FILE *fp)
-{
-	info_opts_t o = { 0 };
-	gf_optuse_t use[2];
-	uses(&o, use);
-	fprintf(fp,
-	        "Usage: genoformer info [options] MODEL.gfm\n"
-	        "Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
-	        "task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
-	        "count, training steps, how it was trained (command line, genoformer version, date) and any\n"
-	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n");
-	gf_opts_usage(fp, use, 2);
-	gf_usage_exit_status(fp);
-}
 
 static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 {
-	const unsigned char *c = (const unsigned char *)p;
-	size_t bytes = n * sizeof(float);
-	while (bytes) {
-		uInt k = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
-		crc = (uint32_t)crc32(crc, c, k);
-		c += k;
-		bytes -= k;
-	}
-	return crc;
+	return rf_ckpt_crc(crc, p, n * sizeof *p);
 }
 
 /* Metadata printed under their own names rather than as meta.KEY. */
@@ -82,17 +59,14 @@ static void print_kv(const char *key, const char *val)
 	putchar('\n');
 }
 
+/* config.NAME<TAB>value for every config record of the file. */
 static void print_config(const rf_config_t *c)
 {
-	printf("config.vocab\t%d\nconfig.d_model\t%d\nconfig.n_heads\t%d\nconfig.d_ff\t%d\nconfig.n_layers\t%d\n",
-	       c->vocab, c->d_model, c->n_heads, c->d_ff, c->n_layers);
-	printf("config.layers\t");
-	for (int i = 0; i < c->n_layers; i++) printf("%s%s", i ? "," : "", rf_attn_kind_name(c->layer_kind[i]));
-	printf("\nconfig.n_hashes\t%d\nconfig.n_buckets\t%d\nconfig.chunk_len\t%d\nconfig.n_before\t%d\n"
-	       "config.n_after\t%d\nconfig.ff_chunk\t%d\nconfig.axial\t%dx%d\nconfig.axial_d1\t%d\nconfig.causal\t%d\n"
-	       "config.dropout\t%g\nconfig.n_classes\t%d\nconfig.mlm\t%d\n",
-	       c->n_hashes, c->n_buckets, c->chunk_len, c->n_before, c->n_after, c->ff_chunk, c->axial1, c->axial2,
-	       c->axial_d1, c->causal, c->dropout, c->n_classes, c->mlm);
+	char val[RF_MAX_LAYERS * 8];
+	for (int i = 0; i < rf_ckpt_config_count(); i++) {
+		const char *name = rf_ckpt_config_show(c, i, val, sizeof val);
+		printf("config.%s\t%s\n", name, val);
+	}
 }
 
 static void print_info(const rf_ckpt_t *ck, int tensors)
@@ -142,13 +116,22 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		printf("optim_crc32\t%08x\n", crc_floats(crc_floats(0, ck->train.m, ck->train.n), ck->train.v, ck->train.n));
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer info [options] MODEL.gfm\n"
+	"Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
+	"task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
+	"count, training steps, how it was trained (command line, genoformer version, date) and any\n"
+	"other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n",
+	NULL,
+};
+
 int cmd_info(int argc, char *argv[])
 {
 	info_opts_t o = { 0 };
 	gf_optuse_t use[2];
 	char err[GF_ERRLEN];
 	uses(&o, use);
-	int rc = gf_opts_parse(argc, argv, use, 2, usage);
+	int rc = gf_opts_parse(argc, argv, use, 2, &help);
 	if (rc >= 0) return rc;
 	if (optind + 1 != argc) {
 		gf_error("%s (genoformer info -h for help)", optind >= argc ? "no model file" : "one model file at a time");

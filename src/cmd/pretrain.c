@@ -16,22 +16,14 @@ static void uses(gf_train_opts_t *o, gf_optuse_t *use)
 	use[N_USES - 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
 
-static void usage(FILE *fp)
-{
-	gf_train_opts_t o;
-	gf_optuse_t use[N_USES];
-	gf_train_opts_init(&o, GF_TASK_MLM, 0, NULL);
-	uses(&o, use);
-	fprintf(fp,
-	        "Usage: genoformer pretrain -o MODEL.gfm [options] GENOME...\n"
-	        "Pre-trains the model as a masked language model on windows of the genomes (FASTA/FASTQ,\n"
-	        "SAM/BAM/CRAM): 15%% of the k-mer tokens are chosen; 80%% of those become [MASK], 10%% a\n"
-	        "random k-mer, 10%% stay. With the default stride = k the tokens do not overlap, so a masked\n"
-	        "k-mer cannot be read off its neighbours. `genoformer train --init MODEL.gfm` fine-tunes it.\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_train_usage_end(fp);
-	gf_train_opts_free(&o);
-}
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer pretrain -o MODEL.gfm [options] GENOME...\n"
+	"Pre-trains the model as a masked language model on windows of the genomes (FASTA/FASTQ,\n"
+	"SAM/BAM/CRAM): 15% of the k-mer tokens are chosen; 80% of those become [MASK], 10% a\n"
+	"random k-mer, 10% stay. With the default stride = k the tokens do not overlap, so a masked\n"
+	"k-mer cannot be read off its neighbours. `genoformer train --init MODEL.gfm` fine-tunes it.\n\n",
+	gf_train_exit_status,
+};
 
 int cmd_pretrain(int argc, char *argv[])
 {
@@ -42,7 +34,7 @@ int cmd_pretrain(int argc, char *argv[])
 		return GF_EXIT_ERROR;
 	}
 	uses(&o, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc < 0) rc = gf_train_check_opts(&o, argc, argv) ? GF_EXIT_USAGE : gf_train_run(&o);
 	gf_train_opts_free(&o);
 	return rc;

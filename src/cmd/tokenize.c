@@ -68,9 +68,9 @@ static const gf_opt_t print_opts[] = {
 	          "'name<TAB>window<TAB>beg<TAB>end<TAB>ids' (0-based, end exclusive, [PAD]=0)" },
 	{ 0, "names", GF_OPT_SET, TO(names), .help = "with --print, k-mer strings instead of ids", .dflt = "off" },
 };
-static const gf_optgroup_t window_group = { "Windows", window_opts, 2 };
-static const gf_optgroup_t label_group = { "Labels", label_opts, 2 };
-static const gf_optgroup_t print_group = { "Output", print_opts, 2 };
+static const gf_optgroup_t window_group = GF_GROUP("Windows", window_opts, tok_opts_t);
+static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, tok_opts_t);
+static const gf_optgroup_t print_group = GF_GROUP("Output", print_opts, tok_opts_t);
 static const char *const threads_help[] = {
 	[GF_CO_THREADS] = "threads; tokenizing is mostly decompression, so they are htslib's\n"
 	                  "unless --hts-threads is given; -@ INT is the same",
@@ -109,21 +109,13 @@ static void tok_opts_free(tok_opts_t *o)
 	gf_labels_free(o->labels);
 }
 
-static void usage(FILE *fp)
-{
-	tok_opts_t o;
-	gf_optuse_t use[N_USES];
-	tok_opts_init(&o, 0);
-	uses(&o, use);
-	fprintf(fp,
-	        "Usage: genoformer tokenize [options] IN...\n"
-	        "Reads FASTA/FASTQ (plain or gzip), SAM/BAM/CRAM ('-' = stdin) and prints per-record\n"
-	        "token statistics as TSV (record, bases, tokens, unk, windows, tail[, class]), or the tokens.\n"
-	        "tail = bases at the end of a record that no k-mer covers ((bases - k) %% stride, or all when bases < k).\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_usage_exit_status(fp);
-	tok_opts_free(&o);
-}
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer tokenize [options] IN...\n"
+	"Reads FASTA/FASTQ (plain or gzip), SAM/BAM/CRAM ('-' = stdin) and prints per-record\n"
+	"token statistics as TSV (record, bases, tokens, unk, windows, tail[, class]), or the tokens.\n"
+	"tail = bases at the end of a record that no k-mer covers ((bases - k) % stride, or all when bases < k).\n\n",
+	NULL,
+};
 
 /* Parses argv into o; returns -1 to continue, or the exit status. */
 static int parse_args(int argc, char *argv[], tok_opts_t *o)
@@ -131,7 +123,7 @@ static int parse_args(int argc, char *argv[], tok_opts_t *o)
 	char err[GF_ERRLEN];
 	gf_optuse_t use[N_USES];
 	uses(o, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
 	gf_input_finish(&o->in);
 	if (!(o->in.given & GF_OPT_BIT(GF_IN_HTS_THREADS))) o->in.io.threads = o->compute.threads;

@@ -43,7 +43,7 @@ static const gf_opt_t label_opts[] = {
 	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer,\n"
 	          "matching tensors copied, new classifier head" },
 };
-static const gf_optgroup_t label_group = { "Labels", label_opts, sizeof label_opts / sizeof *label_opts };
+static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, gf_train_opts_t);
 
 enum { N_USES = GF_TRAIN_USES + 2 };
 
@@ -54,27 +54,19 @@ static void uses(gf_train_opts_t *o, gf_optuse_t *use)
 	use[N_USES - 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
 
-static void usage(FILE *fp)
-{
-	gf_train_opts_t o;
-	gf_optuse_t use[N_USES];
-	gf_train_opts_init(&o, GF_TASK_CLASSIFY, 0, NULL);
-	uses(&o, use);
-	fprintf(fp,
-	        "Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
-	        "Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
-	        "sampled at random positions, labelled with their record's class.\n\n");
-	gf_opts_usage(fp, use, N_USES);
-	gf_train_usage_end(fp);
-	gf_train_opts_free(&o);
-}
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
+	"Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
+	"sampled at random positions, labelled with their record's class.\n\n",
+	gf_train_exit_status,
+};
 
 /* Parses argv into o; returns -1 to continue, or the exit status. */
 static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 {
 	gf_optuse_t use[N_USES];
 	uses(o, use);
-	int rc = gf_opts_parse(argc, argv, use, N_USES, usage);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
 	if (gf_train_check_opts(o, argc, argv)) return GF_EXIT_USAGE;
 	if (!o->labels) {
