@@ -430,29 +430,3 @@ int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, flo
 	*top = probs[best];
 	return probs[best] < min_prob ? -1 : best;
 }
-
-int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
-{
-	o->af = NULL;
-	o->fp = stdout;
-	if (!path) return 0;
-	if (!(o->af = rf_afile_open(path, err, errlen))) return -1;
-	o->fp = rf_afile_fp(o->af);
-	return 0;
-}
-
-int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
-{
-	rf_afile_t *af = o->af;
-	o->af = NULL;
-	o->fp = NULL;
-	if (!af) {
-		if ((fflush(stdout) || ferror(stdout)) && ok) return rf_fail(err, errlen, "writing the output failed");
-		return 0;
-	}
-	if (!ok) {
-		rf_afile_abort(af);
-		return 0;
-	}
-	return rf_afile_commit(af, err, errlen);
-}
