@@ -1,6 +1,7 @@
 /* Logging, progress and run summary; see log.h. */
 #include "src/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,11 +32,27 @@ void gf_log_init(const char *who, int argc, char *argv[])
 		n += snprintf(log_cmdline + n, sizeof log_cmdline - n, "%s%s", i ? " " : "", argv[i]);
 }
 
+/* A log line is one line whatever the names in it hold: control
+ * characters (a newline, a terminal's escape sequences from a hostile
+ * record or file name) are written as \xHH, never sent to the terminal. */
 static void vlog(const char *tag, const char *fmt, va_list ap)
 {
-	char line[4096];
+	char line[4096], safe[4 * sizeof line];
+	size_t n = 0;
 	vsnprintf(line, sizeof line, fmt, ap);
-	fprintf(stderr, "[%s] %s%s\n", log_who, tag, line);
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) n += (size_t)sprintf(safe + n, "\\x%02x", *p);
+		else safe[n++] = (char)*p;
+	safe[n] = 0;
+	fprintf(stderr, "[%s] %s%s\n", log_who, tag, safe);
+}
+
+int gf_stdout_check(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+	gf_error("standard output: write failed: %s", strerror(errno ? errno : EIO));
+	clearerr(stdout);
+	return -1;
 }
 
 #define GF_LOG_AT(level, tag) do { \

@@ -27,6 +27,10 @@ void gf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Version, command line, wall and CPU time, peak RSS (getrusage). */
 void gf_log_summary(void);
 
+/* Flushes stdout; -1 after logging "standard output: write failed: REASON"
+ * when anything written there was lost (disk full, closed, /dev/full). */
+int gf_stdout_check(void);
+
 double gf_wall_seconds(void); /* since gf_log_init */
 double gf_cpu_seconds(void);  /* user + system of this process */
 uint64_t gf_peak_rss(void);   /* bytes */

@@ -193,6 +193,9 @@ int cmd_classify(int argc, char *argv[])
 	int rc = parse_args(argc, argv, &c, &report);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
+	const char *outs[] = { c.output, report };
+	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, report ? 2 : 1))
+		rc = GF_EXIT_ERROR;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	if (rc < 0 && mf) {
 		s.mf = mf;

@@ -274,6 +274,10 @@ int cmd_eval(int argc, char *argv[])
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &e.truth, &preds);
 	e.min_prob = c.min_prob;
+	const char *ins[] = { e.truth, preds };
+	if (rc < 0 && (gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, NULL, 0) ||
+	               gf_infer_claim(&c, ins, preds ? 2 : 1, &c.output, 1)))
+		rc = GF_EXIT_ERROR;
 	if (rc < 0) {
 		gf_out_t out;
 		int ok = (e.lab = gf_labels_new()) && !gf_labels_read_tsv(e.lab, e.truth, err, sizeof err) &&

@@ -1,0 +1,19 @@
+/* What a command reads and writes, checked before any work: the same-file
+ * guard of model/atomicfile over a command's inputs and outputs, and the
+ * lock a training run holds on its output. */
+#ifndef GF_FILES_H
+#define GF_FILES_H
+
+/* Claims the inputs (NULL entries and "-" skipped), then the outputs (NULL
+ * or "-": standard output). 0, or -1 after logging "OUT: output is the
+ * same file as input IN; refusing to overwrite it". */
+int gf_files_claim(const char *const *inputs, int n_inputs, const char *const *outputs, int n_outputs);
+
+/* Takes the lock OUT.lock beside a training run's output (flock, released
+ * when the process ends, whatever the way). 0, or -1 after logging which
+ * process holds it. */
+int gf_files_lock(const char *out);
+/* Releases the lock and removes OUT.lock. */
+void gf_files_unlock(void);
+
+#endif
