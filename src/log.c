@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "genomics/labels.h"
+
 int gf_verbosity = GF_LOG_NORMAL;
 
 static const char *log_who = "genoformer";
@@ -34,15 +36,21 @@ void gf_log_init(const char *who, int argc, char *argv[])
 
 /* A log line is one line whatever the names in it hold: control
  * characters (a newline, a terminal's escape sequences from a hostile
- * record or file name) are written as \xHH, never sent to the terminal. */
+ * record or file name, C1 controls) and bytes that are not UTF-8 are
+ * written as \xHH, never sent to the terminal. */
 static void vlog(const char *tag, const char *fmt, va_list ap)
 {
 	char line[4096], safe[4 * sizeof line];
 	size_t n = 0;
 	vsnprintf(line, sizeof line, fmt, ap);
-	for (const unsigned char *p = (const unsigned char *)line; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) n += (size_t)sprintf(safe + n, "\\x%02x", *p);
-		else safe[n++] = (char)*p;
+	for (const unsigned char *p = (const unsigned char *)line; *p;) {
+		int k = gf_utf8_len(p);
+		if (k == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0)) {
+			n += (size_t)sprintf(safe + n, "\\x%02x", *p++);
+			continue;
+		}
+		while (k--) safe[n++] = (char)*p++;
+	}
 	safe[n] = 0;
 	fprintf(stderr, "[%s] %s%s\n", log_who, tag, safe);
 }
