@@ -71,6 +71,7 @@ void gf_info(const char *fmt, ...) { GF_LOG_AT(GF_LOG_NORMAL, ""); }
 void gf_debug(const char *fmt, ...) { GF_LOG_AT(GF_LOG_VERBOSE, ""); }
 void gf_warn(const char *fmt, ...) { GF_LOG_AT(GF_LOG_NORMAL, "warning: "); }
 void gf_error(const char *fmt, ...) { GF_LOG_AT(GF_LOG_QUIET, "error: "); }
+void gf_info_line(const char *msg) { gf_info("%s", msg); }
 
 double gf_wall_seconds(void)
 {

@@ -23,6 +23,8 @@ void gf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* gf_info of a ready line: a callback for modules that cannot log (seqio). */
+void gf_info_line(const char *msg);
 
 /* Version, command line, wall and CPU time, peak RSS (getrusage). */
 void gf_log_summary(void);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "src/cmd/commands.h"
+#include "genomics/seqio.h"
 #include "src/log.h"
 
 static const struct {
@@ -68,6 +69,7 @@ int main(int argc, char *argv[])
 		if (!strcmp(argv[1], commands[i].name)) {
 			if (commands[i].compute) prefer_passive_waiting(argv);
 			gf_log_init(commands[i].name, argc, argv);
+			gf_seqio_set_note(gf_info_line);
 			int rc = commands[i].run(argc - 1, argv + 1);
 			/* what a command printed (its -h too) must have arrived */
 			return gf_stdout_check() && rc == GF_EXIT_OK ? GF_EXIT_ERROR : rc;
