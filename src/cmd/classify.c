@@ -15,6 +15,7 @@ typedef struct {
 	gf_modelfile_t *mf;
 	float min_prob;
 	int per_window;
+	int shard_i, shard_n;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
@@ -34,7 +35,8 @@ static void usage(FILE *fp)
 	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
 	fprintf(fp,
 	        "Output:\n"
-	        "  -o, --output FILE    the table, written atomically [stdout]\n"
+	        "  -o, --output FILE    the table, written atomically [stdout]; with --shard it starts\n"
+	        "                       with a line '#shard<TAB>I/N' (scripts/slurm/merge reads it)\n"
 	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	        "                       probability of its records), 'unclassified' first, then the classes by\n"
 	        "                       count (Kraken 2 report style) [none]\n"
@@ -97,8 +99,11 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	return 0;
 }
 
+/* A shard's table starts with its own "#shard I/N" line, from which
+ * scripts/slurm/merge orders the shards and finds a missing one. */
 static void write_header(const cls_t *s)
 {
+	if (s->shard_n > 1) fprintf(s->fp, "#shard\t%d/%d\n", s->shard_i, s->shard_n);
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
@@ -193,6 +198,8 @@ int cmd_classify(int argc, char *argv[])
 	int rc = parse_args(argc, argv, &c, &report);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
+	s.shard_i = c.shard_i;
+	s.shard_n = c.shard_n;
 	const char *outs[] = { c.output, report };
 	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, report ? 2 : 1))
 		rc = GF_EXIT_ERROR;
