@@ -66,13 +66,19 @@ static const char comp_tab[256] = {
 	['b'] = 'v', ['v'] = 'b', ['d'] = 'h', ['h'] = 'd',
 };
 
+char gf_complement(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return comp_tab[u] ? comp_tab[u] : c;
+}
+
 void gf_revcomp(char *seq, size_t len)
 {
 	for (size_t i = 0, j = len; i < j; i++) {
 		j--;
-		unsigned char a = (unsigned char)seq[i], b = (unsigned char)seq[j];
-		seq[i] = comp_tab[b] ? comp_tab[b] : (char)b;
-		seq[j] = comp_tab[a] ? comp_tab[a] : (char)a;
+		char a = seq[i];
+		seq[i] = gf_complement(seq[j]);
+		seq[j] = gf_complement(a);
 	}
 }
 

@@ -65,6 +65,8 @@ void gf_seqio_close(gf_reader_t *r);
 void gf_record_init(gf_record_t *rec);
 void gf_record_free(gf_record_t *rec);
 
+/* The complement of an IUPAC base, case kept; other bytes unchanged. */
+char gf_complement(char c);
 /* In place: reverse complement of IUPAC bases, case kept. */
 void gf_revcomp(char *seq, size_t len);
 
