@@ -12,7 +12,7 @@ typedef struct {
 	const char *cls;   /* interned class name (lab->names owns it) */
 	const char *file;  /* TSV path (lab->files owns it), NULL for --class */
 	long line;
-	int used;
+	long used;         /* lookups so far */
 } label_t;
 
 KHASH_MAP_INIT_STR(label, label_t)
@@ -304,8 +304,14 @@ int gf_labels_lookup(gf_labels_t *lab, const char *path, const char *id)
 {
 	khint_t it = kh_get(label, lab->h, lab->kind == KIND_FILE ? path : id);
 	if (it == kh_end(lab->h)) return -1;
-	kh_val(lab->h, it).used = 1;
+	kh_val(lab->h, it).used++;
 	return gf_labels_class_id(lab, kh_val(lab->h, it).cls);
+}
+
+long gf_labels_times_used(const gf_labels_t *lab, const char *path, const char *id)
+{
+	khint_t it = kh_get(label, lab->h, lab->kind == KIND_FILE ? path : id);
+	return it == kh_end(lab->h) ? 0 : kh_val(lab->h, it).used;
 }
 
 static int file_index(const gf_labels_t *lab, const char *file)

@@ -50,6 +50,10 @@ int gf_labels_class_id(const gf_labels_t *lab, const char *name);
  * path for file classes), or -1 when it has none. Marks the label as used. */
 int gf_labels_lookup(gf_labels_t *lab, const char *path, const char *id);
 
+/* How many lookups found this label so far (0 when there is none): a TSV
+ * label used twice means the same record id came twice. */
+long gf_labels_times_used(const gf_labels_t *lab, const char *path, const char *id);
+
 /* Checks labels against the records: 0, or -1 naming the first label that
  * no gf_labels_lookup used ("FILE:LINE: id 'X' matches no record", or the
  * --class FILE that is not an input). */

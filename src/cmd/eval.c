@@ -79,6 +79,9 @@ static int count(ev_t *e, const char *path, const char *id, int pred, char *err,
 {
 	int t = gf_labels_lookup(e->lab, path, id);
 	if (t < 0) return rf_fail(err, errlen, "%s: record '%s' has no label in %s", path, id, e->truth);
+	if (gf_labels_times_used(e->lab, path, id) > 1)
+		return rf_fail(err, errlen, "%s: record '%s' comes a second time: each record counts once (an input given twice?)",
+		               path, id);
 	e->cm[(size_t)e->to_class[t] * (e->C + 1) + (pred < 0 ? e->C : pred)]++;
 	return 0;
 }
