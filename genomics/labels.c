@@ -290,6 +290,11 @@ int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t err
 	return r ? -1 : 0;
 }
 
+const char *gf_labels_tsv(const gf_labels_t *lab, int i)
+{
+	return lab && i >= 0 && i < lab->n_files ? lab->files[i] : NULL;
+}
+
 int gf_labels_n_classes(const gf_labels_t *lab)
 {
 	return lab->n_names;

@@ -41,6 +41,10 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
  * do not mix: -1 on the second kind. */
 int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t errlen);
 
+/* The i-th labels TSV read (from 0), NULL past the last: the files a
+ * command reads, for its same-file guard. */
+const char *gf_labels_tsv(const gf_labels_t *lab, int i);
+
 int gf_labels_n_classes(const gf_labels_t *lab);
 const char *gf_labels_class_name(const gf_labels_t *lab, int c);
 /* -1 when name is not a class. */

@@ -214,6 +214,45 @@ int gf_dataset_duplicates(const gf_dataset_t *ds, gf_ds_dups_t *d)
 	return 0;
 }
 
+/* "records 'A' and 'B' hold the same bases (one the reverse complement of
+ * the other)" for the first pair of kind. */
+static int same_text(const gf_dataset_t *ds, const gf_ds_dups_t *d, int kind, char *buf, size_t len)
+{
+	return snprintf(buf, len, "records '%s' and '%s' hold the same bases%s", ds->rec[d->a[kind]].name,
+	                ds->rec[d->b[kind]].name, d->rc[kind] ? " (one the reverse complement of the other)" : "");
+}
+
+int gf_dataset_check(const gf_dataset_t *ds, const char *const *classes, char *err, size_t errlen, char *warn,
+                     size_t warnlen)
+{
+	gf_ds_dups_t d;
+	char what[1024];
+	int c = classes ? gf_dataset_empty_class(ds) : -1;
+	*warn = 0;
+	if (c >= 0)
+		return snprintf(err, errlen, "class '%s' has no training data: its records are shorter than k=%d or all held "
+		                "out for validation", classes[c], ds->k), -1;
+	if (gf_dataset_duplicates(ds, &d)) return snprintf(err, errlen, "out of memory"), -1;
+	uint64_t all = ds->train_bases + ds->val_bases;
+	for (int kind = 0; kind < 2; kind++) {
+		if (!d.pairs[kind] || (kind == GF_DS_DUP_CLASSES && !classes)) continue;
+		same_text(ds, &d, kind, what, sizeof what);
+		/* a few identical short reads (a conserved stretch) are life; a genome twice is a mistake */
+		int fatal = d.bases[kind] * 100 >= all;
+		char *out = fatal ? err : warn;
+		size_t len = fatal ? errlen : warnlen;
+		if (kind == GF_DS_DUP_CLASSES)
+			snprintf(out, len, "%s but are in classes '%s' and '%s': the labels contradict each other (%zu such pairs, "
+			         "%llu bp)", what, classes[ds->rec[d.a[kind]].cls], classes[ds->rec[d.b[kind]].cls],
+			         d.pairs[kind], (unsigned long long)d.bases[kind]);
+		else
+			snprintf(out, len, "%s, and one trains on what the other validates: the validation would measure memory "
+			         "(%zu such pairs, %llu bp)", what, d.pairs[kind], (unsigned long long)d.bases[kind]);
+		if (fatal) return -1;
+	}
+	return 0;
+}
+
 /* Validation windows: every window of every validation part, or max_val of
  * them spread evenly over that list. */
 static int build_val(gf_dataset_t *ds, size_t max_val, char *err, size_t errlen)

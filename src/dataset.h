@@ -86,6 +86,15 @@ typedef struct {
 } gf_ds_dups_t;
 int gf_dataset_duplicates(const gf_dataset_t *ds, gf_ds_dups_t *d);
 
+/* The checks a training run makes after gf_dataset_finish, with messages
+ * naming records and classes (classes: the class names, NULL when
+ * unlabelled): a class without training data, and records holding the
+ * same bases in two classes or across the split. Duplicates covering 1% of
+ * all bases or more are an error (-1, message in err); fewer (identical
+ * short reads of a conserved stretch) a warning in warn (empty if none). */
+int gf_dataset_check(const gf_dataset_t *ds, const char *const *classes, char *err, size_t errlen, char *warn,
+                     size_t warnlen);
+
 /* Training window for (seed, step, row): tok and mask of L entries, label
  * the record's class. With rc_aug, the reverse complement half of the time.
  * scratch holds gf_dataset_span() bytes. */

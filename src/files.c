@@ -24,6 +24,23 @@ int gf_files_claim(const char *const *inputs, int n_inputs, const char *const *o
 	return rc ? -1 : 0;
 }
 
+FILE *gf_files_open_own_stream(const char *path)
+{
+	struct stat st;
+	FILE *fp = NULL;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
+	if (fd < 0 && errno == ELOOP)
+		gf_error("%s: is a symbolic link; genoformer does not follow links for the files it names itself", path);
+	else if (fd < 0)
+		gf_error("%s: cannot create: %s", path, strerror(errno));
+	else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		gf_error("%s: is not a regular file; not writing into it", path);
+	else if (ftruncate(fd, 0) != 0 || !(fp = fdopen(fd, "w")))
+		gf_error("%s: cannot write: %s", path, strerror(errno));
+	if (!fp && fd >= 0) close(fd);
+	return fp;
+}
+
 static int lock_fd = -1;
 static char *lock_path;
 

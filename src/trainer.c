@@ -15,6 +15,7 @@
 #include "model/optim.h"
 #include "src/cmd/commands.h"
 #include "src/dist.h"
+#include "src/files.h"
 #include "src/log.h"
 #include "src/memlimit.h"
 #include "src/modelfile.h"
@@ -580,10 +581,14 @@ static int load_data(run_t *r)
 		gf_error("%s", err);
 		return -1;
 	}
-	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err)) {
+	char warn[GF_ERRLEN];
+	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err) ||
+	    gf_dataset_check(&r->ds, r->mf->n_classes ? (const char *const *)r->mf->classes : NULL, err, sizeof err, warn,
+	                     sizeof warn)) {
 		gf_error("%s", err);
 		return -1;
 	}
+	if (*warn) gf_warn("%s", warn);
 	gf_info("%zu records: %s training, %s validation (%zu windows of %d tokens), %d classes", r->ds.n,
 	        gf_fmt_si((double)r->ds.train_bases, "bp", b1, sizeof b1),
 	        gf_fmt_si((double)r->ds.val_bases, "bp", b2, sizeof b2), r->ds.n_val, r->mf->window, r->mf->n_classes);
@@ -618,8 +623,7 @@ static FILE *open_metrics(const run_t *r)
 		fclose(fp);
 		if (mem) fclose(mem);
 	}
-	if (!(fp = fopen(r->metrics, "w"))) {
-		gf_error("%s: cannot create: %s", r->metrics, strerror(errno));
+	if (!(fp = gf_files_open_own_stream(r->metrics))) {
 		free(old);
 		return NULL;
 	}
@@ -630,11 +634,12 @@ static FILE *open_metrics(const run_t *r)
 	return fp;
 }
 
-/* A writable output path, checked before any training. */
-static int check_writable(const char *path)
+/* A writable output path, checked before any training (own: a name the
+ * tool derived, where a symbolic link is refused). */
+static int check_writable(const char *path, int own)
 {
 	char err[GF_ERRLEN];
-	rf_afile_t *f = rf_afile_open(path, err, sizeof err);
+	rf_afile_t *f = (own ? rf_afile_open_own : rf_afile_open)(path, err, sizeof err);
 	if (!f) {
 		gf_error("%s", err);
 		return -1;
@@ -648,6 +653,10 @@ static int save(run_t *r, const char *path, int with_state)
 	char err[GF_ERRLEN];
 	if (gf_dist_rank() == 0 &&
 	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->seed, err, sizeof err)) {
+		size_t n = strlen(err);
+		if (r->have_ckpt)
+			snprintf(err + n, sizeof err - n, "; %s still holds step %llu, the last good state", r->ckpt,
+			         (unsigned long long)r->last_saved);
 		if (gf_dist_size() > 1) gf_dist_abort(GF_EXIT_ERROR, "%s", err);
 		gf_error("%s", err);
 		return -1;
@@ -884,6 +893,20 @@ static int64_t steps_of(const run_t *r)
 	return s > 0 ? s : 1;
 }
 
+/* The same-file guard over every input and output of the run. */
+static int claim_files(run_t *r)
+{
+	const gf_train_opts_t *o = r->o;
+	const char *own[] = { o->init, o->io.reference }, *outs[] = { o->out, r->ckpt, r->metrics }, *tsv;
+	if (gf_files_claim(own, 2, NULL, 0) || gf_files_claim(o->inputs, o->n_inputs, NULL, 0) ||
+	    gf_files_claim(o->val_inputs, o->n_val_inputs, NULL, 0))
+		return -1;
+	for (int l = 0; l < 2; l++)
+		for (int i = 0; (tsv = gf_labels_tsv(l ? o->val_labels : o->labels, i)); i++)
+			if (gf_files_claim(&tsv, 1, NULL, 0)) return -1;
+	return gf_files_claim(NULL, 0, outs, 3);
+}
+
 static int setup(run_t *r)
 {
 	char err[GF_ERRLEN];
@@ -904,7 +927,10 @@ static int setup(run_t *r)
 		rc = -1;
 	}
 	if (rc == 0 && o->threads) rf_cpu_set_threads(o->threads);
-	if (rc == 0 && (check_writable(o->out) || check_writable(r->ckpt))) rc = -1;
+	if (rc == 0 && (claim_files(r) || check_writable(o->out, 0) || check_writable(r->ckpt, 1))) rc = -1;
+	/* rank 0 of a real run locks the model: two runs writing one -o would
+	 * interleave their metrics and lose a model */
+	if (rc == 0 && !o->dry_run && gf_dist_rank() == 0 && gf_files_lock(o->out)) rc = -1;
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
@@ -918,6 +944,7 @@ static int setup(run_t *r)
 
 static void run_free(run_t *r)
 {
+	gf_files_unlock();
 	gf_dataset_free(&r->ds);
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
@@ -972,8 +999,10 @@ int gf_train_run(gf_train_opts_t *o)
 			        100 * gf_dist_allreduce_seconds() / (gf_wall_seconds() - t0));
 	}
 	int done = rc == 0 && (int64_t)r.step == r.total;
-	if (rc == 0 && r.step > r.last_saved) rc = save(&r, r.ckpt, 1);
+	/* the model first: on a nearly full disk it fits where the checkpoint
+	 * (three times its size) may not */
 	if (rc == 0 && done) rc = save(&r, o->out, 0);
+	if (rc == 0 && r.step > r.last_saved) rc = save(&r, r.ckpt, 1);
 	if (metrics && fclose(metrics)) {
 		gf_error("%s: write failed", r.metrics);
 		rc = -1;
