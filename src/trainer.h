@@ -46,6 +46,7 @@ typedef struct {
 	/* run */
 	int threads;
 	const char *device, *init, *resume;
+	int init_partial;                 /* --init of another architecture: copy what matches */
 	int64_t save_every, stop_at;
 	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
 	int argc;                         /* the command line, kept in the model file */

@@ -10,7 +10,7 @@
 #include "src/opts.h"
 #include "src/trainer.h"
 
-enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT };
+enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT, O_INIT_PARTIAL };
 
 static void usage(FILE *fp)
 {
@@ -23,8 +23,10 @@ static void usage(FILE *fp)
 	        "      --class NAME=FILE  every record of FILE has class NAME; FILE is an input (repeatable)\n"
 	        "      --val-labels TSV labels of the --val records [--labels]\n"
 	        "      --balance        draw classes equally often [records by length]\n"
-	        "      --init FILE      start from a pretrained model (genoformer pretrain): same tokenizer,\n"
-	        "                       matching tensors copied, new classifier head [none]\n");
+	        "      --init FILE      start from a pretrained model (genoformer pretrain): same tokenizer\n"
+	        "                       and architecture, every body tensor copied, new classifier head [none]\n"
+	        "      --init-partial   with --init of another architecture: copy the tensors whose name and\n"
+	        "                       shape match, the others start new [refused]\n");
 	gf_train_usage_common(fp, GF_TASK_CLASSIFY);
 }
 
@@ -63,7 +65,7 @@ static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 	static const struct option own[] = {
 		{ "labels", required_argument, 0, O_LABELS }, { "class", required_argument, 0, O_CLASS },
 		{ "val-labels", required_argument, 0, O_VAL_LABELS }, { "balance", no_argument, 0, O_BALANCE },
-		{ "init", required_argument, 0, O_INIT },
+		{ "init", required_argument, 0, O_INIT }, { "init-partial", no_argument, 0, O_INIT_PARTIAL },
 	};
 	struct option *longopts = all_options(own, sizeof own / sizeof *own);
 	int c, rc = -1;
@@ -77,6 +79,7 @@ static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 		case O_LABELS: case O_CLASS: case O_VAL_LABELS: rc = add_labels(o, c, optarg); break;
 		case O_BALANCE: o->balance = 1; break;
 		case O_INIT: o->init = optarg; break;
+		case O_INIT_PARTIAL: o->init_partial = 1; break;
 		default: rc = GF_EXIT_USAGE;
 		}
 	}

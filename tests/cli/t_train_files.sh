@@ -61,4 +61,12 @@ grep -q "f.gfm.ckpt: write failed: File too large" "$T/err" || fail "want the ch
 [ -s "$T/f.gfm" ] || fail "the model was not written before the checkpoint: $(ls "$T")"
 expect_status 0 "$GF" classify -q -m "$T/f.gfm" "$T/a.fa"
 ls -a "$T" | grep -q '\.tmp\.' && fail "temporaries left: $(ls -a "$T" | grep '\.tmp\.')"
+# F19: --init from another architecture: refused unless --init-partial,
+# which names what it copied
+expect_status 0 "$GF" pretrain -q -o "$T/base.gfm" "${A[@]}" --steps 2 "$T/a.fa"
+expect_error 1 "[train] error: --init $T/base.gfm: only 16 of 27 body tensors match (tensor 'layers.1.ln1.w' is missing): another architecture? --init-partial copies the ones that match" \
+	"$GF" train -q --init "$T/base.gfm" -o "$T/i.gfm" "${CLS[@]}" "${A[@]}" --layers 2 --steps 2 "$T/a.fa" "$T/b.fq"
+expect_status 0 "$GF" train --init "$T/base.gfm" --init-partial -o "$T/i.gfm" "${CLS[@]}" "${A[@]}" --layers 2 --steps 2 "$T/a.fa" "$T/b.fq"
+grep -q "copied 16 of 27 body tensors: tok_emb, pos1, pos2, layers.0.ln1.w" "$T/err" || fail "--init-partial does not name what it copied: $(cat "$T/err")"
+expect_error 2 "--init-partial needs --init" "$GF" train -q --init-partial -o "$T/i.gfm" "${CLS[@]}" "${A[@]}" "$T/a.fa" "$T/b.fq"
 echo ok
