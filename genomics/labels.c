@@ -222,6 +222,11 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
 	while (rc == 0 && (len = getline(&line, &cap, fp)) >= 0) {
 		lineno++;
 		if (lineno == 1 && (rc = skip_bom(path, &line, &len, err, errlen))) break;
+		if (len > (1 << 20)) {
+			snprintf(err, errlen, "%s:%ld: a line of %zd bytes (at most 1 MiB): not a labels file?", path, lineno, len);
+			rc = -1;
+			break;
+		}
 		if (strlen(line) != (size_t)len) {
 			snprintf(err, errlen, "%s:%ld: holds a NUL byte (not a text file?)", path, lineno);
 			rc = -1;

@@ -144,8 +144,13 @@ static int reserve(char **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Record ids end up in every output row; one past GF_NAME_MAX bytes is a
+ * damaged or foreign file (SAM allows 254). */
 static int set_name(gf_reader_t *r, gf_record_t *rec, const char *s, size_t n, char *err, size_t errlen)
 {
+	if (n > GF_NAME_MAX)
+		return fail(r, err, errlen, "line %lld: a record name of %zu bytes (at most %d): a damaged file?", r->lineno, n,
+		            GF_NAME_MAX);
 	if (reserve(&rec->name, &rec->cap_name, n + 1) < 0) return fail(r, err, errlen, "out of memory");
 	memcpy(rec->name, s, n);
 	rec->name[n] = 0;
@@ -759,8 +764,11 @@ static int open_any(gf_reader_t *r, char *err, size_t errlen)
 	r->fmt = format_of(&fmt);
 	if (r->fmt == GF_FMT_SAM || r->fmt == GF_FMT_BAM || r->fmt == GF_FMT_CRAM) return open_sam(r, hf, err, errlen);
 	if (r->fmt == GF_FMT_UNKNOWN && fmt.format != text_format) {
+		unsigned char b[2];
+		int utf16 = hpeek(hf, b, 2) == 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff));
 		hclose_abruptly(hf);
-		return not_sequences(r, &fmt, err, errlen);
+		return utf16 ? fail(r, err, errlen, "is UTF-16 text (a byte-order mark first): save it as ASCII")
+		             : not_sequences(r, &fmt, err, errlen);
 	}
 	if (open_text(r, hf, &fmt, err, errlen) < 0) return -1;
 	/* htslib calls a FASTA/FASTQ file "text" when its first record holds a
@@ -768,6 +776,10 @@ static int open_any(gf_reader_t *r, char *err, size_t errlen)
 	if (r->fmt == GF_FMT_UNKNOWN) {
 		int c = bgzf_peek(r->bgzf);
 		r->fmt = c == '>' ? GF_FMT_FASTA : c == '@' ? GF_FMT_FASTQ : GF_FMT_UNKNOWN;
+		/* what a text editor on another system may have put first */
+		if (c == 0xef)
+			return fail(r, err, errlen, "starts with a UTF-8 byte-order mark, not '>' or '@': remove it "
+			            "(sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)");
 		if (r->fmt == GF_FMT_UNKNOWN) return not_sequences(r, &fmt, err, errlen);
 	}
 	if (r->o.n_regions == 0) return 0;

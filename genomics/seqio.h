@@ -35,6 +35,9 @@ typedef struct {
 
 typedef struct gf_reader gf_reader_t;
 
+/* Longest record name read (bytes); longer is an error naming the line. */
+#define GF_NAME_MAX 65536
+
 void gf_seqio_opts_init(gf_seqio_opts_t *o);
 
 /* Opens path ("-" for stdin), detecting the format from the content.
