@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "genomics/seqio.h"
 #include "model/atomicfile.h"
+#include "src/common.h"
 #include "src/log.h"
 
 int gf_files_claim(const char *const *inputs, int n_inputs, const char *const *outputs, int n_outputs)
