@@ -1,5 +1,6 @@
 /* Batched inference over records' windows; see infer.h. */
 #include "src/infer.h"
+#include "src/files.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -429,4 +430,11 @@ int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, flo
 	int best = gf_softmax_argmax(r->out, n_classes, probs);
 	*top = probs[best];
 	return probs[best] < min_prob ? -1 : best;
+}
+
+int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
+                   int n_outputs)
+{
+	const char *own[] = { c->model_path, c->in.io.reference };
+	return gf_files_claim(own, 2, NULL, 0) || gf_files_claim(inputs, n_inputs, outputs, n_outputs) ? -1 : 0;
 }

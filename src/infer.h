@@ -95,6 +95,12 @@ int gf_softmax_argmax(const float *logits, int n, float *probs);
  * 0 without windows). */
 int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
 
+/* The same-file guard before any work: claims the model, the CRAM
+ * reference and the inputs, then the outputs (NULL: standard output). 0, or
+ * -1 after logging "OUT: output is the same file as input IN ...". */
+int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
+                   int n_outputs);
+
 /* "[classify] 12 records (3 in other shards), 4.2 Mbp, 380 windows, 3.1 s, 1.4 Mbp/s". */
 void gf_infer_log_stats(const gf_infer_stats_t *st);
 

@@ -1,14 +1,10 @@
-/* Output to an atomically written file or to stdout; see output.h. */
+/* Output through model/atomicfile's policy, or to stdout; see output.h. */
 #include "src/output.h"
-
-#include "model/util.h"
 
 int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
 {
-	o->af = NULL;
-	o->fp = stdout;
-	if (!path) return 0;
-	if (!(o->af = rf_afile_open(path, err, errlen))) return -1;
+	o->fp = NULL;
+	if (!(o->af = rf_afile_open(path ? path : "-", err, errlen))) return -1;
 	o->fp = rf_afile_fp(o->af);
 	return 0;
 }
@@ -18,10 +14,6 @@ int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
 	rf_afile_t *af = o->af;
 	o->af = NULL;
 	o->fp = NULL;
-	if (!af) {
-		if ((fflush(stdout) || ferror(stdout)) && ok) return rf_fail(err, errlen, "writing the output failed");
-		return 0;
-	}
 	if (!ok) {
 		rf_afile_abort(af);
 		return 0;

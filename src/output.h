@@ -1,6 +1,7 @@
-/* A command's output: a file written atomically (through a temporary file,
- * renamed when complete, so a failed run leaves nothing under the name) or
- * stdout. Used by classify, embed and eval. */
+/* A command's output through model/atomicfile's policy (a regular file
+ * through a temporary renamed when complete, so a failed run leaves
+ * nothing under the name; devices, FIFOs and stdout in place). Used by
+ * classify, embed and eval. */
 #ifndef GF_OUTPUT_H
 #define GF_OUTPUT_H
 
@@ -9,7 +10,8 @@
 
 #include "model/atomicfile.h"
 
-/* Output to a file written atomically (path), or to stdout (path NULL). */
+/* Output through model/atomicfile's policy to path, or to stdout (path
+ * NULL or "-"). */
 typedef struct {
 	rf_afile_t *af;
 	FILE *fp;

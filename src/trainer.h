@@ -40,6 +40,7 @@ typedef struct {
 	/* train's own: labels, --balance, --init */
 	int balance;
 	const char *init;
+	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;
 	const char **inputs;
 	int n_inputs;

@@ -17,6 +17,7 @@ typedef struct {
 	gf_modelfile_t *mf;
 	float min_prob;
 	int per_window;
+	int shard_i, shard_n;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
@@ -35,7 +36,8 @@ static const gf_opt_t report_opt[] = {
 	          "count (Kraken 2 report style)" },
 };
 static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
-static const char *const output_help[] = { "the table, written atomically" };
+static const char *const output_help[] = { "the table, written atomically; with --shard its first line\n"
+	                                          "is '#shard<TAB>I/N' (scripts/slurm/merge reads it)" };
 
 enum { N_USES = GF_INFER_USES + 2 };
 
@@ -98,8 +100,11 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	return 0;
 }
 
+/* A shard's table starts with its own "#shard I/N" line, from which
+ * scripts/slurm/merge orders the shards and finds a missing one. */
 static void write_header(const cls_t *s)
 {
+	if (s->shard_n > 1) fprintf(s->fp, "#shard\t%d/%d\n", s->shard_i, s->shard_n);
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
@@ -196,6 +201,11 @@ int cmd_classify(int argc, char *argv[])
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
+	s.shard_i = c.shard_i;
+	s.shard_n = c.shard_n;
+	const char *outs[] = { c.out.path, o.report };
+	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, o.report ? 2 : 1))
+		rc = GF_EXIT_ERROR;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	if (rc < 0 && mf) {
 		s.mf = mf;
