@@ -1,18 +1,18 @@
-/* Packed sequences on the CPU backend: attention within segments (varlen)
- * and pooling per segment, against the same sequences computed alone, and
- * their backward passes by central finite differences. */
+/* Packed sequences on the CPU backend: attention within segments (varlen),
+ * pooling per segment and positions per row, against the same sequences
+ * computed alone, bit for bit. (Their backward passes are checked by finite
+ * differences and against CUDA with every other op: tests/opcases.h.) */
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
-#include "tests/gradcheck.h"
 #include "tests/testutil.h"
 
 #include <omp.h>
 
 enum { H = 2, DH = 16, LD = H * DH, CHUNK = 64 };
 
-/* Five segments with gaps around and between them (rows outside every
- * segment): lengths 1 (a token alone), 5, 25 (a 150 bp read at k = 6), 64
- * (a whole chunk) and 30. */
+/* Five segments with rows outside every segment before and after them:
+ * lengths 1 (a token alone), 5, 25 (a 150 bp read at k = 6), 64 (a whole
+ * chunk) and 30. */
 #define N_SEG 5
 static const int32_t SEG[N_SEG + 1] = { 2, 3, 8, 33, 97, 127 };
 #define N_ROWS 130
@@ -89,53 +89,6 @@ START_TEST(varlen_attention_equals_each_segment_alone_bit_for_bit)
 }
 END_TEST
 
-/* Shorter segments for finite differences (fp32 rounding of a long
- * segment's outputs would swamp the differences): lengths 1, 5, 13, 9, with
- * gaps. */
-#define FD_SEG 4
-static const int32_t SEG_FD[FD_SEG + 1] = { 1, 2, 7, 20, 29 };
-#define FD_ROWS 31
-#define FD_DH 8
-
-typedef struct {
-	rf_varlen_shape_t s;
-	const float *qk, *v, *dout;
-	float *out;
-	void *work;
-	int which;            /* 0: d/dqk, 1: d/dv */
-} att_ctx_t;
-
-static double att_loss(const float *x, void *p)
-{
-	att_ctx_t *c = p;
-	cpu_attn_varlen_forward(c->out, c->which ? c->qk : x, c->which ? x : c->v, SEG_FD, &c->s, c->work);
-	return gc_dot(c->dout, c->out, (size_t)FD_ROWS * H * FD_DH);
-}
-
-/* dqk and dv by central differences, with and without causality; the
- * backward adds into what is there. */
-START_TEST(varlen_attention_backward_matches_finite_differences)
-{
-	const size_t n = (size_t)FD_ROWS * H * FD_DH;
-	for (int causal = 0; causal < 2; causal++) {
-		float *qk = randn(n, 11, 1.0f), *v = randn(n, 12, 1.0f), *dout = randn(n, 13, 1.0f);
-		rf_varlen_shape_t s = { .N = FD_ROWS, .n_seg = FD_SEG, .max_len = 13, .H = H, .dh = FD_DH, .causal = causal };
-		att_ctx_t c = { s, qk, v, dout, zeros(n), NULL, 0 };
-		c.work = malloc(cpu_attn_varlen_workspace(&c.s));
-		float *dqk = zeros(n), *dv = zeros(n);
-		cpu_attn_varlen_backward(dqk, dv, dout, qk, v, SEG_FD, &c.s, c.work);
-		ck_assert_gradcheck("varlen dqk", att_loss, &c, qk, dqk, n);
-		c.which = 1;
-		ck_assert_gradcheck("varlen dv", att_loss, &c, v, dv, n);
-		float *twice = zeros(n);
-		memcpy(twice, dv, n * sizeof(float));
-		cpu_attn_varlen_backward(dqk, twice, dout, qk, v, SEG_FD, &c.s, c.work);
-		for (size_t i = 0; i < n; i++) ck_assert_float_eq_tol(twice[i], 2.0f * dv[i], 1e-6f);
-		free(qk); free(v); free(dout); free(c.out); free(c.work); free(dqk); free(dv); free(twice);
-	}
-}
-END_TEST
-
 /* Pooling a segment is meanpool of the same rows alone, bit for bit, also
  * on a piece of the rows (offsets counted from the first segment's). */
 START_TEST(segpool_equals_meanpool_of_each_segment)
@@ -151,29 +104,6 @@ START_TEST(segpool_equals_meanpool_of_each_segment)
 	cpu_meanpool_forward(one, x + SEG[3] * C, NULL, 1, SEG[4] - SEG[3], C);
 	ck_assert(memcmp(one, out + C, sizeof one) == 0);
 	free(x);
-}
-END_TEST
-
-typedef struct {
-	const float *dout;
-	float *out;
-} pool_ctx_t;
-
-static double pool_loss(const float *x, void *p)
-{
-	pool_ctx_t *c = p;
-	cpu_segpool_forward(c->out, x, SEG, N_SEG, 3);
-	return gc_dot(c->dout, c->out, N_SEG * 3);
-}
-
-START_TEST(segpool_backward_matches_finite_differences)
-{
-	int rows = SEG[N_SEG] - SEG[0];
-	float *x = randn((size_t)rows * 3, 31, 1.0f), *dx = zeros((size_t)rows * 3);
-	pool_ctx_t c = { randn(N_SEG * 3, 32, 1.0f), zeros(N_SEG * 3) };
-	cpu_segpool_backward(dx, c.dout, SEG, N_SEG, 3);
-	ck_assert_gradcheck("segpool", pool_loss, &c, x, dx, (size_t)rows * 3);
-	free(x); free(dx); free((void *)c.dout); free(c.out);
 }
 END_TEST
 
@@ -199,9 +129,7 @@ static Suite *pack_suite(void)
 	TCase *tc = tcase_create("ops");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, varlen_attention_equals_each_segment_alone_bit_for_bit);
-	tcase_add_test(tc, varlen_attention_backward_matches_finite_differences);
 	tcase_add_test(tc, segpool_equals_meanpool_of_each_segment);
-	tcase_add_test(tc, segpool_backward_matches_finite_differences);
 	tcase_add_test(tc, embed_positions_restart_where_given);
 	suite_add_tcase(s, tc);
 	return s;

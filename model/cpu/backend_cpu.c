@@ -34,8 +34,18 @@ static int cpu_set_precision(const char *name, char *err, size_t errlen)
 	return -1;
 }
 
+/* The CPU kernels take any shape. */
+static int cpu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen)
+{
+	(void)s;
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
 static const rf_backend_t cpu_backend = {
 	.name = "cpu",
+	.supports_attn = cpu_supports_attn,
 	.alloc = cpu_alloc,
 	.free = cpu_free,
 	.upload = cpu_memcpy,

@@ -16,8 +16,8 @@ awk '/^>/ { id = substr($1, 2); next } { s[id] = s[id] $0 } END {
 		if (n++ % 2) { c = ""; for (j = 150; j >= 1; j--) c = c substr("TGCAN", index("ACGTN", substr(r, j, 1)), 1); r = c }
 		print ">" id "_" i; print r } }' "$T/ctg.fa" >"$T/reads.fa"
 for in in ctg.fa reads.fa; do
-	expect_status 0 "$GF" classify -q -m "$MODEL" --precision fp32 -o "$T/f.tsv" "$T/$in"
-	expect_status 0 "$GF" classify -q -m "$MODEL" --precision bf16 -o "$T/b.tsv" "$T/$in"
+	expect_status 0 "$GF" classify -q --device cpu -m "$MODEL" --precision fp32 -o "$T/f.tsv" "$T/$in"
+	expect_status 0 "$GF" classify -q --device cpu -m "$MODEL" --precision bf16 -o "$T/b.tsv" "$T/$in"
 	paste "$T/f.tsv" "$T/b.tsv" | awk -F'\t' -v what="$in" 'NR > 1 && $3 != "unclassified" {
 		n++; p1 = p2 = 0
 		for (i = 5; i <= 8; i++) { if ($i > p1) { p2 = p1; p1 = $i } else if ($i > p2) p2 = $i
