@@ -4,6 +4,7 @@
  * differences and against CUDA with every other op: tests/opcases.h.) */
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
+#include "src/pack.h"
 #include "tests/testutil.h"
 
 #include <omp.h>
@@ -123,6 +124,30 @@ START_TEST(embed_positions_restart_where_given)
 }
 END_TEST
 
+/* The packer lays sequences end to end with no padding, takes only
+ * windows of 1..max_len tokens, and stops at its token budget. */
+START_TEST(pack_lays_sequences_end_to_end_within_its_budget)
+{
+	gf_pack_t pk;
+	ck_assert_int_eq(gf_pack_init(&pk, 10, 4), 0);
+	ck_assert(!gf_pack_takes(&pk, 0) && gf_pack_takes(&pk, 1) && gf_pack_takes(&pk, 4) && !gf_pack_takes(&pk, 5));
+	const int32_t a[3] = { 7, 8, 9 }, b[4] = { 1, 2, 3, 4 };
+	memcpy(gf_pack_add(&pk, 3), a, sizeof a);
+	ck_assert(gf_pack_has_room(&pk, 3, 2) && !gf_pack_has_room(&pk, 4, 2));
+	memcpy(gf_pack_add(&pk, 4), b, sizeof b);
+	memcpy(gf_pack_add(&pk, 3), a, sizeof a);
+	ck_assert(!gf_pack_has_room(&pk, 1, 1));
+	rf_batch_t bt = gf_pack_batch(&pk, 5);
+	const int32_t want_tok[10] = { 7, 8, 9, 1, 2, 3, 4, 7, 8, 9 }, want_seg[4] = { 0, 3, 7, 10 };
+	ck_assert(bt.B == 1 && bt.L == 10 && bt.n_seg == 3 && bt.mask == NULL && bt.seed == 5);
+	ck_assert(memcmp(bt.tokens, want_tok, sizeof want_tok) == 0 && memcmp(bt.seg, want_seg, sizeof want_seg) == 0);
+	gf_pack_clear(&pk);
+	ck_assert(gf_pack_has_room(&pk, 4, 2));
+	ck_assert_int_eq(gf_pack_batch(&pk, 5).n_seg, 0);
+	gf_pack_free(&pk);
+}
+END_TEST
+
 static Suite *pack_suite(void)
 {
 	Suite *s = suite_create("pack");
@@ -131,6 +156,7 @@ static Suite *pack_suite(void)
 	tcase_add_test(tc, varlen_attention_equals_each_segment_alone_bit_for_bit);
 	tcase_add_test(tc, segpool_equals_meanpool_of_each_segment);
 	tcase_add_test(tc, embed_positions_restart_where_given);
+	tcase_add_test(tc, pack_lays_sequences_end_to_end_within_its_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }
