@@ -432,26 +432,6 @@ int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, flo
 	return probs[best] < min_prob ? -1 : best;
 }
 
-int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
-{
-	o->fp = NULL;
-	if (!(o->af = rf_afile_open(path ? path : "-", err, errlen))) return -1;
-	o->fp = rf_afile_fp(o->af);
-	return 0;
-}
-
-int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
-{
-	rf_afile_t *af = o->af;
-	o->af = NULL;
-	o->fp = NULL;
-	if (!ok) {
-		rf_afile_abort(af);
-		return 0;
-	}
-	return rf_afile_commit(af, err, errlen);
-}
-
 int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
                    int n_outputs)
 {
