@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "genomics/kmer.h"
@@ -104,6 +105,7 @@ const char gf_train_exit_status[] =
 
 int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 {
+	struct stat st;
 	for (int i = optind; i < argc; i++) o->inputs[o->n_inputs++] = argv[i];
 	gf_input_finish(&o->in);
 	if (!o->out.path) gf_error("no output: -o MODEL.gfm is required");
@@ -112,6 +114,9 @@ int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 	else if (o->n_inputs == 0) gf_error("no input file (genoformer %s -h for help)", o->task == GF_TASK_MLM ? "pretrain" : "train");
 	else if (o->init && o->resume) gf_error("--init and --resume exclude each other");
 	else if (o->init_partial && !o->init) gf_error("--init-partial needs --init");
+	else if (!strcmp(o->out.path, "-") || (stat(o->out.path, &st) == 0 && !S_ISREG(st.st_mode)))
+		gf_error("-o %s: not a regular file: training writes a model with its checkpoint and metrics beside it "
+		         "(give a file name)", o->out.path);
 	else return 0;
 	return -1;
 }

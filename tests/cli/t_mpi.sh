@@ -58,10 +58,9 @@ expect_status 0 "${MPIRUN[@]}" "$MPIGF" "${TR[@]}" -q -o "$T/p.gfm" --batch 2 --
 expect_status 0 "${MPIRUN[@]}" "$MPIGF" "${TR[@]}" -q -o "$T/u.gfm" --batch 2 --steps 40
 cmp -s <(tensors "$T/p.gfm") <(tensors "$T/u.gfm") || fail "resumed 2-rank run differs from the uninterrupted one"
 
-# an output that cannot be written (the metrics name is a directory) stops
-# every rank at set-up, before any work, with the error, instead of leaving
-# a rank waiting (the outputs are checked up front since issue 11)
+# an output that cannot be written (a folder where the metrics go) stops
+# both ranks before any step, with the error, instead of leaving one waiting
 mkdir "$T/bad.metrics.tsv"
 expect_status 1 "${MPIRUN[@]}" "$MPIGF" "${TR[@]}" -q -o "$T/bad.gfm" --batch 2 --steps 4
-grep -q 'error: .*bad.metrics.tsv: cannot write: Is a directory' "$T/err" || fail "no error: $(cat "$T/err")"
+grep -q "error: $T/bad.metrics.tsv: cannot write: Is a directory" "$T/err" || fail "no error: $(cat "$T/err")"
 exit 0
