@@ -10,6 +10,7 @@
 #include "model/backend.h"
 #include "model/util.h"
 #include "src/common.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -82,13 +83,8 @@ int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
 	case GF_OPT_SKIP_UNMAPPED: c->io.skip_unmapped = 1; break;
 	case GF_OPT_REFERENCE: c->io.reference = arg; break;
 	case GF_OPT_HTS_THREADS: bad = gf_parse_int("--hts-threads", arg, 1, 1024, &c->io.threads); break;
-	case GF_OPT_MIN_PROB: {
-		char *end;
-		c->min_prob = strtof(arg, &end);
-		if ((bad = !*arg || *end || !(c->min_prob >= 0.0f && c->min_prob <= 1.0f)))
-			gf_error("--min-prob expects a number in 0..1, got '%s'", arg);
-		break;
-	}
+	case GF_OPT_NO_KMER_HEAD: c->no_kmer_head = 1; break;
+	case GF_OPT_MIN_PROB: bad = gf_parse_prob("--min-prob", arg, &c->min_prob); break;
 	default: return 0;
 	}
 	return bad ? -1 : 1;
@@ -108,7 +104,8 @@ void gf_infer_cli_usage(FILE *fp, int flags)
 	if (flags & GF_USAGE_PER_WINDOW)
 		fprintf(fp, "      --per-window     also one row per window of the model's length [off]\n");
 	if (flags & GF_USAGE_MIN_PROB)
-		fprintf(fp, "      --min-prob FLOAT 'unclassified' when the top class probability is below this [0]\n");
+		fprintf(fp, "      --min-prob FLOAT 'unclassified' when the top class probability is below this [0]\n"
+		            "      --no-kmer-head   the Reformer alone, without the model's k-mer head [the head when present]\n");
 	fprintf(fp,
 	        "Input ('-' = stdin; FASTA/FASTQ plain or gzip, SAM/BAM/CRAM):\n"
 	        "      --shard I/N      only records whose index over all inputs (from 0) is I modulo N;\n"
@@ -207,6 +204,7 @@ typedef struct {
 	int *win_real;        /* real tokens per window (weights) */
 	float *out, *win_out;
 	int64_t *win_beg, *win_end;
+	char *seq;            /* the bases, kept for the k-mer head */
 } pending_t;
 
 /* The windows of one rung of the length ladder waiting for a forward pass:
@@ -234,6 +232,7 @@ typedef struct {
 	void *ctx;
 	gf_infer_stats_t *st;
 	gf_progress_t progress;
+	gf_kh_t *kh;          /* the model's k-mer head (classifier outputs), or NULL */
 } infer_t;
 
 static void pending_free(pending_t *p)
@@ -246,6 +245,7 @@ static void pending_free(pending_t *p)
 	free(p->win_out);
 	free(p->win_beg);
 	free(p->win_end);
+	free(p->seq);
 	free(p);
 }
 
@@ -274,6 +274,12 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		     (g->rec = malloc(c->batch * sizeof *g->rec)) && (g->win = malloc(c->batch * sizeof *g->win));
 	}
 	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->batch, L);
+	const char *kh = embed || c->no_kmer_head ? NULL : rf_ckpt_meta_get(&mf->meta, GF_KH_META);
+	char e[GF_ERRLEN];
+	if (ok && kh && !(in->kh = gf_kh_parse(kh, mf->n_classes, e, sizeof e))) {
+		snprintf(err, errlen, "%s: %s", c->model_path, e);
+		ok = 0;
+	}
 	return ok ? 0 : -1;
 }
 
@@ -289,6 +295,7 @@ static void infer_free(infer_t *in)
 	free(in->pend);
 	free(in->out);
 	gf_window_free(&in->win);
+	gf_kh_free(in->kh);
 }
 
 /* One forward pass over a rung's queued windows; stores each window's
@@ -322,6 +329,7 @@ static void finish_record(infer_t *in, pending_t *p)
 		for (size_t w = 0; w < p->r.n_windows; w++) s += (double)p->win_real[w] * p->win_out[w * W + j];
 		p->out[j] = (float)(s / (double)p->r.tokens);
 	}
+	if (in->kh) gf_kh_classify(in->kh, p->seq, p->r.len, p->out, gf_kh_key(p->name), p->out);
 	p->r.out = p->out;
 }
 
@@ -412,6 +420,7 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 	pending_t *p = pending_new(path, rec, index, nw, m, in->width);
 	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
 	in->pend[in->n_pend++] = p;
+	if (in->kh && !(p->seq = strndup(rec->seq, rec->len))) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
 	in->st->records++;
 	in->st->bases += rec->len;
 	in->st->windows += nw;

@@ -26,7 +26,7 @@
 enum {
 	GF_OPT_DEVICE = 300, GF_OPT_SHARD, GF_OPT_RC_AVERAGE, GF_OPT_BATCH, GF_OPT_PER_WINDOW,
 	GF_OPT_AS_STORED, GF_OPT_KEEP_SEC, GF_OPT_KEEP_SUPP, GF_OPT_KEEP_QCFAIL, GF_OPT_SKIP_UNMAPPED,
-	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB
+	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB, GF_OPT_NO_KMER_HEAD
 };
 #define GF_INFER_SHORTOPTS "m:o:r:t:qvh"
 #define GF_INFER_LONGOPTS \
@@ -40,7 +40,8 @@ enum {
 	{ "keep-qcfail", no_argument, 0, GF_OPT_KEEP_QCFAIL }, { "skip-unmapped", no_argument, 0, GF_OPT_SKIP_UNMAPPED }, \
 	{ "reference", required_argument, 0, GF_OPT_REFERENCE }, { "hts-threads", required_argument, 0, GF_OPT_HTS_THREADS }
 /* classify and eval only */
-#define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }
+#define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }, \
+	{ "no-kmer-head", no_argument, 0, GF_OPT_NO_KMER_HEAD }
 
 typedef struct {
 	const char *model_path, *output, *device;
@@ -48,6 +49,7 @@ typedef struct {
 	int batch;                /* windows per forward pass */
 	int rc_average, per_window;
 	float min_prob;           /* below it: unclassified */
+	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	gf_seqio_opts_t io;
 	const char **regions;     /* argc slots, filled by -r */

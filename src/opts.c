@@ -69,3 +69,15 @@ int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
 	*out = (int)v;
 	return 0;
 }
+
+int gf_parse_prob(const char *opt, const char *s, float *out)
+{
+	char *end;
+	float v = strtof(s, &end);
+	if (!*s || *end || !(v >= 0.0f && v <= 1.0f)) {
+		gf_error("%s expects a number in 0..1, got '%s'", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

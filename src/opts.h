@@ -15,4 +15,7 @@ int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option
 /* Whole-string integer in [lo, hi], or -1 after a usage error naming opt. */
 int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out);
 
+/* Whole-string number in [0, 1], or -1 after a usage error naming opt. */
+int gf_parse_prob(const char *opt, const char *s, float *out);
+
 #endif

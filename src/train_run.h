@@ -37,6 +37,7 @@ typedef struct {
 	int64_t total;
 	double vloss, vacc;          /* the last validation's */
 	int preempted;               /* the signal that stopped the loop, or 0 */
+	struct gf_mk_plan *mk;       /* settings from the data (src/markers.h) */
 } gf_training_t;
 
 /* The model and its optimizer: resumed from the checkpoint from (r->be

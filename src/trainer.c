@@ -13,6 +13,7 @@
 #include "src/common.h"
 #include "src/dist.h"
 #include "src/log.h"
+#include "src/markers.h"
 #include "src/modelfile.h"
 #include "src/train_run.h"
 
@@ -296,7 +297,9 @@ static int setup(gf_training_t *r)
 	if (rc == 0 && (check_writable(o->out) || check_writable(r->ckpt))) rc = -1;
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
+	if (rc == 0 && !(r->mk = gf_mk_plan(o))) rc = -1;
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
+	if (rc == 0) rc = gf_mk_stamp(r->mk, r->mf);
 	if (rc == 0) rc = gf_training_data(r);
 	return rc;
 }
@@ -306,6 +309,7 @@ static void run_free(gf_training_t *r)
 	gf_dataset_free(&r->ds);
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
+	gf_mk_free(r->mk);
 	free(r->ckpt);
 	free(r->metrics);
 }
@@ -358,6 +362,7 @@ int gf_train_run(gf_train_opts_t *o)
 	}
 	int done = rc == 0 && (int64_t)r.step == r.total;
 	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
+	if (rc == 0 && done) rc = gf_mk_finish(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out, 0);
 	if (metrics && fclose(metrics)) {
 		gf_error("%s: write failed", r.metrics);

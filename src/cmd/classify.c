@@ -8,6 +8,7 @@
 
 #include "src/cmd/commands.h"
 #include "src/infer.h"
+#include "src/lineage.h"
 #include "src/log.h"
 #include "src/opts.h"
 
@@ -19,6 +20,8 @@ typedef struct {
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	gf_lineage_t *lin;  /* the classes' lineages, or NULL (flat classes) */
+	float rank_conf;
 } cls_t;
 
 static void usage(FILE *fp)
@@ -30,11 +33,15 @@ static void usage(FILE *fp)
 	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
 	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
 	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
+	        "predicted 'unclassified', probability 0, class probabilities NA. When the classes are lineages\n"
+	        "(ranks joined by ';'), two more columns: lineage, the top class's lineage down to the deepest\n"
+	        "rank whose confidence (the summed probability of the classes below it) reaches --rank-conf,\n"
+	        "'unclassified' when none does; lineage_conf, the confidence of each of its ranks.\n\n");
 	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
 	fprintf(fp,
 	        "Output:\n"
 	        "  -o, --output FILE    the table, written atomically [stdout]\n"
+	        "      --rank-conf F    lineage classes: confidence a rank needs to be called [0.8]\n"
 	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	        "                       probability of its records), 'unclassified' first, then the classes by\n"
 	        "                       count (Kraken 2 report style) [none]\n"
@@ -44,7 +51,7 @@ static void usage(FILE *fp)
 	        "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-enum { O_REPORT = 400 };
+enum { O_REPORT = 400, O_RANK_CONF };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -71,6 +78,7 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
+	if (s->lin) gf_lineage_print(s->lin, logits ? s->probs : NULL, s->rank_conf, s->fp);
 	fputc('\n', s->fp);
 	return cls;
 }
@@ -102,6 +110,7 @@ static void write_header(const cls_t *s)
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
+	if (s->lin) fputs("\tlineage\tlineage_conf", s->fp);
 	fputc('\n', s->fp);
 }
 
@@ -128,10 +137,11 @@ static void write_report(const cls_t *s, FILE *fp)
 	}
 }
 
-static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report)
+static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report, float *rank_conf)
 {
 	static const struct option longopts[] = {
-		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT }, { 0, 0, 0, 0 }
+		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT },
+		{ "rank-conf", required_argument, 0, O_RANK_CONF }, { 0, 0, 0, 0 }
 	};
 	int opt, r;
 	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
@@ -140,6 +150,9 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **re
 		switch (opt) {
 		case 'h': usage(stdout); return GF_EXIT_OK;
 		case O_REPORT: *report = optarg; break;
+		case O_RANK_CONF:
+			if (gf_parse_prob("--rank-conf", optarg, rank_conf)) return GF_EXIT_USAGE;
+			break;
 		default: return GF_EXIT_USAGE;
 		}
 	}
@@ -187,10 +200,10 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const char *report, char *const
 int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
-	cls_t s = { 0 };
+	cls_t s = { .rank_conf = GF_LINEAGE_CUTOFF };
 	const char *report = NULL;
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	int rc = parse_args(argc, argv, &c, &report);
+	int rc = parse_args(argc, argv, &c, &report, &s.rank_conf);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
@@ -199,6 +212,7 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
+		s.lin = gf_lineage_new(mf->classes, mf->n_classes);  /* NULL: flat classes */
 		if (s.probs && s.count && s.psum) rc = classify(&c, &s, report, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
@@ -206,6 +220,7 @@ int cmd_classify(int argc, char *argv[])
 	free(s.probs);
 	free(s.count);
 	free(s.psum);
+	gf_lineage_free(s.lin);
 	if (mf) gf_modelfile_free(mf);
 	gf_infer_cli_free(&c);
 	return rc;
