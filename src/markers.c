@@ -21,6 +21,8 @@ enum { SHORT_K = 6, SHORT_STRIDE = 3, SHORT_LAYERS = 2, SHORT_D_MODEL = 64, SHOR
  * bounds on its steps. */
 #define SHORT_EPOCHS 4.0
 enum { MIN_STEPS = 100, MAX_STEPS = 2000 };
+/* Early stopping of a short-record run: validations without a lower loss. */
+enum { SHORT_PATIENCE = 3 };
 /* Records are "many" from this count on: whole records validate even when long. */
 #define MANY_RECORDS 1000
 /* The Reformer weights in the k-mer head tried on validation. */
@@ -114,6 +116,7 @@ static void choose(gf_train_opts_t *o, gf_mk_plan_t *p)
 			said(p, "steps", o->steps = s < MIN_STEPS ? MIN_STEPS : s > MAX_STEPS ? MAX_STEPS : (int64_t)s);
 			if (o->warmup > o->steps / 5) said(p, "warmup", o->warmup = (int)(o->steps / 5));
 		}
+		if (o->patience < 0) said(p, "patience", o->patience = SHORT_PATIENCE);
 	}
 	if (!p->settings[0]) snprintf(p->settings, sizeof p->settings, "none (%s)",
 	                              p->short_records ? "all given" : "long records: the defaults");

@@ -22,7 +22,7 @@
 enum {
 	O_D_MODEL = 300, O_LAYERS, O_HEADS, O_D_FF, O_ATTN, O_HASHES, O_CHUNK, O_FF_CHUNK, O_DROPOUT,
 	O_LR, O_STEPS, O_EPOCHS, O_ACCUM, O_WARMUP, O_WD, O_CLIP, O_SEED, O_VAL_FRAC, O_VAL, O_VAL_EVERY,
-	O_VAL_WINDOWS, O_LOG_EVERY, O_DEVICE, O_RESUME, O_SAVE_EVERY, O_STOP_AT, O_NO_RC_AUG, O_DRY_RUN
+	O_VAL_WINDOWS, O_LOG_EVERY, O_DEVICE, O_RESUME, O_SAVE_EVERY, O_STOP_AT, O_NO_RC_AUG, O_DRY_RUN, O_PATIENCE
 };
 
 const struct option gf_train_longopts[] = {
@@ -43,7 +43,8 @@ const struct option gf_train_longopts[] = {
 	{ "val-windows", required_argument, 0, O_VAL_WINDOWS }, { "log-every", required_argument, 0, O_LOG_EVERY },
 	{ "device", required_argument, 0, O_DEVICE }, { "resume", required_argument, 0, O_RESUME },
 	{ "save-every", required_argument, 0, O_SAVE_EVERY }, { "stop-at", required_argument, 0, O_STOP_AT },
-	{ "no-rc-aug", no_argument, 0, O_NO_RC_AUG }, { "dry-run", no_argument, 0, O_DRY_RUN }, { 0, 0, 0, 0 }
+	{ "no-rc-aug", no_argument, 0, O_NO_RC_AUG }, { "dry-run", no_argument, 0, O_DRY_RUN },
+	{ "patience", required_argument, 0, O_PATIENCE }, { 0, 0, 0, 0 }
 };
 
 
@@ -63,6 +64,7 @@ int gf_train_opts_init(gf_train_opts_t *o, int task, int argc, char *argv[])
 	o->val_every = 100;
 	o->log_every = 10;
 	o->val_windows = 256;
+	o->patience = -1;
 	o->rc_aug = 1;
 	o->device = "auto";
 	o->save_every = 500;
@@ -118,6 +120,8 @@ void gf_train_usage_common(FILE *fp, int task)
 	        "      --val FILE       validate on FILE instead (repeatable)%s [none]\n"
 	        "      --val-every INT  validate every INT steps and at the end [100]\n"
 	        "      --val-windows INT  at most INT validation windows, spread evenly [256]\n"
+	        "      --patience INT   stop after INT validations without a lower validation loss and\n"
+	        "                       write the best model; 0 = never [3 with settings from the data, else 0]\n"
 	        "      --log-every INT  metrics row every INT steps [10]\n"
 	        "Run:\n"
 	        "  -t, --threads INT    CPU threads [all cores]\n"
@@ -223,6 +227,7 @@ int gf_train_option(gf_train_opts_t *o, int c, const char *arg)
 	case O_STOP_AT: return parse_i64("--stop-at", arg, 1, 1e15, &o->stop_at);
 	case O_NO_RC_AUG: o->rc_aug = 0; return 0;
 	case O_DRY_RUN: o->dry_run = 1; return 0;
+	case O_PATIENCE: return parse_int("--patience", arg, 0, 1 << 30, &o->patience);
 	default: return 1;
 	}
 }
@@ -300,8 +305,18 @@ static int setup(gf_training_t *r)
 	if (rc == 0 && !(r->mk = gf_mk_plan(o))) rc = -1;
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
 	if (rc == 0) rc = gf_mk_stamp(r->mk, r->mf);
+	gf_es_init(&r->es, o->patience > 0 ? o->patience : 0);
 	if (rc == 0) rc = gf_training_data(r);
 	return rc;
+}
+
+/* The best parameters on validation become the model's (--patience). */
+static void keep_best(gf_training_t *r)
+{
+	uint64_t best = gf_es_restore(&r->es, r->mf->model, r->step);
+	if (best && best != r->step)
+		gf_info("the model keeps the parameters of step %llu, the lowest validation loss (%.4f)",
+		        (unsigned long long)best, r->es.best);
 }
 
 static void run_free(gf_training_t *r)
@@ -310,6 +325,7 @@ static void run_free(gf_training_t *r)
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
 	gf_mk_free(r->mk);
+	gf_es_free(&r->es);
 	free(r->ckpt);
 	free(r->metrics);
 }
@@ -362,6 +378,7 @@ int gf_train_run(gf_train_opts_t *o)
 	}
 	int done = rc == 0 && (int64_t)r.step == r.total;
 	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
+	if (rc == 0 && done) keep_best(&r);
 	if (rc == 0 && done) rc = gf_mk_finish(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out, 0);
 	if (metrics && fclose(metrics)) {

@@ -37,6 +37,7 @@ typedef struct {
 	double val_frac;
 	int64_t val_every, log_every;
 	int val_windows;
+	int patience;                     /* early stopping (src/earlystop.h); -1 = not given */
 	/* data */
 	int rc_aug, balance;
 	const char **inputs, **val_inputs;

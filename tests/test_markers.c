@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "model/rng.h"
+#include "model/config.h"
+#include "src/earlystop.h"
 #include "src/kmerhead.h"
 #include "src/lineage.h"
 #include "src/markers.h"
@@ -209,6 +211,49 @@ START_TEST(lineage_call_stops_at_the_deepest_confident_rank)
 }
 END_TEST
 
+START_TEST(early_stopping_keeps_the_parameters_of_the_lowest_validation_loss)
+{
+	rf_config_t c;
+	char err[256];
+	rf_config_default(&c);
+	c.vocab = 11, c.d_model = 8, c.n_heads = 2, c.d_ff = 16, c.n_layers = 1, c.n_classes = 3;
+	c.axial1 = 4, c.axial2 = 8, c.axial_d1 = 3, c.chunk_len = 4;
+	rf_model_t *m = rf_model_create(&c, rf_backend_cpu(), err, sizeof err);
+	ck_assert_msg(m != NULL, "%s", err);
+	size_t n = rf_model_n_params(m);
+	float *p = malloc(n * sizeof *p), *best = malloc(n * sizeof *best);
+	gf_es_t es;
+	gf_es_init(&es, 2);
+	ck_assert_uint_eq(gf_es_restore(&es, m, 0), 0);   /* nothing kept yet */
+	/* losses 3, 2, 2.5, 2.6 at steps 1..4: the best is step 2; two
+	 * validations without a lower loss stop the run */
+	const double loss[] = { 3.0, 2.0, 2.5, 2.6 };
+	int stop[4];
+	for (int s = 0; s < 4; s++) {
+		rf_model_init(m, 100 + s);   /* other parameters at every step */
+		if (s == 1) rf_model_get_params(m, best);
+		stop[s] = gf_es_update(&es, m, s + 1, loss[s]);
+		ck_assert_int_eq(gf_es_update(&es, m, s + 1, NAN), 0);   /* ranks without validation */
+	}
+	ck_assert_int_eq(stop[0], 0);
+	ck_assert_int_eq(stop[1], 0);
+	ck_assert_int_eq(stop[2], 0);
+	ck_assert_int_eq(stop[3], 1);
+	ck_assert_uint_eq(gf_es_restore(&es, m, 4), 2);
+	rf_model_get_params(m, p);
+	ck_assert_mem_eq(p, best, n * sizeof *p);
+	/* patience 0: never stops, keeps nothing */
+	gf_es_t off;
+	gf_es_init(&off, 0);
+	ck_assert_int_eq(gf_es_update(&off, m, 1, 1.0), 0);
+	ck_assert_uint_eq(gf_es_restore(&off, m, 1), 0);
+	gf_es_free(&es);
+	free(p);
+	free(best);
+	rf_model_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("markers");
@@ -218,6 +263,7 @@ static Suite *suite(void)
 	tcase_add_test(t, kmer_head_text_round_trips_and_bad_text_is_refused);
 	tcase_add_test(t, reformer_prior_breaks_a_tie_of_the_kmer_head);
 	tcase_add_test(t, lineage_call_stops_at_the_deepest_confident_rank);
+	tcase_add_test(t, early_stopping_keeps_the_parameters_of_the_lowest_validation_loss);
 	suite_add_tcase(s, t);
 	return s;
 }

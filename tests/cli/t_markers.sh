@@ -5,7 +5,7 @@
 set -u
 D=tests/data/markers
 ENT='Bacteria;Proteobacteria;Gammaproteobacteria;Enterobacteriales;Enterobacteriaceae'
-AUTO='k=6 stride=3 window=512 layers=2 d_model=64 heads=4 d_ff=256'
+AUTO='k=6 stride=3 window=512 layers=2 d_model=64 heads=4 d_ff=256 patience=3'
 
 # no tuning option (--steps only keeps the test short)
 expect_status 0 "$GF" train -o "$T/m.gfm" --labels $D/train.lineage.tsv $D/train.fa --steps 3 -t 2
@@ -25,7 +25,7 @@ grep -q $'^meta.kmerhead\tk=8 trials=100 lambda=[0-9.]* records=18 words=[0-9]* 
 
 # the user's options win; the others still come from the data
 expect_status 0 "$GF" train -o "$T/u.gfm" --labels $D/train.lineage.tsv $D/train.fa --steps 2 -t 2 -k 4 --stride 4 -L 128
-grep -qF "[train] settings from the data: layers=2 d_model=64 heads=4 d_ff=256" "$T/err" || fail "user options: $(cat "$T/err")"
+grep -qF "[train] settings from the data: layers=2 d_model=64 heads=4 d_ff=256 patience=3" "$T/err" || fail "user options: $(cat "$T/err")"
 expect_status 0 "$GF" info "$T/u.gfm"
 grep -qxF $'window\t128' "$T/out" && grep -qxF $'tokenizer.k\t4' "$T/out" || fail "user window/k lost: $(cat "$T/out")"
 
