@@ -11,14 +11,14 @@ set -e
 cd "$(dirname "$0")"
 C=cache
 M=$C/markers
-STAMP=$M/.complete-v1
+STAMP=$M/.complete-v3
 [ -f "$STAMP" ] && exit 0
 
 say() { echo "[fetch-markers] $*" >&2; }
 for t in apt-get dpkg blastdbcmd python3; do
   command -v "$t" >/dev/null 2>&1 || { say "needs $t (apt-get install ncbi-blast+ python3)"; exit 1; }
 done
-PKGS="ncbi-data r-bioc-dada2 rdp-classifier-doc rdp-classifier libcommons-cli-java librdp-taxonomy-tree-java rdp-readseq"
+PKGS="ncbi-data r-bioc-dada2 rdp-classifier-doc rdp-classifier libcommons-cli-java libcommons-io-java librdp-taxonomy-tree-java rdp-readseq"
 mkdir -p $C/debs $M/pkg
 for p in $PKGS; do
   ls $C/debs/"${p}"_*.deb >/dev/null 2>&1 && continue

@@ -4,7 +4,11 @@
 Sequences: NCBI's Combined16SrRNA collection (ncbi-data; FASTA from
 blastdbcmd on stdin, titles "ID Genus species ..."). Lineages
 (domain;phylum;class;order;family;genus): from dada2's ten_16s.100.fa.gz,
-then rdp-classifier's new_trainset.fasta (six ranks below Root only).
+then rdp-classifier's new_trainset.fasta (six ranks below Root only); the
+two disagree on some higher ranks (Enterobacterales / Enterobacteriales),
+so every taxon keeps the ancestry it was first seen with (ten_16s first,
+names compared without case, as the RDP Classifier does) and the
+lineages form one tree.
 Genera kept: a known lineage, at least 2 named species and 4 sequences.
 Per genus the species with the fewest sequences (ties: by name) is the test
 species: all of its sequences (at most TEST_CAP) go to the test set and
@@ -51,6 +55,22 @@ def lineages(ten16s, rdp):
             ranks = [clean(p) for p in title.split('\t')[1].split(';')[1:]]
             if len(ranks) == 6:
                 lin.setdefault(ranks[-1], ranks)
+    return harmonise(lin)
+
+
+def harmonise(lin):
+    """One ancestry per (rank, name): a lineage takes the known ancestry of
+    its deepest taxon already seen above the genus."""
+    canon = {}
+    for genus in lin:  # insertion order: ten_16s first
+        r = lin[genus]
+        for d in range(4, -1, -1):
+            if (d, r[d].lower()) in canon:
+                r = list(canon[(d, r[d].lower())]) + r[d + 1:]
+                break
+        for d in range(6):
+            canon.setdefault((d, r[d].lower()), tuple(r[:d + 1]))
+        lin[genus] = r
     return lin
 
 

@@ -92,14 +92,12 @@ static void said(gf_mk_plan_t *p, const char *name, long long v)
 	snprintf(p->settings + n, sizeof p->settings - n, "%s%s=%lld", n ? " " : "", name, v);
 }
 
-/* The options the data decide, where the user gave none. */
+/* The options the data decide, where the user gave none: the schedule
+ * always (a resumed run gets the steps it started with), the architecture
+ * unless it comes from --resume or --init. */
 static void choose(gf_train_opts_t *o, gf_mk_plan_t *p)
 {
-	if (o->resume || o->init) {
-		snprintf(p->settings, sizeof p->settings, "none (the model's, from --%s)", o->resume ? "resume" : "init");
-		return;
-	}
-	if (p->short_records) {
+	if (p->short_records && !o->resume && !o->init) {
 		if (!o->k && !o->stride) {
 			o->k = SHORT_K, o->stride = SHORT_STRIDE;
 			said(p, "k", o->k), said(p, "stride", o->stride);
@@ -111,6 +109,8 @@ static void choose(gf_train_opts_t *o, gf_mk_plan_t *p)
 			o->d_model = SHORT_D_MODEL, o->heads = SHORT_HEADS, o->d_ff = SHORT_D_FF;
 			said(p, "d_model", o->d_model), said(p, "heads", o->heads), said(p, "d_ff", o->d_ff);
 		}
+	}
+	if (p->short_records) {
 		if (!o->steps && !o->epochs) {
 			double s = ceil(SHORT_EPOCHS * (double)p->n_records / ((double)o->batch * o->accum));
 			said(p, "steps", o->steps = s < MIN_STEPS ? MIN_STEPS : s > MAX_STEPS ? MAX_STEPS : (int64_t)s);
@@ -118,8 +118,9 @@ static void choose(gf_train_opts_t *o, gf_mk_plan_t *p)
 		}
 		if (o->patience < 0) said(p, "patience", o->patience = SHORT_PATIENCE);
 	}
-	if (!p->settings[0]) snprintf(p->settings, sizeof p->settings, "none (%s)",
-	                              p->short_records ? "all given" : "long records: the defaults");
+	if (!p->settings[0])
+		snprintf(p->settings, sizeof p->settings, "none (%s)",
+		         !p->short_records ? "long records: the defaults" : o->resume ? "from --resume" : "all given");
 }
 
 gf_mk_plan_t *gf_mk_plan(gf_train_opts_t *o)

@@ -82,8 +82,8 @@ fi
 # expects them installed under /usr/share/java)
 say "RDP Classifier"
 P=$M/pkg/usr/share/java
-CP=$M/pkg/usr/share/rdp-classifier/rdp_classifier.jar:$P/rdp-taxonomy-tree.jar:$P/rdp-readseq.jar:$P/commons-cli.jar
-RDP="java -Xmx2g -cp $CP edu.msu.cme.rdp.classifier.ClassifierCmd"
+CP=$M/pkg/usr/share/rdp-classifier/rdp_classifier.jar:$P/rdp-taxonomy-tree.jar:$P/rdp-readseq.jar:$P/commons-cli.jar:$P/commons-io.jar
+RDP="java -Xmx2g -cp $CP edu.msu.cme.rdp.classifier.cli.ClassifierMain"
 python3 $L/markers-lineage.py rdp-tax $M/train.lineage.tsv $W/rdp-taxonomy.txt $M/train.fa $W/rdp-train.fa
 rm -rf $W/rdp && mkdir -p $W/rdp
 t0=$(now)

@@ -4,7 +4,7 @@
 # at the deepest confident rank; long genomes keep the tail split.
 set -u
 D=tests/data/markers
-ENT='Bacteria;Proteobacteria;Gammaproteobacteria;Enterobacteriales;Enterobacteriaceae'
+ENT='Bacteria;Proteobacteria;Gammaproteobacteria;Enterobacterales;Enterobacteriaceae'
 AUTO='k=6 stride=3 window=512 layers=2 d_model=64 heads=4 d_ff=256 patience=3'
 
 # no tuning option (--steps only keeps the test short)
