@@ -10,8 +10,9 @@
       nodes.dmp, names.dmp, the library FASTA (kraken:taxid) and taxid -> lineage
   markers-lineage.py kraken KRAKEN_OUT TAXMAP
   markers-lineage.py genoformer CLASSIFY.tsv
-      classify's output (class names are lineages): per rank the ancestor of
-      the top class and the summed probability of the classes below it"""
+      classify's output for lineage classes: the top class (predicted) and
+      its lineage_conf column (per rank the summed probability of the
+      classes below the top class's taxon)"""
 import sys
 
 
@@ -93,16 +94,11 @@ def kraken(out, taxmap):
 
 
 def genoformer(tsv):
-    lines = open(tsv).read().splitlines()
-    classes = lines[0].split('\t')[4:]
+    lines = [l for l in open(tsv).read().splitlines() if not l.startswith('#')]
+    col = {name: i for i, name in enumerate(lines[0].split('\t'))}
     for line in lines[1:]:
         f = line.split('\t')
-        probs = [float(x) for x in f[4:4 + len(classes)]]
-        top = classes[max(range(len(probs)), key=lambda i: probs[i])].split(';')
-        conf = []
-        for d in range(1, len(top) + 1):
-            conf.append(sum(p for c, p in zip(classes, probs) if c.split(';')[:d] == top[:d]))
-        print(f'{f[0]}\t{";".join(top)}\t{";".join(f"{c:.4f}" for c in conf)}')
+        print(f'{f[0]}\t{f[col["predicted"]]}\t{f[col["lineage_conf"]]}')
 
 
 cmd = sys.argv[1]
