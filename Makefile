@@ -40,7 +40,7 @@ ifeq ($(CUDA),1)
   BUILD   := $(BUILD)-cuda
   CFLAGS  += -DRF_CUDA
   CU_SRC  := $(wildcard model/cuda/*.cu)
-  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA --compiler-options -Wall,-Wextra,-fPIC \
+  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA -MMD -MP --compiler-options -Wall,-Wextra,-fPIC \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
   LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
 endif
@@ -56,6 +56,12 @@ LIB_SRC  := $(wildcard genomics/*.c model/*.c model/cpu/*.c)
 APP_SRC  := $(wildcard src/*.c src/cmd/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 CUDA_TEST_SRC := $(wildcard tests/cuda/test_*.c)
+# Benchmark helpers (scripts/bench/*.c, and *.cu with CUDA=1), built by make
+# so that CI compiles them; the scripts in scripts/bench run them.
+BENCH_BIN := $(patsubst scripts/bench/%.c,$(BUILD)/bench/%,$(wildcard scripts/bench/*.c))
+ifeq ($(CUDA),1)
+  BENCH_BIN += $(patsubst scripts/bench/%.cu,$(BUILD)/bench/%,$(wildcard scripts/bench/*.cu))
+endif
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
@@ -64,7 +70,7 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/cmd/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
+.PHONY: all tests bench-tools check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
 # The binary's name does not say how it was built (CPU or CUDA): relink it
@@ -97,6 +103,19 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a tests/t
 
 tests: $(TEST_BIN)
 
+bench-tools: $(BENCH_BIN)
+
+$(BUILD)/bench/%: scripts/bench/%.c $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
+
+# The I/O baseline links htslib and zlib only, as a plain htslib program would.
+$(BUILD)/bench/readonly: LDLIBS := $(HTS_LIBS) -lz -lm
+
+$(BUILD)/bench/%: scripts/bench/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -lcublas
+
 deps:
 	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh
 
@@ -116,7 +135,7 @@ check-cli: $(BIN)
 check:
 	@scripts/install-deps.sh
 	@data/fetch-examples.sh
-	$(MAKE) check-unit
+	$(MAKE) check-unit bench-tools
 	$(MAKE) asan=1 check-unit
 	$(MAKE) asan=1 check-fuzz
 	@if pkg-config --exists ompi-c; then $(MAKE) check-mpi; else \
@@ -137,6 +156,18 @@ test-hpc:
 	@GF_EXTRA_DEPS="libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge" scripts/install-deps.sh
 	$(MAKE) check-mpi
 	tests/hpc/run.sh
+
+# The reference's results as committed state (tests/reference/state/, a few
+# hundred KB): tests/test_reference.c compares the C model with them and
+# needs no Python. Run after changing the model's numerics or the cases;
+# needs python3-torch. check-reference-live compares with PyTorch itself.
+reference-state: $(BUILD)/tests/test_reference
+	@mkdir -p tests/reference/state
+	$(BUILD)/tests/test_reference --write-state tests/reference/state
+	@du -sh tests/reference/state
+
+check-reference-live: $(BUILD)/tests/test_reference
+	CK_DEFAULT_TIMEOUT=600 $(BUILD)/tests/test_reference --live
 
 check-cuda:
 	$(MAKE) CUDA=1 $(CUDA_TEST_BIN:build/%=build-cuda/%)

@@ -61,6 +61,14 @@ static inline int rf_attn_rot_cols(const rf_attn_shape_t *s)
 typedef struct rf_backend {
 	const char *name;
 
+	/* Capabilities (ggml's supports_op, scaled to this project: attention is
+	 * the one op whose kernels have limits). 0 when the backend runs
+	 * attention of shape s, else -1 with the reason in why, one phrase
+	 * ("head width 256 above 128"). rf_model_create asks for every layer
+	 * with B = 1 and L = chunk_len, so a backend's limits must not depend on
+	 * B and L; a model it cannot run is refused before any allocation. */
+	int (*supports_attn)(const rf_attn_shape_t *s, char *why, size_t whylen);
+
 	/* memory */
 	void *(*alloc)(size_t bytes);                 /* NULL on failure */
 	void (*free)(void *p);
@@ -179,6 +187,9 @@ void rf_cpu_set_threads(int n);
  * second call must name the same device. NULL with a message when no usable
  * GPU is found or device is beyond the count. */
 const rf_backend_t *rf_backend_cuda(int device, char *err, size_t errlen);
+/* The CUDA op table without starting a GPU (its host-side capability
+ * checks run anywhere; its ops need rf_backend_cuda first). */
+const rf_backend_t *rf_backend_cuda_table(void);
 #endif
 
 #endif

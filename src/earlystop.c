@@ -38,9 +38,14 @@ int gf_es_update(gf_es_t *es, rf_model_t *m, uint64_t step, double vloss)
 	return ++es->since >= es->patience;
 }
 
-uint64_t gf_es_restore(gf_es_t *es, rf_model_t *m, uint64_t step)
+uint64_t gf_es_swap(gf_es_t *es, rf_model_t *m, uint64_t step)
 {
-	if (!es->params) return 0;
-	if (es->best_step != step) rf_model_set_params(m, es->params);
+	size_t n = rf_model_n_params(m);
+	float *cur = es->params && es->best_step != step ? malloc(n * sizeof *cur) : NULL;
+	if (!cur) return 0;
+	rf_model_get_params(m, cur);
+	rf_model_set_params(m, es->params);
+	free(es->params);
+	es->params = cur;
 	return es->best_step;
 }

@@ -29,8 +29,11 @@ void gf_es_free(gf_es_t *es);
  * of memory (message printed). */
 int gf_es_update(gf_es_t *es, rf_model_t *m, uint64_t step, double vloss);
 
-/* Puts the best parameters into m when they are not the current ones;
- * returns the step they come from, or 0 when nothing was kept. */
-uint64_t gf_es_restore(gf_es_t *es, rf_model_t *m, uint64_t step);
+/* Exchanges m's parameters with the kept best ones when those are not
+ * the current step's: the best go into the model (to be written), the
+ * current ones are kept (a second call puts them back, for the training
+ * checkpoint). Returns the best step when it swapped, else 0 (nothing
+ * kept, the best is the current step, or out of memory). */
+uint64_t gf_es_swap(gf_es_t *es, rf_model_t *m, uint64_t step);
 
 #endif

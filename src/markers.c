@@ -12,9 +12,9 @@
 #include "src/kmerhead.h"
 #include "src/log.h"
 
-/* Settings for short records (marker genes): 6-mers every 3 bases, a small
- * body (the k-mer head carries the class-specific words), windows that hold
- * a whole record. */
+/* Settings for short records (marker genes): 6-mers every 3 bases (train
+ * only), a small body (the k-mer head carries the class-specific words),
+ * windows that hold a whole record. */
 enum { SHORT_K = 6, SHORT_STRIDE = 3, SHORT_LAYERS = 2, SHORT_D_MODEL = 64, SHORT_HEADS = 4, SHORT_D_FF = 256,
        MIN_WINDOW = 64, MAX_WINDOW = 1024 };
 /* Passes over the training records that a short-record run makes, and the
@@ -44,7 +44,7 @@ static int scan(const gf_train_opts_t *o, gf_mk_plan_t *p, size_t **lens)
 	if (!per || !*lens) return free(per), gf_error("out of memory"), -1;
 	int rc = 0;
 	for (int i = 0; rc == 0 && i < o->n_inputs; i++) {
-		gf_reader_t *rd = gf_seqio_open(o->inputs[i], &o->io, err, sizeof err);
+		gf_reader_t *rd = gf_seqio_open(o->inputs[i], &o->in.io, err, sizeof err);
 		if (!rd) {
 			gf_error("%s", err);
 			rc = -1;
@@ -94,36 +94,47 @@ static void said(gf_mk_plan_t *p, const char *name, long long v)
 
 /* The options the data decide, where the user gave none: the schedule
  * always (a resumed run gets the steps it started with), the architecture
- * unless it comes from --resume or --init. */
-static void choose(gf_train_opts_t *o, gf_mk_plan_t *p)
+ * unless it comes from --resume or --init. What it sets counts as given. */
+static void choose(gf_train_opts_t *o, int patience_given, gf_mk_plan_t *p)
 {
+	gf_arch_opts_t *a = &o->arch;
+	gf_optim_opts_t *op = &o->optim;
+#define UNSET(g, bit) (!((g) & GF_OPT_BIT(bit)))
+#define SET(g, bit, field, v, name) ((g) |= GF_OPT_BIT(bit), said(p, name, (field) = (v)))
 	if (p->short_records && !o->resume && !o->init) {
-		if (!o->k && !o->stride) {
-			o->k = SHORT_K, o->stride = SHORT_STRIDE;
-			said(p, "k", o->k), said(p, "stride", o->stride);
+		/* overlapping k-mers would let masked-LM pre-training read a masked token off its neighbours */
+		if (o->task == GF_TASK_CLASSIFY && UNSET(a->given, GF_AR_K) && UNSET(a->given, GF_AR_STRIDE)) {
+			SET(a->given, GF_AR_K, a->k, SHORT_K, "k");
+			SET(a->given, GF_AR_STRIDE, a->stride, SHORT_STRIDE, "stride");
 		}
-		int k = o->k ? o->k : DEF_K, stride = o->stride ? o->stride : k;
-		if (!o->window) said(p, "window", o->window = pow2_at_least((p->p90_len - k) / stride + 1));
-		if (!o->layers) said(p, "layers", o->layers = SHORT_LAYERS);
-		if (!o->d_model && !o->heads && !o->d_ff) {
-			o->d_model = SHORT_D_MODEL, o->heads = SHORT_HEADS, o->d_ff = SHORT_D_FF;
-			said(p, "d_model", o->d_model), said(p, "heads", o->heads), said(p, "d_ff", o->d_ff);
+		int stride = a->given & GF_OPT_BIT(GF_AR_STRIDE) ? a->stride : a->k;
+		if (UNSET(a->given, GF_AR_WINDOW))
+			SET(a->given, GF_AR_WINDOW, a->window, pow2_at_least((p->p90_len - a->k) / stride + 1), "window");
+		if (UNSET(a->given, GF_AR_LAYERS)) SET(a->given, GF_AR_LAYERS, a->layers, SHORT_LAYERS, "layers");
+		if (UNSET(a->given, GF_AR_D_MODEL) && UNSET(a->given, GF_AR_HEADS) && UNSET(a->given, GF_AR_D_FF)) {
+			SET(a->given, GF_AR_D_MODEL, a->d_model, SHORT_D_MODEL, "d_model");
+			SET(a->given, GF_AR_HEADS, a->heads, SHORT_HEADS, "heads");
+			SET(a->given, GF_AR_D_FF, a->d_ff, SHORT_D_FF, "d_ff");
 		}
 	}
 	if (p->short_records) {
-		if (!o->steps && !o->epochs) {
-			double s = ceil(SHORT_EPOCHS * (double)p->n_records / ((double)o->batch * o->accum));
-			said(p, "steps", o->steps = s < MIN_STEPS ? MIN_STEPS : s > MAX_STEPS ? MAX_STEPS : (int64_t)s);
-			if (o->warmup > o->steps / 5) said(p, "warmup", o->warmup = (int)(o->steps / 5));
+		if (UNSET(op->given, GF_OP_STEPS) && UNSET(op->given, GF_OP_EPOCHS)) {
+			double s = ceil(SHORT_EPOCHS * (double)p->n_records / ((double)o->compute.batch * op->accum));
+			SET(op->given, GF_OP_STEPS, op->steps, s < MIN_STEPS ? MIN_STEPS : s > MAX_STEPS ? MAX_STEPS : (int64_t)s,
+			    "steps");
+			if (UNSET(op->given, GF_OP_WARMUP) && op->warmup > op->steps / 5)
+				SET(op->given, GF_OP_WARMUP, op->warmup, (int)(op->steps / 5), "warmup");
 		}
-		if (o->patience < 0) said(p, "patience", o->patience = SHORT_PATIENCE);
+		if (!patience_given) said(p, "patience", o->patience = SHORT_PATIENCE);
 	}
+#undef UNSET
+#undef SET
 	if (!p->settings[0])
 		snprintf(p->settings, sizeof p->settings, "none (%s)",
 		         !p->short_records ? "long records: the defaults" : o->resume ? "from --resume" : "all given");
 }
 
-gf_mk_plan_t *gf_mk_plan(gf_train_opts_t *o)
+gf_mk_plan_t *gf_mk_plan(gf_train_opts_t *o, int patience_given)
 {
 	gf_mk_plan_t *p = calloc(1, sizeof *p);
 	size_t *lens = NULL;
@@ -154,7 +165,7 @@ gf_mk_plan_t *gf_mk_plan(gf_train_opts_t *o)
 	} else
 		snprintf(p->split, sizeof p->split, "tail: few long records; the last %.0f%% of every record held out",
 		         100 * o->val_frac);
-	choose(o, p);
+	choose(o, patience_given, p);
 	return p;
 }
 
@@ -221,7 +232,7 @@ size_t gf_mk_split_records(gf_dataset_t *ds, double frac, uint64_t seed)
 static int val_logits(gf_training_t *r, const size_t *val, size_t n_val, float *logits)
 {
 	char err[GF_ERRLEN];
-	const int B = r->o->batch, L = r->mf->window, C = r->mf->n_classes;
+	const int B = r->o->compute.batch, L = r->mf->window, C = r->mf->n_classes;
 	int32_t *tok = malloc((size_t)B * L * sizeof *tok);
 	uint8_t *mask = malloc((size_t)B * L);
 	int rc = tok && mask ? 0 : -1;
@@ -237,7 +248,7 @@ static int val_logits(gf_training_t *r, const size_t *val, size_t n_val, float *
 			gf_kmer_tokenize_part(d->seq, d->len, r->mf->k, r->mf->stride, 0, m, tok + (size_t)j * L);
 			memset(mask + (size_t)j * L, 1, m);
 		}
-		rf_batch_t b = { .tokens = tok, .mask = mask, .B = n, .L = L, .seed = r->o->seed };
+		rf_batch_t b = { .tokens = tok, .mask = mask, .B = n, .L = L, .seed = (uint64_t)r->o->optim.seed };
 		if (rf_model_forward(r->mf->model, &b, NULL, logits + i * C, err, sizeof err)) {
 			gf_error("k-mer head: %s", err);
 			rc = -1;

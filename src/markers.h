@@ -36,10 +36,11 @@ typedef struct gf_mk_plan {
 	char data[256], settings[512], split[256];
 } gf_mk_plan_t;
 
-/* Scans o's inputs and fills o's unset options (not when resuming or
- * starting from --init: the model's settings are then fixed). NULL after
- * a message (unreadable input, no memory). */
-gf_mk_plan_t *gf_mk_plan(gf_train_opts_t *o);
+/* Scans o's inputs and fills o's options not given (the architecture not
+ * when resuming or starting from --init: the model's is then fixed; the
+ * patience when not patience_given). NULL after a message (unreadable
+ * input, no memory). */
+gf_mk_plan_t *gf_mk_plan(gf_train_opts_t *o, int patience_given);
 void gf_mk_free(gf_mk_plan_t *p);
 
 /* Logs the plan and stores it in the model's metadata. 0 or -1 (message). */

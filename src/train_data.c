@@ -10,7 +10,7 @@
 static int load_file(gf_training_t *r, const char *path, gf_labels_t *lab, int role)
 {
 	char err[GF_ERRLEN];
-	gf_reader_t *rd = gf_seqio_open(path, &r->o->io, err, sizeof err);
+	gf_reader_t *rd = gf_seqio_open(path, &r->o->in.io, err, sizeof err);
 	if (!rd) {
 		gf_error("%s", err);
 		return -1;
@@ -65,16 +65,20 @@ int gf_training_data(gf_training_t *r)
 		if (load_file(r, o->inputs[i], o->labels, sep ? GF_DS_TRAIN : GF_DS_SPLIT)) return -1;
 	for (int i = 0; i < o->n_val_inputs; i++)
 		if (load_file(r, o->val_inputs[i], vlab, GF_DS_VAL)) return -1;
-	if (o->labels && !o->io.n_regions && gf_labels_check_used(o->labels, err, sizeof err)) {
+	if (o->labels && !o->in.io.n_regions && gf_labels_check_used(o->labels, err, sizeof err)) {
 		gf_error("%s", err);
 		return -1;
 	}
 	if (!sep && r->mk && r->mk->record_split)
-		gf_debug("%zu records held out for validation", gf_mk_split_records(&r->ds, o->val_frac, o->seed));
-	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err)) {
+		gf_debug("%zu records held out for validation", gf_mk_split_records(&r->ds, o->val_frac, o->optim.seed));
+	char warn[GF_ERRLEN];
+	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err) ||
+	    gf_dataset_check(&r->ds, r->mf->n_classes ? (const char *const *)r->mf->classes : NULL, err, sizeof err, warn,
+	                     sizeof warn)) {
 		gf_error("%s", err);
 		return -1;
 	}
+	if (*warn) gf_warn("%s", warn);
 	gf_info("%zu records: %s training, %s validation (%zu windows of %d tokens), %d classes", r->ds.n,
 	        gf_fmt_si((double)r->ds.train_bases, "bp", b1, sizeof b1),
 	        gf_fmt_si((double)r->ds.val_bases, "bp", b2, sizeof b2), r->ds.n_val, r->mf->window, r->mf->n_classes);

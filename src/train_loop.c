@@ -7,6 +7,7 @@
 
 #include "src/common.h"
 #include "src/dist.h"
+#include "src/files.h"
 #include "src/log.h"
 #include "src/preempt.h"
 #include "src/train_run.h"
@@ -29,8 +30,7 @@ FILE *gf_training_open_metrics(const gf_training_t *r)
 		fclose(fp);
 		if (mem) fclose(mem);
 	}
-	if (!(fp = fopen(r->metrics, "w"))) {
-		gf_error("%s: cannot create: %s", r->metrics, strerror(errno));
+	if (!(fp = gf_files_open_own_stream(r->metrics))) {
 		free(old);
 		return NULL;
 	}
@@ -45,7 +45,11 @@ int gf_training_save(gf_training_t *r, const char *path, int with_state)
 {
 	char err[GF_ERRLEN];
 	if (gf_dist_rank() == 0 &&
-	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->seed, err, sizeof err)) {
+	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->optim.seed, err, sizeof err)) {
+		size_t n = strlen(err);
+		if (r->have_ckpt)
+			snprintf(err + n, sizeof err - n, "; %s still holds step %llu, the last good state", r->ckpt,
+			         (unsigned long long)r->last_saved);
 		if (gf_dist_size() > 1) gf_dist_abort(GF_EXIT_ERROR, "%s", err);
 		gf_error("%s", err);
 		return -1;
@@ -67,13 +71,13 @@ typedef struct {
 
 static int bufs_alloc(bufs_t *b, const gf_training_t *r)
 {
-	size_t n = (size_t)r->o->batch * r->mf->window;
+	size_t n = (size_t)r->o->compute.batch * r->mf->window;
 	b->tok = malloc(n * sizeof *b->tok);
 	b->pos = malloc(n * sizeof *b->pos);
 	b->tgt = malloc(n * sizeof *b->tgt);
 	b->mask = malloc(n);
-	b->labels = malloc(r->o->batch * sizeof *b->labels);
-	b->logits = malloc((size_t)r->o->batch * (r->mf->n_classes + 1) * sizeof *b->logits);
+	b->labels = malloc(r->o->compute.batch * sizeof *b->labels);
+	b->logits = malloc((size_t)r->o->compute.batch * (r->mf->n_classes + 1) * sizeof *b->logits);
 	b->scratch = malloc(gf_dataset_span(&r->ds));
 	return b->tok && b->pos && b->tgt && b->mask && b->labels && b->logits && b->scratch ? 0 : -1;
 }
@@ -93,9 +97,9 @@ static void bufs_free(bufs_t *b)
  * (seed, step, row0 + row). */
 static rf_batch_t make_batch(const gf_training_t *r, bufs_t *b, int B, uint64_t step, uint64_t row0)
 {
-	rf_batch_t batch = { .tokens = b->tok, .mask = b->mask, .B = B, .L = r->mf->window, .seed = r->o->seed };
+	rf_batch_t batch = { .tokens = b->tok, .mask = b->mask, .B = B, .L = r->mf->window, .seed = r->o->optim.seed };
 	if (r->o->task == GF_TASK_MLM) {
-		batch.n_mlm = gf_mlm_mask(b->tok, b->mask, B, batch.L, r->mf->k, GF_TRAIN_MASK_PROB, r->o->seed, step, row0,
+		batch.n_mlm = gf_mlm_mask(b->tok, b->mask, B, batch.L, r->mf->k, GF_TRAIN_MASK_PROB, r->o->optim.seed, step, row0,
 		                          b->pos, b->tgt);
 		batch.mlm_pos = b->pos;
 		batch.mlm_targets = b->tgt;
@@ -111,7 +115,7 @@ static rf_batch_t make_batch(const gf_training_t *r, bufs_t *b, int B, uint64_t 
 static int validate(gf_training_t *r, bufs_t *b, double *loss, double *acc)
 {
 	char err[GF_ERRLEN];
-	const int B = r->o->batch, L = r->mf->window, C = r->mf->n_classes;
+	const int B = r->o->compute.batch, L = r->mf->window, C = r->mf->n_classes;
 	double sum = 0;
 	size_t right = 0;
 	for (size_t i = 0; i < r->ds.n_val; i += B) {
@@ -142,20 +146,20 @@ static int validate(gf_training_t *r, bufs_t *b, double *loss, double *acc)
 static int train_step(gf_training_t *r, bufs_t *b, float lr, double *loss, uint64_t *tokens)
 {
 	char err[GF_ERRLEN];
-	const int B = r->o->batch, L = r->mf->window, ranks = gf_dist_size();
+	const int B = r->o->compute.batch, L = r->mf->window, ranks = gf_dist_size();
 	double sum = 0;
 	uint64_t seen = 0;
-	for (int a = 0; a < r->o->accum; a++) {
+	for (int a = 0; a < r->o->optim.accum; a++) {
 		/* micro-batch a is rows [a, a+1) * ranks * B of the step's stream of
 		 * windows and this rank takes its B of them: any number of ranks sees
 		 * the windows of one process with --batch ranks*B */
 		uint64_t row0 = ((uint64_t)a * ranks + gf_dist_rank()) * B;
 		for (int j = 0; j < B; j++)
-			gf_dataset_sample(&r->ds, r->o->seed, r->step, row0 + j, r->o->rc_aug, b->scratch, b->tok + (size_t)j * L,
+			gf_dataset_sample(&r->ds, r->o->optim.seed, r->step, row0 + j, r->o->rc_aug, b->scratch, b->tok + (size_t)j * L,
 			                  b->mask + (size_t)j * L, &b->labels[j]);
 		for (size_t j = 0; j < (size_t)B * L; j++) seen += b->mask[j];
 		rf_batch_t batch = make_batch(r, b, B, r->step, row0);
-		batch.step = r->step * r->o->accum + a;
+		batch.step = r->step * r->o->optim.accum + a;
 		batch.train = 1;
 		float l;
 		if (rf_model_forward_backward(r->mf->model, &batch, &l, err, sizeof err)) {
@@ -165,7 +169,7 @@ static int train_step(gf_training_t *r, bufs_t *b, float lr, double *loss, uint6
 		}
 		sum += l;
 	}
-	*loss = sum / r->o->accum;
+	*loss = sum / r->o->optim.accum;
 	if (ranks > 1) {
 		/* every rank gets the same mean loss and gradients, so all take the
 		 * same step and meet a NaN at the same step */
@@ -176,7 +180,7 @@ static int train_step(gf_training_t *r, bufs_t *b, float lr, double *loss, uint6
 		seen = (uint64_t)llround((double)mean[1] * ranks);
 	}
 	*tokens += seen;
-	double gnorm = isfinite(*loss) ? rf_optim_step(r->opt, lr, 1.0f / r->o->accum) : NAN;
+	double gnorm = isfinite(*loss) ? rf_optim_step(r->opt, lr, 1.0f / r->o->optim.accum) : NAN;
 	rf_model_zero_grads(r->mf->model);
 	if (!isfinite(*loss) || !isfinite(gnorm)) {
 		char last[64] = "no checkpoint was written";
@@ -240,7 +244,7 @@ int gf_training_loop(gf_training_t *r, FILE *metrics)
 	gf_preempt_install();
 	gf_progress_start(&prog, (uint64_t)(end - (int64_t)first), "steps");
 	while ((int64_t)r->step < end && !(r->preempted = gf_dist_any(gf_preempt_pending()))) {
-		float lr = rf_lr_schedule(o->lr, (int64_t)r->step, o->warmup, r->total, MIN_LR_RATIO);
+		float lr = rf_lr_schedule(o->optim.lr, (int64_t)r->step, o->optim.warmup, r->total, MIN_LR_RATIO);
 		double loss;
 		if ((rc = train_step(r, &b, lr, &loss, &tokens))) break;
 		r->step++;

@@ -26,26 +26,28 @@ typedef struct {
 	int k, stride, window;
 } arch_t;
 
-/* Sets *field to a given option value; when resuming the value must be the
+/* Sets *field to value when given; when resuming the value must be the
  * checkpoint's. */
-static int apply(int *field, int given, const char *opt, int resume, const char *from)
+static int apply(int *field, uint64_t given, int value, const char *opt, int resume, const char *from)
 {
 	if (!given) return 0;
-	if (resume && *field != given) {
-		gf_error("%s %d: %s was trained with %d", opt, given, from, *field);
+	if (resume && *field != value) {
+		gf_error("%s %d: %s was trained with %d", opt, value, from, *field);
 		return -2;
 	}
-	*field = given;
+	*field = value;
 	return 0;
 }
 
-/* The architecture: base (a checkpoint or a pretrained model) or the
- * defaults, then the options given, validated. 0, or -2 (a usage error)
- * after a message. */
+/* The architecture: base (a checkpoint or a pretrained model) and the
+ * options given, or for a new model the options' values (defaults
+ * included); validated. 0, or -2 (a usage error) after a message. */
 static int resolve_arch(const gf_train_opts_t *o, const gf_modelfile_t *base, int resume, arch_t *a)
 {
 	char err[GF_ERRLEN];
+	const gf_arch_opts_t *x = &o->arch;
 	const char *from = base ? (resume ? "the checkpoint" : o->init) : "";
+	uint64_t g = base ? x->given : ~(uint64_t)0;
 	rf_config_t *c = &a->cfg;
 	if (base) {
 		*c = base->cfg;
@@ -54,49 +56,41 @@ static int resolve_arch(const gf_train_opts_t *o, const gf_modelfile_t *base, in
 		a->window = base->window;
 	} else {
 		rf_config_default(c);
-		c->d_model = DEF_D_MODEL;
-		c->n_heads = DEF_HEADS;
-		c->d_ff = DEF_D_FF;
-		c->n_layers = DEF_LAYERS;
-		c->n_hashes = DEF_HASHES;
-		c->chunk_len = DEF_CHUNK;
-		c->ff_chunk = DEF_FF_CHUNK;
-		c->dropout = DEF_DROPOUT;
-		rf_config_set_layers(c, DEF_ATTN, err, sizeof err);
-		a->k = o->k ? o->k : DEF_K;
-		a->stride = o->stride ? o->stride : a->k;
-		a->window = DEF_WINDOW;
+		a->stride = x->k;   /* stride k unless given */
 	}
-	if (apply(&a->k, o->k, "-k", resume, from) || apply(&a->stride, o->stride, "--stride", resume, from) ||
-	    apply(&a->window, o->window, "--window", resume, from) ||
-	    apply(&c->n_layers, o->layers, "--layers", resume, from) ||
-	    apply(&c->d_model, o->d_model, "--d-model", resume, from) ||
-	    apply(&c->n_heads, o->heads, "--heads", resume, from) || apply(&c->d_ff, o->d_ff, "--d-ff", resume, from) ||
-	    apply(&c->n_hashes, o->hashes, "--hashes", resume, from) ||
-	    apply(&c->chunk_len, o->chunk, "--chunk", resume, from) ||
-	    apply(&c->ff_chunk, o->ff_chunk < 0 ? 0 : o->ff_chunk, "--ff-chunk", resume, from))
+#define GIVEN(bit) (g & GF_OPT_BIT(bit))
+	if (apply(&a->k, GIVEN(GF_AR_K), x->k, "-k", resume, from) ||
+	    apply(&a->stride, x->given & GF_OPT_BIT(GF_AR_STRIDE), x->stride, "--stride", resume, from) ||
+	    apply(&a->window, GIVEN(GF_AR_WINDOW), x->window, "--window", resume, from) ||
+	    apply(&c->n_layers, GIVEN(GF_AR_LAYERS), x->layers, "--layers", resume, from) ||
+	    apply(&c->d_model, GIVEN(GF_AR_D_MODEL), x->d_model, "--d-model", resume, from) ||
+	    apply(&c->n_heads, GIVEN(GF_AR_HEADS), x->heads, "--heads", resume, from) ||
+	    apply(&c->d_ff, GIVEN(GF_AR_D_FF), x->d_ff, "--d-ff", resume, from) ||
+	    apply(&c->n_hashes, GIVEN(GF_AR_HASHES), x->hashes, "--hashes", resume, from) ||
+	    apply(&c->chunk_len, GIVEN(GF_AR_CHUNK), x->chunk, "--chunk", resume, from) ||
+	    apply(&c->ff_chunk, GIVEN(GF_AR_FF_CHUNK), x->ff_chunk, "--ff-chunk", resume, from))
 		return -2;
-	if (o->ff_chunk < 0) c->ff_chunk = 0;
-	if (o->dropout >= 0) {
-		if (resume && c->dropout != o->dropout) {
-			gf_error("--dropout %g: the checkpoint was trained with %g", (double)o->dropout, (double)c->dropout);
+	if (GIVEN(GF_AR_DROPOUT)) {
+		if (resume && c->dropout != x->dropout) {
+			gf_error("--dropout %g: the checkpoint was trained with %g", (double)x->dropout, (double)c->dropout);
 			return -2;
 		}
-		c->dropout = o->dropout;
+		c->dropout = x->dropout;
 	}
-	if (o->attn) {
+	if (GIVEN(GF_AR_ATTN)) {
 		rf_config_t t = *c;
-		if (rf_config_set_layers(&t, o->attn, err, sizeof err)) {
+		if (rf_config_set_layers(&t, x->attn, err, sizeof err)) {
 			/* the model's message names its own option */
 			gf_error("--attn%s", strncmp(err, "--layer-kinds", 13) ? err : err + 13);
 			return -2;
 		}
 		if (resume && memcmp(t.layer_kind, c->layer_kind, c->n_layers * sizeof *c->layer_kind)) {
-			gf_error("--attn %s: the checkpoint was trained with other attention kinds", o->attn);
+			gf_error("--attn %s: the checkpoint was trained with other attention kinds", x->attn);
 			return -2;
 		}
 		memcpy(c->layer_kind, t.layer_kind, sizeof t.layer_kind);
 	}
+#undef GIVEN
 	c->vocab = gf_kmer_vocab_size(a->k);
 	if (!resume) set_axial(c, a->window);
 	if (gf_kmer_check(a->k, a->stride, err, sizeof err) || rf_config_validate(c, err, sizeof err)) {
@@ -115,12 +109,15 @@ static const char **class_names(const gf_labels_t *lab, int *n)
 	return names;
 }
 
-/* Copies every body tensor of the pretrained model with the same name and
- * shape (the heads stay new). 0, or -1 when none matches. */
-static int init_from(gf_modelfile_t *mf, const gf_modelfile_t *pre, const char *path)
+/* Copies every body tensor of the pretrained model (the heads stay new).
+ * A pretrained model of another architecture matches only in part: that is
+ * refused unless partial, and then the log names what was copied. 0, or -1
+ * after the message. */
+static int init_from(gf_modelfile_t *mf, const gf_modelfile_t *pre, const char *path, int partial)
 {
-	size_t n = rf_model_n_params(pre->model), copied = 0, body = 0;
+	size_t n = rf_model_n_params(pre->model), copied = 0, body = 0, len = 0;
 	float *src = malloc(n * sizeof *src), *dst = malloc(rf_model_n_params(mf->model) * sizeof *dst);
+	char names[1024] = "", miss[256] = "";
 	if (!src || !dst) {
 		free(src);
 		free(dst);
@@ -136,19 +133,29 @@ static int init_from(gf_modelfile_t *mf, const gf_modelfile_t *pre, const char *
 		if (p && p->ndim == t->ndim && !memcmp(p->shape, t->shape, sizeof t->shape)) {
 			memcpy(dst + t->offset, src + p->offset, t->numel * sizeof *dst);
 			copied++;
+			if (len < sizeof names) len += snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", t->name);
 		} else {
-			gf_warn("--init %s: tensor '%s' %s; it starts new", path, t->name, p ? "has another shape" : "is missing");
+			if (!*miss) snprintf(miss, sizeof miss, "tensor '%s' %s", t->name, p ? "has another shape" : "is missing");
+			if (partial) gf_warn("--init %s: tensor '%s' %s; it starts new", path, t->name, p ? "has another shape" : "is missing");
 		}
 	}
-	rf_model_set_params(mf->model, dst);
 	free(src);
-	free(dst);
+	int rc = 0;
 	if (copied == 0) {
 		gf_error("--init %s: no tensor of the model matches (different --d-model?)", path);
-		return -1;
+		rc = -1;
+	} else if (copied < body && !partial) {
+		gf_error("--init %s: only %zu of %zu body tensors match (%s): another architecture? --init-partial "
+		         "copies the ones that match", path, copied, body, miss);
+		rc = -1;
+	} else {
+		rf_model_set_params(mf->model, dst);
+		if (copied < body) gf_info("--init %s: copied %zu of %zu body tensors: %s%s", path, copied, body, names,
+		                           len >= sizeof names ? "..." : "");
+		gf_info("--init %s: %zu of %zu body tensors copied; new classifier head", path, copied, body);
 	}
-	gf_info("--init %s: %zu of %zu body tensors copied; new classifier head", path, copied, body);
-	return 0;
+	free(dst);
+	return rc;
 }
 
 /* The checkpoint's classes and task against this run's. */
@@ -173,7 +180,7 @@ static int check_resumed(const gf_training_t *r, const char *path, const char *c
  * memory (held: bytes of them already allocated). */
 static int check_memory(const gf_training_t *r, const rf_config_t *cfg, int window, size_t held)
 {
-	return gf_mem_check_model(cfg, r->be, r->o->batch, 1, window, 1, r->o->task == GF_TASK_MLM ? GF_TRAIN_MASK_PROB : 0, held);
+	return gf_mem_check_model(cfg, r->be, r->o->compute.batch, 1, window, 1, r->o->task == GF_TASK_MLM ? GF_TRAIN_MASK_PROB : 0, held);
 }
 
 static int resume_model(gf_training_t *r, const char *path, const rf_optim_config_t *oc, const char *const *names, int n)
@@ -189,12 +196,12 @@ static int resume_model(gf_training_t *r, const char *path, const rf_optim_confi
 	}
 	if ((rc = check_resumed(r, path, names, n)) || (rc = resolve_arch(r->o, r->mf, 1, &a))) return rc;
 	if (check_memory(r, &r->mf->cfg, r->mf->window, rf_model_current_bytes(r->mf->model))) return -1;
-	if (r->o->seed_given && r->o->seed != seed) {
-		gf_error("--seed %llu: the checkpoint was trained with seed %llu", (unsigned long long)r->o->seed,
+	if ((r->o->optim.given & GF_OPT_BIT(GF_OP_SEED)) && (uint64_t)r->o->optim.seed != seed) {
+		gf_error("--seed %llu: the checkpoint was trained with seed %llu", (unsigned long long)r->o->optim.seed,
 		         (unsigned long long)seed);
 		return -2;
 	}
-	r->o->seed = seed;
+	r->o->optim.seed = seed;
 	r->have_ckpt = !strcmp(path, r->ckpt);
 	r->last_saved = r->step;
 	gf_info("resuming from %s at step %llu", path, (unsigned long long)r->step);
@@ -229,8 +236,8 @@ static int new_model(gf_training_t *r, const rf_optim_config_t *oc, const char *
 		}
 	}
 	if (rc == 0) {
-		rf_model_init(r->mf->model, r->o->seed);
-		if (pre) rc = init_from(r->mf, pre, r->o->init);
+		rf_model_init(r->mf->model, r->o->optim.seed);
+		if (pre) rc = init_from(r->mf, pre, r->o->init, r->o->init_partial);
 	}
 	if (rc == 0 && !(r->opt = rf_optim_create(r->mf->model, oc, err, sizeof err))) {
 		gf_error("%s", err);

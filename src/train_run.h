@@ -18,13 +18,6 @@
 /* Fraction of the tokens chosen for masking by the MLM task. */
 #define GF_TRAIN_MASK_PROB 0.15
 
-/* Defaults of the architecture options (shown by the usage and used when
- * neither the command line nor --init / --resume give a value). */
-enum { DEF_K = 6, DEF_WINDOW = 1024, DEF_LAYERS = 4, DEF_D_MODEL = 128, DEF_HEADS = 4, DEF_D_FF = 512,
-       DEF_HASHES = 4, DEF_CHUNK = 64, DEF_FF_CHUNK = 1024 };
-#define DEF_ATTN "local,lsh"
-#define DEF_DROPOUT 0.1f
-
 typedef struct {
 	gf_train_opts_t *o;
 	const rf_backend_t *be;

@@ -224,7 +224,7 @@ START_TEST(early_stopping_keeps_the_parameters_of_the_lowest_validation_loss)
 	float *p = malloc(n * sizeof *p), *best = malloc(n * sizeof *best);
 	gf_es_t es;
 	gf_es_init(&es, 2);
-	ck_assert_uint_eq(gf_es_restore(&es, m, 0), 0);   /* nothing kept yet */
+	ck_assert_uint_eq(gf_es_swap(&es, m, 0), 0);   /* nothing kept yet */
 	/* losses 3, 2, 2.5, 2.6 at steps 1..4: the best is step 2; two
 	 * validations without a lower loss stop the run */
 	const double loss[] = { 3.0, 2.0, 2.5, 2.6 };
@@ -239,14 +239,23 @@ START_TEST(early_stopping_keeps_the_parameters_of_the_lowest_validation_loss)
 	ck_assert_int_eq(stop[1], 0);
 	ck_assert_int_eq(stop[2], 0);
 	ck_assert_int_eq(stop[3], 1);
-	ck_assert_uint_eq(gf_es_restore(&es, m, 4), 2);
+	float *last = malloc(n * sizeof *last);
+	rf_model_get_params(m, last);
+	ck_assert_uint_eq(gf_es_swap(&es, m, 4), 2);
 	rf_model_get_params(m, p);
 	ck_assert_mem_eq(p, best, n * sizeof *p);
+	/* swapped back: the last step's parameters, for the checkpoint */
+	ck_assert_uint_eq(gf_es_swap(&es, m, 4), 2);
+	rf_model_get_params(m, p);
+	ck_assert_mem_eq(p, last, n * sizeof *p);
+	free(last);
+	/* the best is the current step: nothing to swap */
+	ck_assert_uint_eq(gf_es_swap(&es, m, 2), 0);
 	/* patience 0: never stops, keeps nothing */
 	gf_es_t off;
 	gf_es_init(&off, 0);
 	ck_assert_int_eq(gf_es_update(&off, m, 1, 1.0), 0);
-	ck_assert_uint_eq(gf_es_restore(&off, m, 1), 0);
+	ck_assert_uint_eq(gf_es_swap(&off, m, 1), 0);
 	gf_es_free(&es);
 	free(p);
 	free(best);

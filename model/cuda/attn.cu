@@ -58,7 +58,14 @@ static void att_tiling(att_geom_t *g)
 	g->T = g->dh <= 64 ? 64 : 32;
 }
 
-static att_geom_t att_geom(const rf_attn_shape_t *s)
+int cu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen)
+{
+	if (s->dh >= 1 && s->dh <= ATT_MAX_DH) return 0;
+	snprintf(why, whylen, "attention head width %d above %d", s->dh, ATT_MAX_DH);
+	return -1;
+}
+
+static att_geom_t att_geom(const rf_attn_shape_t *s, const char *op)
 {
 	att_geom_t g;
 	g.B = s->B; g.L = s->L; g.H = s->H; g.dh = s->dh; g.HD = s->H * s->dh;
@@ -70,10 +77,8 @@ static att_geom_t att_geom(const rf_attn_shape_t *s)
 		g.lsh = s->kind == RF_ATTN_LSH;
 		g.R = g.lsh ? s->n_hashes : 1;
 	}
-	if (g.dh > ATT_MAX_DH || g.dh < 1) {
-		fprintf(stderr, "[cuda] attention: head width %d not in [1, %d]\n", g.dh, ATT_MAX_DH);
-		exit(1);
-	}
+	char why[128];
+	if (cu_supports_attn(s, why, sizeof why)) cu_fail(op, __FILE__, __LINE__, why);
 	att_tiling(&g);
 	g.vec = 0;
 	return g;
@@ -502,6 +507,26 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 	}
 }
 
+/* The shared memory of the two backward kernels, laid out as att_smem(g, 4,
+ * 2) counts it: four row buffers [T, DS], two score tiles [T, T+4], four
+ * float arrays and three int arrays of T. */
+struct att_bwd_smem {
+	float *row[4], *S, *P, *f[4];
+	int *i[3];
+};
+
+__device__ __forceinline__ static att_bwd_smem att_bwd_carve(float *sm, const att_geom_t &g)
+{
+	att_bwd_smem m;
+	int T = g.T, DS = g.DS, LS = T + 4;
+	for (int k = 0; k < 4; k++) m.row[k] = sm + k * T * DS;
+	m.S = sm + 4 * T * DS;
+	m.P = m.S + T * LS;
+	for (int k = 0; k < 4; k++) m.f[k] = m.P + T * LS + k * T;
+	for (int k = 0; k < 3; k++) m.i[k] = (int *)(m.f[3] + T) + k * T;
+	return m;
+}
+
 /* dq of round r for T queries: per key tile, S = Q K^T and dP = dO V^T, then
  * dS = P (dP - delta) for unreplaced scores, then dQ += dS K, kept in
  * registers and added to dqk at the end. */
@@ -513,10 +538,10 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 {
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
-	float *Qs = sm, *Os = Qs + T * DS, *Ks = Os + T * DS, *Vs = Ks + T * DS;
-	float *Ss = Vs + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
-	float *rs = qd + T;
-	int *qpos = (int *)(rs + T), *kpos = qpos + T, *kok = kpos + T;
+	att_bwd_smem m = att_bwd_carve(sm, g);
+	float *Qs = m.row[0], *Os = m.row[1], *Ks = m.row[2], *Vs = m.row[3], *Ss = m.S, *Ps = m.P;
+	float *qm = m.f[0], *qs = m.f[1], *qd = m.f[2], *rs = m.f[3];
+	int *qpos = m.i[0], *kpos = m.i[1], *kok = m.i[2];
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
 	att_frag<TF> gq[ATT_ACC];
@@ -565,10 +590,10 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 {
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
-	float *Kn = sm, *Vk = Kn + T * DS, *Qs = Vk + T * DS, *Os = Qs + T * DS;
-	float *Ss = Os + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
-	float *rs = qd + T;
-	int *kpos = (int *)(rs + T), *kok = kpos + T, *qpos = kok + T;
+	att_bwd_smem m = att_bwd_carve(sm, g);
+	float *Kn = m.row[0], *Vk = m.row[1], *Qs = m.row[2], *Os = m.row[3], *Ss = m.S, *Ps = m.P;
+	float *qm = m.f[0], *qs = m.f[1], *qd = m.f[2], *rs = m.f[3];
+	int *kpos = m.i[0], *kok = m.i[1], *qpos = m.i[2];
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
 	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -672,7 +697,7 @@ __global__ static void lsh_hash_kernel(uint16_t *buckets, const float *qk, const
 void cu_lsh_hash(uint16_t *buckets, const float *qk, const float *rot,
                  const uint8_t *mask, const rf_attn_shape_t *s)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	g.R = s->n_hashes;
 	if (g.B * g.L == 0) return;
 	dim3 grid((g.L + HASH_TILE - 1) / HASH_TILE, g.B * g.H);
@@ -758,7 +783,7 @@ static att_ws_t att_layout(const rf_attn_shape_t *s, const att_geom_t &g, void *
 
 size_t cu_attn_workspace(const rf_attn_shape_t *s)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	return att_layout(s, g, NULL).total;
 }
 
@@ -851,7 +876,7 @@ static void att_run_forward(float *out, const float *qk, const float *v, const u
 void cu_attn_forward(float *out, const float *qk, const float *v, const uint16_t *buckets,
                      const uint8_t *mask, const rf_attn_shape_t *s, void *work)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	if (g.B * g.L == 0) return;
 	g.vec = att_vec(g, qk, v, NULL);
 	att_run_forward(out, qk, v, buckets, mask, s, g, att_layout(s, g, work));
@@ -861,7 +886,7 @@ void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
                       const float *v, const uint16_t *buckets, const uint8_t *mask,
                       const rf_attn_shape_t *s, void *work)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	if (g.B * g.L == 0) return;
 	g.vec = att_vec(g, qk, v, dout);
 	att_ws_t w = att_layout(s, g, work);
