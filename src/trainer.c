@@ -15,6 +15,7 @@
 #include "src/dist.h"
 #include "src/files.h"
 #include "src/log.h"
+#include "src/markers.h"
 #include "src/modelfile.h"
 #include "src/train_run.h"
 
@@ -22,10 +23,11 @@
 
 #define TR(f) offsetof(gf_train_opts_t, f)
 enum { T_VAL_FRAC, T_VAL, T_VAL_EVERY, T_VAL_WINDOWS, T_LOG_EVERY, T_NO_RC_AUG, T_RESUME, T_SAVE_EVERY, T_STOP_AT,
-       T_DRY_RUN };
+       T_DRY_RUN, T_PATIENCE };
 static const gf_opt_t train_opts[] = {
 	[T_VAL_FRAC] = { 0, "val-frac", GF_OPT_DOUBLE, TR(val_frac), 0, 0.9, "F",
-	                 "hold out the last fraction of every record" },
+	                 "hold out this fraction: of the records of every class when records are\n"
+	                 "short or many, else the last part of every record" },
 	[T_VAL] = { 0, "val", GF_OPT_LIST, TR(val_inputs), .off2 = TR(n_val_inputs), .arg = "FILE",
 	            .help = "validate on FILE instead (repeatable)", .dflt = "none" },
 	[T_VAL_EVERY] = { 0, "val-every", GF_OPT_I64, TR(val_every), 0, 1e15, "INT",
@@ -44,6 +46,9 @@ static const gf_opt_t train_opts[] = {
 	[T_DRY_RUN] = { 0, "dry-run", GF_OPT_SET, TR(dry_run), .dflt = "off",
 	                .help = "check the options, the memory, the inputs and the labels, then stop\n"
 	                        "without training or writing anything" },
+	[T_PATIENCE] = { 0, "patience", GF_OPT_INT, TR(patience), 0, 1 << 30, "INT",
+	                 "stop after INT validations without a lower validation loss and write\n"
+	                 "the model of the best one; 0: never", "0; 3 with settings from the data" },
 };
 const gf_optgroup_t gf_group_train = GF_GROUP("Validation and the run", train_opts, gf_train_opts_t);
 
@@ -192,14 +197,30 @@ static int setup(gf_training_t *r)
 	if (rc == 0 && !o->dry_run && gf_dist_rank() == 0 && gf_files_lock(o->out.path)) rc = -1;
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
+	if (rc == 0 && !(r->mk = gf_mk_plan(o, (o->given & GF_OPT_BIT(T_PATIENCE)) != 0))) rc = -1;
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
+	if (rc == 0) rc = gf_mk_stamp(r->mk, r->mf);
+	gf_es_init(&r->es, o->patience);
 	if (rc == 0) rc = gf_training_data(r);
 	return rc;
+}
+
+/* The best parameters on validation (--patience) into the model to be
+ * written; 1 when swapped (swap again for the checkpoint). */
+static int keep_best(gf_training_t *r)
+{
+	uint64_t best = gf_es_swap(&r->es, r->mf->model, r->step);
+	if (best)
+		gf_info("the model keeps the parameters of step %llu, the lowest validation loss (%.4f)",
+		        (unsigned long long)best, r->es.best);
+	return best != 0;
 }
 
 static void run_free(gf_training_t *r)
 {
 	gf_files_unlock();
+	gf_mk_free(r->mk);
+	gf_es_free(&r->es);
 	gf_dataset_free(&r->ds);
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
@@ -256,7 +277,10 @@ int gf_train_run(gf_train_opts_t *o)
 	int done = rc == 0 && (int64_t)r.step == r.total;
 	/* the model first: on a nearly full disk it fits where the checkpoint
 	 * (three times its size) may not */
+	int swapped = rc == 0 && done && keep_best(&r);
+	if (rc == 0 && done) rc = gf_mk_finish(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out.path, 0);
+	if (swapped) gf_es_swap(&r.es, r.mf->model, r.step);   /* the last step's parameters for the checkpoint */
 	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
 	if (metrics && fclose(metrics)) {
 		gf_error("%s: write failed", r.metrics);

@@ -31,6 +31,7 @@ typedef struct {
 	double val_frac;
 	int64_t val_every, log_every;
 	int val_windows;
+	int patience;                     /* early stopping (src/earlystop.h); 0: off */
 	int rc_aug;
 	const char **val_inputs;
 	int n_val_inputs;

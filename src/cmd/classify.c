@@ -8,6 +8,7 @@
 
 #include "src/cmd/commands.h"
 #include "src/infer.h"
+#include "src/lineage.h"
 #include "src/log.h"
 #include "src/output.h"
 #include "src/optgroups.h"
@@ -22,11 +23,14 @@ typedef struct {
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	gf_lineage_t *lin;  /* the classes' lineages, or NULL (flat classes) */
+	float rank_conf;
 } cls_t;
 
 typedef struct {
 	uint64_t given;
 	const char *report;
+	float rank_conf;
 } cls_opts_t;
 
 static const gf_opt_t report_opt[] = {
@@ -34,6 +38,8 @@ static const gf_opt_t report_opt[] = {
 	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	          "probability of its records), 'unclassified' first, then the classes by\n"
 	          "count (Kraken 2 report style)" },
+	{ 0, "rank-conf", GF_OPT_FLOAT, offsetof(cls_opts_t, rank_conf), 0, 1, .arg = "F",
+	  .help = "lineage classes: the confidence a rank needs to be called" },
 };
 static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
 static const char *const output_help[] = { "the table, written atomically; with --shard its first line\n"
@@ -74,6 +80,7 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
+	if (s->lin) gf_lineage_print(s->lin, logits ? s->probs : NULL, s->rank_conf, s->fp);
 	fputc('\n', s->fp);
 	return cls;
 }
@@ -108,6 +115,7 @@ static void write_header(const cls_t *s)
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
+	if (s->lin) fputs("\tlineage\tlineage_conf", s->fp);
 	fputc('\n', s->fp);
 }
 
@@ -141,7 +149,10 @@ static const gf_cmdhelp_t help = {
 	"Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
 	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
 	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	"predicted 'unclassified', probability 0, class probabilities NA.\n\n",
+	"predicted 'unclassified', probability 0, class probabilities NA. When the classes are lineages\n"
+	"(ranks joined by ';'), two more columns: lineage, the top class's lineage down to the deepest\n"
+	"rank whose confidence (the summed probability of the classes below it) reaches --rank-conf,\n"
+	"'unclassified' when none does; lineage_conf, the confidence of each of its ranks.\n\n",
 	NULL,
 };
 
@@ -196,7 +207,7 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	cls_opts_t o = { 0 };
+	cls_opts_t o = { .rank_conf = GF_LINEAGE_CUTOFF };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
@@ -212,6 +223,8 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
+		s.lin = gf_lineage_new(mf->classes, mf->n_classes);  /* NULL: flat classes */
+		s.rank_conf = o.rank_conf;
 		if (s.probs && s.count && s.psum) rc = classify(&c, &s, o.report, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
@@ -219,6 +232,7 @@ int cmd_classify(int argc, char *argv[])
 	free(s.probs);
 	free(s.count);
 	free(s.psum);
+	gf_lineage_free(s.lin);
 	if (mf) gf_modelfile_free(mf);
 	gf_infer_cli_free(&c);
 	return rc;
