@@ -19,6 +19,7 @@
 #include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/preempt.h"
+#include "src/taxa.h"
 
 #define MASK_PROB 0.15
 #define MIN_LR_RATIO 0.1f
@@ -428,6 +429,21 @@ static int check_resumed(const run_t *r, const char *path, const char *const *na
 	return 0;
 }
 
+/* The classes' taxa (and lineages with --taxonomy) into the model. */
+static int store_taxa(gf_modelfile_t *mf, const gf_train_opts_t *o)
+{
+	char err[GF_ERRLEN];
+	gf_tax_t *tax = NULL;
+	if (o->taxonomy && !(tax = gf_tax_load(o->taxonomy, err, sizeof err))) {
+		gf_error("%s", err);
+		return -1;
+	}
+	int rc = gf_taxa_store(&mf->meta, o->labels, tax, err, sizeof err);
+	if (rc) gf_error("%s", err);
+	gf_tax_free(tax);
+	return rc;
+}
+
 /* The model of cfg, its optimizer and a training step of the batches fit in
  * memory (held: bytes of them already allocated). */
 static int check_memory(const run_t *r, const rf_config_t *cfg, int window, size_t held)
@@ -491,6 +507,7 @@ static int new_model(run_t *r, const rf_optim_config_t *oc, const char *const *n
 		rf_model_init(r->mf->model, r->o->seed);
 		if (pre) rc = init_from(r->mf, pre, r->o->init);
 	}
+	if (rc == 0 && r->o->labels) rc = store_taxa(r->mf, r->o);
 	if (rc == 0 && !(r->opt = rf_optim_create(r->mf->model, oc, err, sizeof err))) {
 		gf_error("%s", err);
 		rc = -1;

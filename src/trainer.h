@@ -42,6 +42,7 @@ typedef struct {
 	const char **inputs, **val_inputs;
 	int n_inputs, n_val_inputs;
 	gf_labels_t *labels, *val_labels; /* classify only */
+	const char *taxonomy;             /* NCBI nodes.dmp/names.dmp folder: class lineages into the model */
 	gf_seqio_opts_t io;
 	/* run */
 	int threads;

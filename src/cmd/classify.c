@@ -6,10 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "genomics/kmer.h"
+#include "model/util.h"
 #include "src/cmd/commands.h"
 #include "src/infer.h"
+#include "src/kraken.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "src/taxa.h"
 
 typedef struct {
 	gf_modelfile_t *mf;
@@ -19,7 +23,17 @@ typedef struct {
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	gf_taxa_t taxa;
+	FILE *kfp;          /* --kraken-out, or NULL */
+	uint32_t *win_taxid;
+	size_t *win_kmers, n_win;
 } cls_t;
+
+/* What classify writes besides the table. */
+typedef struct {
+	const char *report, *kraken, *taxonomy;
+	int kraken_report;  /* --report-format kraken */
+} cls_opts_t;
 
 static void usage(FILE *fp)
 {
@@ -37,14 +51,22 @@ static void usage(FILE *fp)
 	        "  -o, --output FILE    the table, written atomically [stdout]\n"
 	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	        "                       probability of its records), 'unclassified' first, then the classes by\n"
-	        "                       count (Kraken 2 report style) [none]\n"
+	        "                       count [none]\n"
+	        "      --report-format STR  native (the TSV above) or kraken: Kraken 2's 6-column report (percent,\n"
+	        "                       clade count, direct count, rank code, taxid, indented name) with the\n"
+	        "                       unclassified and root rows, for MultiQC, Pavian, KrakenTools [native]\n"
+	        "      --kraken-out FILE  one Kraken 2 line per record: C/U, id, taxid, length, and per window the\n"
+	        "                       taxid it alone gets and its k-mers ('562:120 0:4') [none]\n"
+	        "      --taxonomy DIR   NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): the report's\n"
+	        "                       lineage of each class's taxid [the lineage stored in the model, else the\n"
+	        "                       class's own taxid and rank under the root]\n"
 	        "  -q, --quiet          errors only on stderr\n"
 	        "  -v, --verbose        more log lines\n"
 	        "  -h, --help           this help\n"
 	        "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-enum { O_REPORT = 400 };
+enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -75,12 +97,34 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 	return cls;
 }
 
+/* The record's --kraken-out line: its call and each window's own. */
+static int write_kraken(cls_t *s, const gf_infer_rec_t *r, int cls)
+{
+	const int C = s->mf->n_classes;
+	if (r->n_windows > s->n_win) {
+		uint32_t *t = realloc(s->win_taxid, r->n_windows * sizeof *t);
+		if (t) s->win_taxid = t;
+		size_t *k = realloc(s->win_kmers, r->n_windows * sizeof *k);
+		if (k) s->win_kmers = k;
+		if (!t || !k) return -1;
+		s->n_win = r->n_windows;
+	}
+	for (size_t w = 0; w < r->n_windows; w++) {
+		int c = gf_softmax_argmax(r->win_out + w * C, C, s->probs);
+		s->win_taxid[w] = s->probs[c] < s->min_prob ? 0 : gf_taxa_id(&s->taxa, c);
+		s->win_kmers[w] = gf_kmer_count((size_t)(r->win_end[w] - r->win_beg[w]), s->mf->k, s->mf->stride);
+	}
+	char len[32];
+	snprintf(len, sizeof len, "%zu", r->len);
+	gf_kraken_line(s->kfp, r->name, cls < 0 ? 0 : gf_taxa_id(&s->taxa, cls), len, s->win_taxid, s->win_kmers,
+	               r->n_windows, (size_t)-1);
+	return 0;
+}
+
 static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errlen)
 {
 	cls_t *s = ctx;
 	double top;
-	(void)err;
-	(void)errlen;
 	if (s->per_window) {
 		char num[32];
 		for (size_t w = 0; w < r->n_windows; w++) {
@@ -91,6 +135,7 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	}
 	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
 	int cls = print_prediction(s, r, r->out, &top);
+	if (s->kfp && write_kraken(s, r, cls)) return rf_fail(err, errlen, "out of memory");
 	int slot = cls < 0 ? s->mf->n_classes : cls;
 	s->count[slot]++;
 	s->psum[slot] += top;
@@ -128,10 +173,12 @@ static void write_report(const cls_t *s, FILE *fp)
 	}
 }
 
-static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report)
+static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 {
 	static const struct option longopts[] = {
-		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT }, { 0, 0, 0, 0 }
+		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT },
+		{ "report-format", required_argument, 0, O_REPORT_FORMAT }, { "kraken-out", required_argument, 0, O_KRAKEN_OUT },
+		{ "taxonomy", required_argument, 0, O_TAXONOMY }, { 0, 0, 0, 0 }
 	};
 	int opt, r;
 	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
@@ -139,41 +186,90 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **re
 		if (r < 0) return GF_EXIT_USAGE;
 		switch (opt) {
 		case 'h': usage(stdout); return GF_EXIT_OK;
-		case O_REPORT: *report = optarg; break;
+		case O_REPORT: o->report = optarg; break;
+		case O_REPORT_FORMAT:
+			if (strcmp(optarg, "native") && strcmp(optarg, "kraken")) {
+				gf_error("--report-format expects native or kraken, got '%s'", optarg);
+				return GF_EXIT_USAGE;
+			}
+			o->kraken_report = !strcmp(optarg, "kraken");
+			break;
+		case O_KRAKEN_OUT: o->kraken = optarg; break;
+		case O_TAXONOMY: o->taxonomy = optarg; break;
 		default: return GF_EXIT_USAGE;
 		}
+	}
+	if (o->kraken_report && !o->report) {
+		gf_error("--report-format kraken needs --report FILE");
+		return GF_EXIT_USAGE;
 	}
 	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
 }
 
-/* Classifies and writes the table and the report; the exit status. */
-static int classify(gf_infer_cli_t *c, cls_t *s, const char *report, char *const *inputs, int n_inputs)
+/* The model's class taxa, with --taxonomy's lineages; says once when some
+ * class has no taxid and a Kraken format needs one. 0, or -1 (logged). */
+static int load_taxa(cls_t *s, const cls_opts_t *o)
 {
 	char err[GF_ERRLEN];
-	gf_out_t out, rep = { 0 };
-	gf_infer_stats_t st;
-	if (gf_out_open(&out, c->output, err, sizeof err)) {
+	gf_tax_t *tax = NULL;
+	if (o->taxonomy && !(tax = gf_tax_load(o->taxonomy, err, sizeof err))) {
 		gf_error("%s", err);
-		return GF_EXIT_ERROR;
+		return -1;
 	}
-	if (report && gf_out_open(&rep, report, err, sizeof err)) {
+	int rc = gf_taxa_load(&s->taxa, &s->mf->meta, s->mf->n_classes, s->mf->classes, tax, err, sizeof err);
+	gf_tax_free(tax);
+	if (rc) {
+		gf_error("%s: %s", o->taxonomy ? o->taxonomy : "the model", err);
+		return -1;
+	}
+	for (int c = 0; (o->kraken || o->kraken_report) && c < s->taxa.n; c++)
+		if (!s->taxa.c[c].taxid) {
+			gf_warn("class '%s' has no taxid in the model: Kraken outputs give it taxid %u (train with "
+			        "--class NAME:TAXID=FILE or a taxid column to set them)", s->mf->classes[c], gf_taxa_id(&s->taxa, c));
+		}
+	return 0;
+}
+
+/* Classifies and writes the table, the report and the Kraken lines; the
+ * exit status. */
+static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *const *inputs, int n_inputs)
+{
+	char err[GF_ERRLEN];
+	gf_out_t out, rep = { 0 }, kout = { 0 };
+	gf_infer_stats_t st;
+	if (load_taxa(s, o)) return GF_EXIT_ERROR;
+	int ok = !gf_out_open(&out, c->output, err, sizeof err);
+	if (ok && o->report && gf_out_open(&rep, o->report, err, sizeof err)) {
+		gf_out_close(&out, 0, err + 512, sizeof err - 512);
+		ok = 0;
+	}
+	if (ok && o->kraken && gf_out_open(&kout, o->kraken, err, sizeof err)) {
+		gf_out_close(&out, 0, err + 512, sizeof err - 512);
+		if (o->report) gf_out_close(&rep, 0, err + 512, sizeof err - 512);
+		ok = 0;
+	}
+	if (!ok) {
 		gf_error("%s", err);
-		gf_out_close(&out, 0, err, sizeof err);
 		return GF_EXIT_ERROR;
 	}
 	s->fp = out.fp;
+	s->kfp = o->kraken ? kout.fp : NULL;
 	write_header(s);
-	int ok = !gf_infer_run(c, s->mf, 0, inputs, n_inputs, on_record, s, &st, err, sizeof err);
+	ok = !gf_infer_run(c, s->mf, 0, inputs, n_inputs, on_record, s, &st, err, sizeof err);
 	if (!ok) gf_error("%s", err);
-	if (ok && report) write_report(s, rep.fp);
-	if (gf_out_close(&out, ok, err, sizeof err)) {
+	if (ok && o->report && o->kraken_report &&
+	    gf_kraken_report(rep.fp, &s->taxa, s->mf->classes, s->count, err, sizeof err)) {
 		gf_error("%s", err);
 		ok = 0;
+	} else if (ok && o->report && !o->kraken_report) {
+		write_report(s, rep.fp);
 	}
-	if (report && gf_out_close(&rep, ok, err, sizeof err)) {
-		gf_error("%s", err);
-		ok = 0;
-	}
+	gf_out_t *outs[3] = { &out, o->report ? &rep : NULL, o->kraken ? &kout : NULL };
+	for (int i = 0; i < 3; i++)
+		if (outs[i] && gf_out_close(outs[i], ok, err, sizeof err)) {
+			gf_error("%s", err);
+			ok = 0;
+		}
 	if (!ok) return GF_EXIT_ERROR;
 	gf_infer_log_stats(&st);
 	char u[64] = "";
@@ -188,9 +284,9 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	const char *report = NULL;
+	cls_opts_t o = { 0 };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	int rc = parse_args(argc, argv, &c, &report);
+	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
@@ -199,13 +295,16 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
-		if (s.probs && s.count && s.psum) rc = classify(&c, &s, report, argv + optind, argc - optind);
+		if (s.probs && s.count && s.psum) rc = classify(&c, &s, &o, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
 	if (rc < 0) rc = GF_EXIT_ERROR;
 	free(s.probs);
 	free(s.count);
 	free(s.psum);
+	free(s.win_taxid);
+	free(s.win_kmers);
+	gf_taxa_free(&s.taxa);
 	if (mf) gf_modelfile_free(mf);
 	gf_infer_cli_free(&c);
 	return rc;

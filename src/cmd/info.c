@@ -11,6 +11,7 @@
 #include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "src/taxa.h"
 
 static void usage(FILE *fp)
 {
@@ -44,7 +45,7 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 
 /* Metadata printed under their own names rather than as meta.KEY. */
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
-	                                      "train.steps", "cmdline", "version", "created" };
+	                                      "train.steps", "cmdline", "version", "created", GF_TAXA_META };
 
 static int known_meta(const char *key)
 {
@@ -76,6 +77,29 @@ static void print_config(const rf_config_t *c)
 	       c->axial_d1, c->causal, c->dropout, c->n_classes, c->mlm);
 }
 
+/* class.ID.taxon<TAB>TAXID<TAB>RANK<TAB>lineage names joined by ';' (none
+ * when the model gives the class no taxid). */
+static void print_taxa(const rf_ckpt_meta_t *m, int n_classes)
+{
+	char err[GF_ERRLEN];
+	gf_taxa_t t;
+	if (gf_taxa_load(&t, m, n_classes, NULL, NULL, err, sizeof err)) {
+		printf("taxa	unreadable: %s\n", err);
+		return;
+	}
+	for (int c = 0; c < n_classes; c++) {
+		const gf_class_taxa_t *x = &t.c[c];
+		if (!x->taxid) {
+			printf("class.%d.taxon\tnone\n", c);
+			continue;
+		}
+		printf("class.%d.taxon\t%u\t%s\t", c, x->taxid, *x->rank ? x->rank : "species");
+		for (int i = 0; i < x->n_lineage; i++) printf("%s%s", i ? ";" : "", x->lineage[i].name);
+		printf("%s\n", x->n_lineage ? "" : "-");
+	}
+	gf_taxa_free(&t);
+}
+
 static void print_info(const rf_ckpt_t *ck, int tensors)
 {
 	const rf_ckpt_meta_t *m = &ck->meta;
@@ -95,6 +119,7 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		printf("class.%d\t%.*s\n", id, (int)n, p);
 		p += n + (p[n] == '\n');
 	}
+	print_taxa(m, id);
 	printf("classes\t%d\nparameters\t%zu\n", id, params);
 	if (ck->has_train) printf("train.step\t%llu\ntrain.seed\t%llu\n", (unsigned long long)ck->train.step,
 	                          (unsigned long long)ck->train.seed);

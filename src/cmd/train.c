@@ -10,7 +10,7 @@
 #include "src/opts.h"
 #include "src/trainer.h"
 
-enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT };
+enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT, O_TAXONOMY };
 
 static void usage(FILE *fp)
 {
@@ -19,8 +19,13 @@ static void usage(FILE *fp)
 	        "Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
 	        "sampled at random positions, labelled with their record's class.\n\n"
 	        "Labels:\n"
-	        "      --labels TSV     record_id<TAB>class per line; every record of IN needs one (repeatable)\n"
-	        "      --class NAME=FILE  every record of FILE has class NAME; FILE is an input (repeatable)\n"
+	        "      --labels TSV     record_id<TAB>class[<TAB>taxid] per line; every record of IN needs one;\n"
+	        "                       the optional NCBI taxid (562, or 561:genus with a rank) goes into the\n"
+	        "                       model for Kraken-style outputs (repeatable)\n"
+	        "      --class NAME[:TAXID[:RANK]]=FILE  every record of FILE has class NAME (taxid as above);\n"
+	        "                       FILE is an input (repeatable)\n"
+	        "      --taxonomy DIR   NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): each\n"
+	        "                       class's lineage and rank are stored in the model [rank species]\n"
 	        "      --val-labels TSV labels of the --val records [--labels]\n"
 	        "      --balance        draw classes equally often [records by length]\n"
 	        "      --init FILE      start from a pretrained model (genoformer pretrain): same tokenizer,\n"
@@ -63,7 +68,7 @@ static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 	static const struct option own[] = {
 		{ "labels", required_argument, 0, O_LABELS }, { "class", required_argument, 0, O_CLASS },
 		{ "val-labels", required_argument, 0, O_VAL_LABELS }, { "balance", no_argument, 0, O_BALANCE },
-		{ "init", required_argument, 0, O_INIT },
+		{ "init", required_argument, 0, O_INIT }, { "taxonomy", required_argument, 0, O_TAXONOMY },
 	};
 	struct option *longopts = all_options(own, sizeof own / sizeof *own);
 	int c, rc = -1;
@@ -77,6 +82,7 @@ static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 		case O_LABELS: case O_CLASS: case O_VAL_LABELS: rc = add_labels(o, c, optarg); break;
 		case O_BALANCE: o->balance = 1; break;
 		case O_INIT: o->init = optarg; break;
+		case O_TAXONOMY: o->taxonomy = optarg; break;
 		default: rc = GF_EXIT_USAGE;
 		}
 	}
