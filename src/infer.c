@@ -11,6 +11,7 @@
 #include "model/util.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "src/ostream.h"
 #include "src/memlimit.h"
 
 #define MAX_RUNGS 32
@@ -473,10 +474,17 @@ int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, flo
 int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
 {
 	o->af = NULL;
+	o->gz = NULL;
 	o->fp = stdout;
-	if (!path) return 0;
+	if (!path || gf_ostream_is_stdout(path)) return 0;
 	if (!(o->af = rf_afile_open(path, err, errlen))) return -1;
 	o->fp = rf_afile_fp(o->af);
+	if (!gf_ostream_is_gz(path)) return 0;
+	if (!(o->gz = gf_bgzf_out_open(o->fp, path, err, errlen))) {
+		rf_afile_abort(o->af);
+		return -1;
+	}
+	o->fp = gf_bgzf_out_fp(o->gz);
 	return 0;
 }
 
@@ -485,6 +493,12 @@ int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
 	rf_afile_t *af = o->af;
 	o->af = NULL;
 	o->fp = NULL;
+	if (o->gz && gf_bgzf_out_close(o->gz, ok, err, errlen)) ok = -1;
+	o->gz = NULL;
+	if (ok < 0) {
+		rf_afile_abort(af);
+		return -1;
+	}
 	if (!af) {
 		if ((fflush(stdout) || ferror(stdout)) && ok) return rf_fail(err, errlen, "writing the output failed");
 		return 0;

@@ -114,9 +114,11 @@ int gf_softmax_argmax(const float *logits, int n, float *probs);
  * 0 without windows). */
 int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
 
-/* Output to a file written atomically (path), or to stdout (path NULL). */
+/* Output to a file written atomically (path), or to stdout (path NULL or
+ * "-"); BGZF-compressed when the name ends in .gz or .bgz (src/ostream.h). */
 typedef struct {
 	rf_afile_t *af;
+	struct gf_bgzf_out *gz;
 	FILE *fp;
 } gf_out_t;
 

@@ -13,6 +13,7 @@
 #include "src/kraken.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "src/provenance.h"
 #include "src/taxa.h"
 
 typedef struct {
@@ -41,7 +42,8 @@ static void usage(FILE *fp)
 	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
 	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
 	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
-	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
+	        "Output: TSV: a '#genoformer' line (version, model path, model_crc32: the model file's CRC32),\n"
+	        "then a header: id, length, predicted, probability, then each class's probability\n"
 	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
 	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
 	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
@@ -254,8 +256,11 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *cons
 	}
 	s->fp = out.fp;
 	s->kfp = o->kraken ? kout.fp : NULL;
-	write_header(s);
-	ok = !gf_infer_run(c, s->mf, 0, inputs, n_inputs, on_record, s, &st, err, sizeof err);
+	ok = !gf_provenance_write(s->fp, c->model_path, err, sizeof err);
+	if (ok) {
+		write_header(s);
+		ok = !gf_infer_run(c, s->mf, 0, inputs, n_inputs, on_record, s, &st, err, sizeof err);
+	}
 	if (!ok) gf_error("%s", err);
 	if (ok && o->report && o->kraken_report &&
 	    gf_kraken_report(rep.fp, &s->taxa, s->mf->classes, s->count, err, sizeof err)) {

@@ -155,8 +155,11 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 	size_t cap = 0;
 	ssize_t len;
 	int rc = 0, nf = 0, pc = -1, wc = -1, max = 0;
+	long hl = 0; /* the header's line: after the '#genoformer' line(s) */
 	for (long ln = 1; rc == 0 && (len = getline(&line, &cap, fp)) > 0; ln++) {
 		if (line[len - 1] == '\n') line[--len] = 0;
+		if (!hl && line[0] == '#') continue;
+		if (!hl) hl = ln;
 		if (max < (int)len + 2) {
 			char **g = realloc(f, (len + 2) * sizeof *g);
 			if (!g) {
@@ -167,14 +170,14 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 			max = (int)len + 2;
 		}
 		int n = split_tabs(line, f, max);
-		if (ln == 1) {
+		if (ln == hl) {
 			for (int i = 0; i < n; i++) {
 				if (!strcmp(f[i], "predicted")) pc = i;
 				if (!strcmp(f[i], "window")) wc = i;
 			}
 			if (strcmp(f[0], "id") || pc < 0 || pc + 2 >= n || strcmp(f[pc + 1], "probability")) {
-				rc = rf_fail(err, errlen, "%s:1: not a genoformer classify table (id ... predicted probability CLASS...)",
-				             path);
+				rc = rf_fail(err, errlen, "%s:%ld: not a genoformer classify table (id ... predicted probability "
+				             "CLASS...)", path, ln);
 				break;
 			}
 			nf = n;

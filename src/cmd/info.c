@@ -11,6 +11,7 @@
 #include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "src/provenance.h"
 #include "src/taxa.h"
 
 static void usage(FILE *fp)
@@ -105,8 +106,11 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 	const rf_ckpt_meta_t *m = &ck->meta;
 	size_t params = 0;
 	for (int i = 0; i < ck->n_tensors; i++) params += rf_ckpt_numel(&ck->tensors[i]);
+	uint32_t crc;
+	char err[GF_ERRLEN];
 	printf("file\t%s\nformat_version\t%u\nkind\t%s\n", ck->path, ck->version,
 	       ck->has_train ? "checkpoint (model and training state)" : "model");
+	if (!gf_file_crc32(ck->path, &crc, err, sizeof err)) printf("file_crc32\t%08x\n", crc);
 	print_kv("task", rf_ckpt_meta_get(m, "task"));
 	print_kv("tokenizer.k", rf_ckpt_meta_get(m, "tokenizer.k"));
 	print_kv("tokenizer.stride", rf_ckpt_meta_get(m, "tokenizer.stride"));

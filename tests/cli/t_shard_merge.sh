@@ -44,10 +44,13 @@ expect_error 1 "has records after" "$MERGE" -o "$T/merged.tsv" "$T/s2.tsv" "$T/s
 ls "$T" | grep -q 'merged.tsv.tmp' && fail "a refused merge left a temporary file: $(ls "$T")"
 "$GF" classify -q -m "$T/m.gfm" --per-window --shard 1/3 -o "$T/w1.tsv" "$T/reads.fq" || fail "classify"
 expect_error 1 "w1.tsv: its header differs from $T/s0.tsv's" "$MERGE" -o "$T/merged.tsv" "$T/s0.tsv" "$T/w1.tsv" "$T/s2.tsv"
-head -n 2 "$T/w1.tsv" >"$T/cut.tsv"
+head -n 3 "$T/w1.tsv" >"$T/cut.tsv"
 expect_error 1 "cut.tsv: ends inside a record" "$MERGE" "$T/cut.tsv"
 printf 'a\tb\n' >"$T/junk.tsv"
 expect_error 1 "junk.tsv: not a genoformer classify table" "$MERGE" "$T/junk.tsv"
+# shards of another model (or version) do not merge: their #genoformer lines differ
+sed '1s/model_crc32=[0-9a-f]*/model_crc32=00000000/' "$T/s1.tsv" >"$T/other.tsv"
+expect_error 1 "other.tsv: its #genoformer line (model, version) differs from $T/s0.tsv's" "$MERGE" "$T/s0.tsv" "$T/other.tsv" "$T/s2.tsv"
 expect_error 1 "nothere.tsv: cannot read" "$MERGE" "$T/nothere.tsv"
 expect_status 2 "$MERGE"
 exit 0
