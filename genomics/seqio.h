@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <htslib/sam.h>
+
 #define GF_ERRLEN 1024
 
 typedef enum { GF_FMT_UNKNOWN = 0, GF_FMT_FASTA, GF_FMT_FASTQ, GF_FMT_SAM, GF_FMT_BAM, GF_FMT_CRAM } gf_format_t;
@@ -51,6 +53,9 @@ int gf_seqio_read(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen);
 
 gf_format_t gf_seqio_format(const gf_reader_t *r);
 const char *gf_format_name(gf_format_t f);
+/* SAM/BAM/CRAM: the alignment the last gf_seqio_read returned (as stored,
+ * valid until the next read); NULL for FASTA/FASTQ or before a record. */
+const bam1_t *gf_seqio_alignment(const gf_reader_t *r);
 /* Records read so far (after the filters). */
 uint64_t gf_seqio_count(const gf_reader_t *r);
 void gf_seqio_close(gf_reader_t *r);

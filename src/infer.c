@@ -207,6 +207,8 @@ typedef struct {
 	int *win_real;        /* real tokens per window (weights) */
 	float *out, *win_out;
 	int64_t *win_beg, *win_end;
+	char *seq, *qual;     /* with keep_reads */
+	bam1_t *aln;
 } pending_t;
 
 /* The windows of one rung of the length ladder waiting for a forward pass:
@@ -246,6 +248,9 @@ static void pending_free(pending_t *p)
 	free(p->win_out);
 	free(p->win_beg);
 	free(p->win_end);
+	free(p->seq);
+	free(p->qual);
+	if (p->aln) bam_destroy1(p->aln);
 	free(p);
 }
 
@@ -395,9 +400,21 @@ static pending_t *pending_new(const char *path, const gf_record_t *rec, uint64_t
 	return p;
 }
 
+/* With keep_reads: copies of the record's bases, qualities and alignment. */
+static int keep_read(pending_t *p, const gf_record_t *rec, const bam1_t *aln, int keep)
+{
+	if (!(p->seq = strdup(rec->seq)) || (rec->qual && !(p->qual = strdup(rec->qual)))) return -1;
+	if (keep > 1 && aln && !(p->aln = bam_dup1(aln))) return -1;
+	p->r.seq = p->seq;
+	p->r.qual = p->qual;
+	p->r.aln = p->aln;
+	return 0;
+}
+
 /* Queues every window of one record; runs batches as they fill and, when
  * too many records wait on part-filled rungs, every rung. */
-static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uint64_t index, char *err, size_t errlen)
+static int add_record(infer_t *in, const char *path, const gf_record_t *rec, const bam1_t *aln, uint64_t index,
+                      char *err, size_t errlen)
 {
 	const gf_modelfile_t *mf = in->mf;
 	size_t m = gf_kmer_count(rec->len, mf->k, mf->stride);
@@ -410,6 +427,10 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 		in->cap_pend = cap;
 	}
 	pending_t *p = pending_new(path, rec, index, nw, m, in->width);
+	if (p && in->c->keep_reads && keep_read(p, rec, aln, in->c->keep_reads)) {
+		pending_free(p);
+		p = NULL;
+	}
 	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
 	in->pend[in->n_pend++] = p;
 	in->st->records++;
@@ -435,7 +456,7 @@ static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, s
 			in->st->skipped++;
 			continue;
 		}
-		rc = add_record(in, path, &rec, i, err, errlen);
+		rc = add_record(in, path, &rec, gf_seqio_alignment(r), i, err, errlen);
 		gf_progress_update(&in->progress, in->st->bases);
 	}
 	if (rc == 0 && ret < 0) rc = -1;

@@ -49,6 +49,7 @@ typedef struct {
 	int rc_average, per_window;
 	float min_prob;           /* below it: unclassified */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
+	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
 	gf_seqio_opts_t io;
 	const char **regions;     /* argc slots, filled by -r */
 	int n_regions;
@@ -84,6 +85,8 @@ typedef struct {
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
+	const char *seq, *qual;   /* with keep_reads: the bases as read (qual NULL for FASTA) */
+	const bam1_t *aln;        /* with keep_reads 2: the alignment as stored (NULL for FASTA/FASTQ) */
 } gf_infer_rec_t;
 
 /* Called for each record in input order; non-zero stops the run (the

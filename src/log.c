@@ -31,6 +31,11 @@ void gf_log_init(const char *who, int argc, char *argv[])
 		n += snprintf(log_cmdline + n, sizeof log_cmdline - n, "%s%s", i ? " " : "", argv[i]);
 }
 
+const char *gf_log_cmdline(void)
+{
+	return log_cmdline;
+}
+
 static void vlog(const char *tag, const char *fmt, va_list ap)
 {
 	char line[4096];

@@ -26,6 +26,8 @@ void gf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Version, command line, wall and CPU time, peak RSS (getrusage). */
 void gf_log_summary(void);
+/* The command line given to gf_log_init, words joined by spaces. */
+const char *gf_log_cmdline(void);
 
 double gf_wall_seconds(void); /* since gf_log_init */
 double gf_cpu_seconds(void);  /* user + system of this process */

@@ -14,6 +14,7 @@
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/provenance.h"
+#include "src/readsout.h"
 #include "src/taxa.h"
 
 typedef struct {
@@ -26,6 +27,8 @@ typedef struct {
 	double *psum;       /* sum of the top probability as printed, same layout */
 	gf_taxa_t taxa;
 	FILE *kfp;          /* --kraken-out, or NULL */
+	gf_seqout_t *reads[2]; /* --unclassified-out, --classified-out, or NULL */
+	gf_bamout_t *bam;   /* --bam-out, or NULL */
 	uint32_t *win_taxid;
 	size_t *win_kmers, n_win;
 } cls_t;
@@ -33,6 +36,7 @@ typedef struct {
 /* What classify writes besides the table. */
 typedef struct {
 	const char *report, *kraken, *taxonomy;
+	const char *reads[2], *bam;  /* --unclassified-out, --classified-out, --bam-out */
 	int kraken_report;  /* --report-format kraken */
 } cls_opts_t;
 
@@ -59,6 +63,11 @@ static void usage(FILE *fp)
 	        "                       unclassified and root rows, for MultiQC, Pavian, KrakenTools [native]\n"
 	        "      --kraken-out FILE  one Kraken 2 line per record: C/U, id, taxid, length, and per window the\n"
 	        "                       taxid it alone gets and its k-mers ('562:120 0:4') [none]\n"
+	        "      --classified-out FILE, --unclassified-out FILE  the records called a class / unclassified,\n"
+	        "                       FASTQ when they have qualities, else FASTA; headers 'ID kraken:taxid|T' [none]\n"
+	        "      --bam-out FILE   the alignments of a SAM/BAM/CRAM input as stored, with tags gc:Z class\n"
+	        "                       (or unclassified), gp:f probability, gx:i taxid; SAM for .sam, else BAM;\n"
+	        "                       'samtools view -d gc:NAME' selects a class [none]\n"
 	        "      --taxonomy DIR   NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): the report's\n"
 	        "                       lineage of each class's taxid [the lineage stored in the model, else the\n"
 	        "                       class's own taxid and rank under the root]\n"
@@ -68,7 +77,7 @@ static void usage(FILE *fp)
 	        "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY };
+enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY, O_UNCLASSIFIED_OUT, O_CLASSIFIED_OUT, O_BAM_OUT };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -138,6 +147,15 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
 	int cls = print_prediction(s, r, r->out, &top);
 	if (s->kfp && write_kraken(s, r, cls)) return rf_fail(err, errlen, "out of memory");
+	uint32_t taxid = cls < 0 ? 0 : gf_taxa_id(&s->taxa, cls);
+	gf_seqout_t *ro = s->reads[cls >= 0];
+	if (ro && gf_seqout_write(ro, r->name, r->seq, r->qual, taxid, err, errlen)) return -1;
+	if (s->bam && !r->aln)
+		return rf_fail(err, errlen, "%s: record '%s' is not an alignment: --bam-out needs SAM/BAM/CRAM input", r->path,
+		               r->name);
+	if (s->bam && gf_bamout_write(s->bam, r->aln, cls < 0 ? "unclassified" : s->mf->classes[cls], (float)top, taxid,
+	                              err, errlen))
+		return -1;
 	int slot = cls < 0 ? s->mf->n_classes : cls;
 	s->count[slot]++;
 	s->psum[slot] += top;
@@ -180,7 +198,10 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 	static const struct option longopts[] = {
 		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT },
 		{ "report-format", required_argument, 0, O_REPORT_FORMAT }, { "kraken-out", required_argument, 0, O_KRAKEN_OUT },
-		{ "taxonomy", required_argument, 0, O_TAXONOMY }, { 0, 0, 0, 0 }
+		{ "taxonomy", required_argument, 0, O_TAXONOMY },
+		{ "unclassified-out", required_argument, 0, O_UNCLASSIFIED_OUT },
+		{ "classified-out", required_argument, 0, O_CLASSIFIED_OUT }, { "bam-out", required_argument, 0, O_BAM_OUT },
+		{ 0, 0, 0, 0 }
 	};
 	int opt, r;
 	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
@@ -198,6 +219,8 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 			break;
 		case O_KRAKEN_OUT: o->kraken = optarg; break;
 		case O_TAXONOMY: o->taxonomy = optarg; break;
+		case O_UNCLASSIFIED_OUT: case O_CLASSIFIED_OUT: o->reads[opt == O_CLASSIFIED_OUT] = optarg; break;
+		case O_BAM_OUT: o->bam = optarg; break;
 		default: return GF_EXIT_USAGE;
 		}
 	}
@@ -205,6 +228,11 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 		gf_error("--report-format kraken needs --report FILE");
 		return GF_EXIT_USAGE;
 	}
+	if (o->bam && (argc - optind != 1 || !strcmp(argv[optind], "-"))) {
+		gf_error("--bam-out takes one SAM/BAM/CRAM input file (not stdin): its header is copied");
+		return GF_EXIT_USAGE;
+	}
+	c->keep_reads = o->bam ? 2 : o->reads[0] || o->reads[1] ? 1 : 0;
 	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
 }
 
@@ -232,55 +260,81 @@ static int load_taxa(cls_t *s, const cls_opts_t *o)
 	return 0;
 }
 
-/* Classifies and writes the table, the report and the Kraken lines; the
- * exit status. */
+/* Every output of the run: the table, --report, --kraken-out, the reads
+ * by call and --bam-out. */
+typedef struct {
+	gf_out_t table, report, kraken;
+	gf_seqout_t reads[2];
+	int opened;         /* how many of the 6 were opened, in that order */
+} outs_t;
+
+/* Opens the outputs in order; on failure the ones opened are dropped. 0, or
+ * -1 with a message. */
+static int open_outputs(outs_t *u, cls_t *s, const cls_opts_t *o, const gf_infer_cli_t *c, const char *input,
+                        char *err, size_t errlen)
+{
+	memset(u, 0, sizeof *u);
+	int rc = gf_out_open(&u->table, c->output, err, errlen);
+	if (rc == 0 && ++u->opened && o->report) rc = gf_out_open(&u->report, o->report, err, errlen);
+	if (rc == 0 && ++u->opened && o->kraken) rc = gf_out_open(&u->kraken, o->kraken, err, errlen);
+	for (int i = 0; i < 2; i++)
+		if (rc == 0 && ++u->opened && o->reads[i]) rc = gf_seqout_open(&u->reads[i], o->reads[i], err, errlen);
+	if (rc == 0 && ++u->opened && o->bam && !(s->bam = gf_bamout_open(o->bam, input, gf_log_cmdline(), err, errlen)))
+		rc = -1;
+	if (rc == 0) u->opened++;
+	s->fp = u->table.fp;
+	s->kfp = o->kraken ? u->kraken.fp : NULL;
+	for (int i = 0; i < 2; i++) s->reads[i] = o->reads[i] ? &u->reads[i] : NULL;
+	return rc;
+}
+
+/* Commits (ok) or drops every opened output; ok, or 0 when one failed
+ * (logged). */
+static int close_outputs(outs_t *u, cls_t *s, const cls_opts_t *o, int ok)
+{
+	char err[GF_ERRLEN];
+	for (int i = 0; i < u->opened; i++) {
+		int rc = 0;
+		switch (i) {
+		case 0: rc = gf_out_close(&u->table, ok, err, sizeof err); break;
+		case 1: if (o->report) rc = gf_out_close(&u->report, ok, err, sizeof err); break;
+		case 2: if (o->kraken) rc = gf_out_close(&u->kraken, ok, err, sizeof err); break;
+		case 3: case 4: if (o->reads[i - 3]) rc = gf_seqout_close(&u->reads[i - 3], ok, err, sizeof err); break;
+		case 5: if (s->bam) rc = gf_bamout_close(s->bam, ok, err, sizeof err); break;
+		}
+		if (rc) {
+			gf_error("%s", err);
+			ok = 0;
+		}
+	}
+	s->bam = NULL;
+	return ok;
+}
+
+/* Classifies and writes every output; the exit status. */
 static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *const *inputs, int n_inputs)
 {
 	char err[GF_ERRLEN];
-	gf_out_t out, rep = { 0 }, kout = { 0 };
+	outs_t u;
 	gf_infer_stats_t st;
 	if (load_taxa(s, o)) return GF_EXIT_ERROR;
-	int ok = !gf_out_open(&out, c->output, err, sizeof err);
-	if (ok && o->report && gf_out_open(&rep, o->report, err, sizeof err)) {
-		gf_out_close(&out, 0, err + 512, sizeof err - 512);
-		ok = 0;
-	}
-	if (ok && o->kraken && gf_out_open(&kout, o->kraken, err, sizeof err)) {
-		gf_out_close(&out, 0, err + 512, sizeof err - 512);
-		if (o->report) gf_out_close(&rep, 0, err + 512, sizeof err - 512);
-		ok = 0;
-	}
-	if (!ok) {
-		gf_error("%s", err);
-		return GF_EXIT_ERROR;
-	}
-	s->fp = out.fp;
-	s->kfp = o->kraken ? kout.fp : NULL;
-	ok = !gf_provenance_write(s->fp, c->model_path, err, sizeof err);
+	int ok = !open_outputs(&u, s, o, c, inputs[0], err, sizeof err) &&
+	         !gf_provenance_write(s->fp, c->model_path, err, sizeof err);
 	if (ok) {
 		write_header(s);
 		ok = !gf_infer_run(c, s->mf, 0, inputs, n_inputs, on_record, s, &st, err, sizeof err);
 	}
+	if (ok && o->report && o->kraken_report)
+		ok = !gf_kraken_report(u.report.fp, &s->taxa, s->mf->classes, s->count, err, sizeof err);
+	else if (ok && o->report)
+		write_report(s, u.report.fp);
 	if (!ok) gf_error("%s", err);
-	if (ok && o->report && o->kraken_report &&
-	    gf_kraken_report(rep.fp, &s->taxa, s->mf->classes, s->count, err, sizeof err)) {
-		gf_error("%s", err);
-		ok = 0;
-	} else if (ok && o->report && !o->kraken_report) {
-		write_report(s, rep.fp);
-	}
-	gf_out_t *outs[3] = { &out, o->report ? &rep : NULL, o->kraken ? &kout : NULL };
-	for (int i = 0; i < 3; i++)
-		if (outs[i] && gf_out_close(outs[i], ok, err, sizeof err)) {
-			gf_error("%s", err);
-			ok = 0;
-		}
-	if (!ok) return GF_EXIT_ERROR;
+	if (!close_outputs(&u, s, o, ok) || !ok) return GF_EXIT_ERROR;
 	gf_infer_log_stats(&st);
-	char u[64] = "";
+	char un[64] = "";
 	if (s->count[s->mf->n_classes])
-		snprintf(u, sizeof u, ", %llu unclassified", (unsigned long long)s->count[s->mf->n_classes]);
-	gf_info("%d classes%s", s->mf->n_classes, u);
+		snprintf(un, sizeof un, ", %llu unclassified", (unsigned long long)s->count[s->mf->n_classes]);
+	gf_info("%d classes%s", s->mf->n_classes, un);
 	gf_log_summary();
 	return GF_EXIT_OK;
 }
