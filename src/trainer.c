@@ -21,6 +21,9 @@
 #include "src/preempt.h"
 #include "src/taxa.h"
 
+/* Warm-up should stay within 1/WARMUP_MAX_SHARE of the steps. */
+#define WARMUP_MAX_SHARE 10
+
 #define MASK_PROB 0.15
 #define MIN_LR_RATIO 0.1f
 
@@ -964,6 +967,12 @@ int gf_train_run(gf_train_opts_t *o)
 			         (long long)r.total);
 			rc = -1;
 		}
+		/* warm-up eats the run when it is not well below the steps: the rate
+		 * barely reaches --lr before the cosine takes it down again */
+		if (rc == 0 && o->warmup > 0 && (int64_t)o->warmup * WARMUP_MAX_SHARE > r.total)
+			gf_warn("--warmup %d is %.0f%% of the %lld steps: the learning rate hardly reaches --lr; keep it within "
+			        "a tenth of the steps (--warmup %lld)", o->warmup, 100.0 * o->warmup / (double)r.total,
+			        (long long)r.total, (long long)(r.total / WARMUP_MAX_SHARE));
 	}
 	if (ranks > 1 && gf_dist_any(rc != 0) && rc == 0) {
 		gf_error("another rank failed to set up (its message is above)");
