@@ -11,28 +11,59 @@
 #include "src/log.h"
 #include "src/ostream.h"
 
-int gf_seqout_open(gf_seqout_t *o, const char *path, char *err, size_t errlen)
+int gf_seqout_open(gf_seqout_t *o, const char *path, int paired, char *err, size_t errlen)
 {
-	o->path = path;
+	memset(o, 0, sizeof *o);
 	o->fastq = -1;
-	return gf_out_open(&o->out, path, err, errlen);
+	const char *hash = strchr(path, '#');
+	if (paired && !hash)
+		return rf_fail(err, errlen, "%s: with --paired a reads output needs a '#' in its name (reads#.fq: reads_1.fq "
+		               "and reads_2.fq)", path);
+	o->n_files = paired ? 2 : 1;
+	for (int i = 0; i < o->n_files; i++) {
+		size_t n = strlen(path) + 2;
+		if (!(o->path[i] = malloc(n))) {
+			gf_seqout_close(o, 0, NULL, 0);
+			return rf_fail(err, errlen, "%s: out of memory", path);
+		}
+		if (paired) snprintf(o->path[i], n, "%.*s_%d%s", (int)(hash - path), path, i + 1, hash + 1);
+		else snprintf(o->path[i], n, "%s", path);
+		if (gf_out_open(&o->out[i], o->path[i], err, errlen)) {
+			free(o->path[i]);
+			o->path[i] = NULL;
+			gf_seqout_close(o, 0, NULL, 0);
+			return -1;
+		}
+	}
+	return 0;
 }
 
-int gf_seqout_write(gf_seqout_t *o, const char *name, const char *seq, const char *qual, uint32_t taxid, char *err,
-                    size_t errlen)
+int gf_seqout_write(gf_seqout_t *o, int mate, const char *name, const char *seq, const char *qual, uint32_t taxid,
+                    char *err, size_t errlen)
 {
+	if (mate < 0 && o->n_files == 2)
+		return rf_fail(err, errlen, "%s: read '%s' has no mate (unpaired in a SAM/BAM/CRAM file): paired reads outputs "
+		               "hold pairs only", o->path[0], name);
+	const char *path = o->path[mate > 0];
 	if (o->fastq < 0) o->fastq = qual != NULL;
 	if (o->fastq && !qual)
 		return rf_fail(err, errlen, "%s: record '%s' has no base qualities, the records before it had (FASTA and "
-		               "FASTQ inputs cannot share one reads output)", o->path, name);
-	fprintf(o->out.fp, "%c%s kraken:taxid|%u\n%s\n", o->fastq ? '@' : '>', name, taxid, seq);
-	if (o->fastq) fprintf(o->out.fp, "+\n%s\n", qual);
+		               "FASTQ inputs cannot share one reads output)", path, name);
+	FILE *fp = o->out[mate > 0].fp;
+	fprintf(fp, "%c%s kraken:taxid|%u\n%s\n", o->fastq ? '@' : '>', name, taxid, seq);
+	if (o->fastq) fprintf(fp, "+\n%s\n", qual);
 	return 0;
 }
 
 int gf_seqout_close(gf_seqout_t *o, int ok, char *err, size_t errlen)
 {
-	return gf_out_close(&o->out, ok, err, errlen);
+	int rc = 0;
+	for (int i = 0; i < o->n_files; i++) {
+		if (o->path[i] && gf_out_close(&o->out[i], ok && rc == 0, err, errlen)) rc = -1;
+		free(o->path[i]);
+		o->path[i] = NULL;
+	}
+	return rc;
 }
 
 struct gf_bamout {

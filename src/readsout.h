@@ -1,6 +1,7 @@
 /* Reads written back out by their call, as Kraken 2's --classified-out and
  * --unclassified-out do, and alignments with their call in BAM tags.
  *  - FASTA/FASTQ: FASTQ when the first record written has base qualities,
+ *    two files for pairs ('#' in the name becomes _1 and _2),
  *    else FASTA; a header is ">ID kraken:taxid|TAXID" (Kraken 2's), the
  *    bases as read (SAM/BAM/CRAM reverse-strand reads as sequenced). Names
  *    follow the output policy of src/infer.h ("-", .gz as BGZF, atomic).
@@ -23,15 +24,19 @@
 #include "src/infer.h"
 
 typedef struct {
-	gf_out_t out;
-	const char *path;
+	gf_out_t out[2];  /* paired: the mates' files */
+	char *path[2];
+	int n_files;
 	int fastq;        /* -1 until the first record */
 } gf_seqout_t;
 
-int gf_seqout_open(gf_seqout_t *o, const char *path, char *err, size_t errlen);
-/* One record; -1 with a message when a FASTQ output gets a record without
- * qualities. */
-int gf_seqout_write(gf_seqout_t *o, const char *name, const char *seq, const char *qual, uint32_t taxid,
+/* paired: path holds a '#', replaced by _1 and _2 for the mates' files
+ * (Kraken 2's convention); -1 with a message when it has none. */
+int gf_seqout_open(gf_seqout_t *o, const char *path, int paired, char *err, size_t errlen);
+/* One read: mate 0 or 1 of a pair (paired outputs), or 0; -1 with a message
+ * when a FASTQ output gets a record without qualities, or a paired output a
+ * read without its mate (mate -1). */
+int gf_seqout_write(gf_seqout_t *o, int mate, const char *name, const char *seq, const char *qual, uint32_t taxid,
                     char *err, size_t errlen);
 /* ok: commit, else drop. 0, or -1 with a message. */
 int gf_seqout_close(gf_seqout_t *o, int ok, char *err, size_t errlen);

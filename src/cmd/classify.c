@@ -20,7 +20,7 @@
 typedef struct {
 	gf_modelfile_t *mf;
 	float min_prob;
-	int per_window;
+	int per_window, paired;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
@@ -44,8 +44,9 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
-	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
-	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
+	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM; one per pair with --paired).\n"
+	        "Records longer than the model's window are cut into windows (no overlap) whose logits are\n"
+	        "averaged, weighted by real tokens.\n"
 	        "Output: TSV: a '#genoformer' line (version, model path, model_crc32: the model file's CRC32),\n"
 	        "then a header: id, length, predicted, probability, then each class's probability\n"
 	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
@@ -65,6 +66,11 @@ static void usage(FILE *fp)
 	        "                       taxid it alone gets and its k-mers ('562:120 0:4') [none]\n"
 	        "      --classified-out FILE, --unclassified-out FILE  the records called a class / unclassified,\n"
 	        "                       FASTQ when they have qualities, else FASTA; headers 'ID kraken:taxid|T' [none]\n"
+	        "      --paired         one call per read pair from both mates' windows (logits averaged over all of\n"
+	        "                       them, weighted by tokens), one row named without /1 /2; inputs: one\n"
+	        "                       interleaved FASTQ/FASTA, one SAM/BAM/CRAM (mates adjacent, by flags;\n"
+	        "                       unpaired reads stay single), or mate files R1 R2 [R1 R2 ...]; reads\n"
+	        "                       outputs need '#' (out#.fq: out_1.fq, out_2.fq); Kraken lengths 'l1|l2' [off]\n"
 	        "      --bam-out FILE   the alignments of a SAM/BAM/CRAM input as stored, with tags gc:Z class\n"
 	        "                       (or unclassified), gp:f probability, gx:i taxid; SAM for .sam, else BAM;\n"
 	        "                       'samtools view -d gc:NAME' selects a class [none]\n"
@@ -77,7 +83,8 @@ static void usage(FILE *fp)
 	        "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY, O_UNCLASSIFIED_OUT, O_CLASSIFIED_OUT, O_BAM_OUT };
+enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY, O_UNCLASSIFIED_OUT, O_CLASSIFIED_OUT, O_BAM_OUT,
+       O_PAIRED };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -125,10 +132,11 @@ static int write_kraken(cls_t *s, const gf_infer_rec_t *r, int cls)
 		s->win_taxid[w] = s->probs[c] < s->min_prob ? 0 : gf_taxa_id(&s->taxa, c);
 		s->win_kmers[w] = gf_kmer_count((size_t)(r->win_end[w] - r->win_beg[w]), s->mf->k, s->mf->stride);
 	}
-	char len[32];
-	snprintf(len, sizeof len, "%zu", r->len);
+	char len[64];
+	if (r->n_mates == 2) snprintf(len, sizeof len, "%zu|%zu", r->mate_len[0], r->mate_len[1]);
+	else snprintf(len, sizeof len, "%zu", r->len);
 	gf_kraken_line(s->kfp, r->name, cls < 0 ? 0 : gf_taxa_id(&s->taxa, cls), len, s->win_taxid, s->win_kmers,
-	               r->n_windows, (size_t)-1);
+	               r->n_windows, r->n_mates == 2 ? r->mate_windows : (size_t)-1);
 	return 0;
 }
 
@@ -149,13 +157,16 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	if (s->kfp && write_kraken(s, r, cls)) return rf_fail(err, errlen, "out of memory");
 	uint32_t taxid = cls < 0 ? 0 : gf_taxa_id(&s->taxa, cls);
 	gf_seqout_t *ro = s->reads[cls >= 0];
-	if (ro && gf_seqout_write(ro, r->name, r->seq, r->qual, taxid, err, errlen)) return -1;
-	if (s->bam && !r->aln)
-		return rf_fail(err, errlen, "%s: record '%s' is not an alignment: --bam-out needs SAM/BAM/CRAM input", r->path,
-		               r->name);
-	if (s->bam && gf_bamout_write(s->bam, r->aln, cls < 0 ? "unclassified" : s->mf->classes[cls], (float)top, taxid,
-	                              err, errlen))
-		return -1;
+	for (int i = 0; i < r->n_mates; i++) {
+		int mate = r->n_mates == 2 ? i : s->paired ? -1 : 0;
+		if (ro && gf_seqout_write(ro, mate, r->mate_name[i], r->seq[i], r->qual[i], taxid, err, errlen)) return -1;
+		if (s->bam && !r->aln[i])
+			return rf_fail(err, errlen, "%s: record '%s' is not an alignment: --bam-out needs SAM/BAM/CRAM input",
+			               r->path, r->mate_name[i]);
+		if (s->bam && gf_bamout_write(s->bam, r->aln[i], cls < 0 ? "unclassified" : s->mf->classes[cls], (float)top,
+		                              taxid, err, errlen))
+			return -1;
+	}
 	int slot = cls < 0 ? s->mf->n_classes : cls;
 	s->count[slot]++;
 	s->psum[slot] += top;
@@ -201,6 +212,7 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 		{ "taxonomy", required_argument, 0, O_TAXONOMY },
 		{ "unclassified-out", required_argument, 0, O_UNCLASSIFIED_OUT },
 		{ "classified-out", required_argument, 0, O_CLASSIFIED_OUT }, { "bam-out", required_argument, 0, O_BAM_OUT },
+		{ "paired", no_argument, 0, O_PAIRED },
 		{ 0, 0, 0, 0 }
 	};
 	int opt, r;
@@ -221,6 +233,7 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 		case O_TAXONOMY: o->taxonomy = optarg; break;
 		case O_UNCLASSIFIED_OUT: case O_CLASSIFIED_OUT: o->reads[opt == O_CLASSIFIED_OUT] = optarg; break;
 		case O_BAM_OUT: o->bam = optarg; break;
+		case O_PAIRED: c->paired = 1; break;
 		default: return GF_EXIT_USAGE;
 		}
 	}
@@ -230,6 +243,12 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 	}
 	if (o->bam && (argc - optind != 1 || !strcmp(argv[optind], "-"))) {
 		gf_error("--bam-out takes one SAM/BAM/CRAM input file (not stdin): its header is copied");
+		return GF_EXIT_USAGE;
+	}
+	int n = argc - optind;
+	if (c->paired && ((n > 1 && n % 2) || c->per_window || c->n_regions)) {
+		gf_error("--paired takes one input (interleaved FASTQ/FASTA, or SAM/BAM/CRAM with mates by flags) or mate "
+		         "files R1 R2 [R1 R2 ...]%s", c->per_window || c->n_regions ? ", without --per-window or -r" : "");
 		return GF_EXIT_USAGE;
 	}
 	c->keep_reads = o->bam ? 2 : o->reads[0] || o->reads[1] ? 1 : 0;
@@ -278,7 +297,8 @@ static int open_outputs(outs_t *u, cls_t *s, const cls_opts_t *o, const gf_infer
 	if (rc == 0 && ++u->opened && o->report) rc = gf_out_open(&u->report, o->report, err, errlen);
 	if (rc == 0 && ++u->opened && o->kraken) rc = gf_out_open(&u->kraken, o->kraken, err, errlen);
 	for (int i = 0; i < 2; i++)
-		if (rc == 0 && ++u->opened && o->reads[i]) rc = gf_seqout_open(&u->reads[i], o->reads[i], err, errlen);
+		if (rc == 0 && ++u->opened && o->reads[i])
+			rc = gf_seqout_open(&u->reads[i], o->reads[i], c->paired, err, errlen);
 	if (rc == 0 && ++u->opened && o->bam && !(s->bam = gf_bamout_open(o->bam, input, gf_log_cmdline(), err, errlen)))
 		rc = -1;
 	if (rc == 0) u->opened++;
@@ -347,6 +367,7 @@ int cmd_classify(int argc, char *argv[])
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
+	s.paired = c.paired;
 	s.min_prob = c.min_prob;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	if (rc < 0 && mf) {
