@@ -1,10 +1,12 @@
 /* genoformer classify: one TSV row per record (read, contig, chromosome)
  * with the predicted class and every class's probability, and optionally a
  * per-class report in the manner of Kraken 2's. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "genomics/kmer.h"
 #include "model/util.h"
@@ -15,6 +17,7 @@
 #include "src/opts.h"
 #include "src/provenance.h"
 #include "src/readsout.h"
+#include "src/samples.h"
 #include "src/taxa.h"
 
 typedef struct {
@@ -35,7 +38,7 @@ typedef struct {
 
 /* What classify writes besides the table. */
 typedef struct {
-	const char *report, *kraken, *taxonomy;
+	const char *report, *kraken, *taxonomy, *per_input;
 	const char *reads[2], *bam;  /* --unclassified-out, --classified-out, --bam-out */
 	int kraken_report;  /* --report-format kraken */
 } cls_opts_t;
@@ -74,6 +77,10 @@ static void usage(FILE *fp)
 	        "      --bam-out FILE   the alignments of a SAM/BAM/CRAM input as stored, with tags gc:Z class\n"
 	        "                       (or unclassified), gp:f probability, gx:i taxid; SAM for .sam, else BAM;\n"
 	        "                       'samtools view -d gc:NAME' selects a class [none]\n"
+	        "      --per-input DIR  (created if missing) one sample per input (per pair of mate files with --paired), named by its\n"
+	        "                       file name without folder and suffixes (S1_R1.fastq.gz: S1); writes\n"
+	        "                       DIR/S1.tsv, DIR/S1.report.tsv (DIR/S1.kreport with --report-format kraken)\n"
+	        "                       and DIR/S1.kraken; for job arrays over samples [off]\n"
 	        "      --taxonomy DIR   NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): the report's\n"
 	        "                       lineage of each class's taxid [the lineage stored in the model, else the\n"
 	        "                       class's own taxid and rank under the root]\n"
@@ -84,7 +91,7 @@ static void usage(FILE *fp)
 }
 
 enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY, O_UNCLASSIFIED_OUT, O_CLASSIFIED_OUT, O_BAM_OUT,
-       O_PAIRED };
+       O_PAIRED, O_PER_INPUT };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -212,7 +219,7 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 		{ "taxonomy", required_argument, 0, O_TAXONOMY },
 		{ "unclassified-out", required_argument, 0, O_UNCLASSIFIED_OUT },
 		{ "classified-out", required_argument, 0, O_CLASSIFIED_OUT }, { "bam-out", required_argument, 0, O_BAM_OUT },
-		{ "paired", no_argument, 0, O_PAIRED },
+		{ "paired", no_argument, 0, O_PAIRED }, { "per-input", required_argument, 0, O_PER_INPUT },
 		{ 0, 0, 0, 0 }
 	};
 	int opt, r;
@@ -234,10 +241,11 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 		case O_UNCLASSIFIED_OUT: case O_CLASSIFIED_OUT: o->reads[opt == O_CLASSIFIED_OUT] = optarg; break;
 		case O_BAM_OUT: o->bam = optarg; break;
 		case O_PAIRED: c->paired = 1; break;
+		case O_PER_INPUT: o->per_input = optarg; break;
 		default: return GF_EXIT_USAGE;
 		}
 	}
-	if (o->kraken_report && !o->report) {
+	if (o->kraken_report && !o->report && !o->per_input) {
 		gf_error("--report-format kraken needs --report FILE");
 		return GF_EXIT_USAGE;
 	}
@@ -249,6 +257,12 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 	if (c->paired && ((n > 1 && n % 2) || c->per_window || c->n_regions)) {
 		gf_error("--paired takes one input (interleaved FASTQ/FASTA, or SAM/BAM/CRAM with mates by flags) or mate "
 		         "files R1 R2 [R1 R2 ...]%s", c->per_window || c->n_regions ? ", without --per-window or -r" : "");
+		return GF_EXIT_USAGE;
+	}
+	if (o->per_input && (c->output || o->report || o->kraken || o->reads[0] || o->reads[1] || o->bam ||
+	                     c->shard_n > 1)) {
+		gf_error("--per-input DIR names every output itself (SAMPLE.tsv, SAMPLE.report.tsv or SAMPLE.kreport, "
+		         "SAMPLE.kraken): without -o, --report, --kraken-out, reads outputs, --bam-out or --shard");
 		return GF_EXIT_USAGE;
 	}
 	c->keep_reads = o->bam ? 2 : o->reads[0] || o->reads[1] ? 1 : 0;
@@ -337,7 +351,6 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *cons
 	char err[GF_ERRLEN];
 	outs_t u;
 	gf_infer_stats_t st;
-	if (load_taxa(s, o)) return GF_EXIT_ERROR;
 	int ok = !open_outputs(&u, s, o, c, inputs[0], err, sizeof err) &&
 	         !gf_provenance_write(s->fp, c->model_path, err, sizeof err);
 	if (ok) {
@@ -355,8 +368,45 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *cons
 	if (s->count[s->mf->n_classes])
 		snprintf(un, sizeof un, ", %llu unclassified", (unsigned long long)s->count[s->mf->n_classes]);
 	gf_info("%d classes%s", s->mf->n_classes, un);
-	gf_log_summary();
 	return GF_EXIT_OK;
+}
+
+/* --per-input: each input (pair of mate files) as its own sample, outputs
+ * named after it in the folder; the exit status. */
+static int classify_samples(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *const *inputs, int n_inputs)
+{
+	const int step = c->paired && n_inputs > 1 ? 2 : 1, C = s->mf->n_classes;
+	char name[1024], paths[3][4096];
+	int rc = GF_EXIT_OK;
+	if (mkdir(o->per_input, 0777) && errno != EEXIST) {
+		gf_error("%s: cannot create the --per-input folder: %s", o->per_input, strerror(errno));
+		return GF_EXIT_ERROR;
+	}
+	for (int i = 0; rc == GF_EXIT_OK && i < n_inputs; i += step) {
+		if (gf_sample_name(inputs[i], step == 2, name, sizeof name)) {
+			gf_error("%s: no sample name in this file name for --per-input", inputs[i]);
+			return GF_EXIT_ERROR;
+		}
+		for (int j = 0; j < i; j += step) {
+			char other[1024];
+			if (!gf_sample_name(inputs[j], step == 2, other, sizeof other) && !strcmp(other, name)) {
+				gf_error("--per-input: %s and %s are both sample '%s'", inputs[j], inputs[i], name);
+				return GF_EXIT_ERROR;
+			}
+		}
+		snprintf(paths[0], sizeof paths[0], "%s/%s.tsv", o->per_input, name);
+		snprintf(paths[1], sizeof paths[1], "%s/%s.%s", o->per_input, name, o->kraken_report ? "kreport" : "report.tsv");
+		snprintf(paths[2], sizeof paths[2], "%s/%s.kraken", o->per_input, name);
+		cls_opts_t one = *o;
+		one.report = paths[1];
+		one.kraken = paths[2];
+		c->output = paths[0];
+		memset(s->count, 0, (C + 1) * sizeof *s->count);
+		memset(s->psum, 0, (C + 1) * sizeof *s->psum);
+		gf_info("sample %s: %s%s%s", name, inputs[i], step == 2 ? " " : "", step == 2 ? inputs[i + 1] : "");
+		rc = classify(c, s, &one, inputs + i, step);
+	}
+	return rc;
 }
 
 int cmd_classify(int argc, char *argv[])
@@ -375,8 +425,10 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
-		if (s.probs && s.count && s.psum) rc = classify(&c, &s, &o, argv + optind, argc - optind);
-		else gf_error("out of memory");
+		if (!s.probs || !s.count || !s.psum) gf_error("out of memory");
+		else if (!load_taxa(&s, &o))
+			rc = (o.per_input ? classify_samples : classify)(&c, &s, &o, argv + optind, argc - optind);
+		if (rc == GF_EXIT_OK) gf_log_summary();
 	}
 	if (rc < 0) rc = GF_EXIT_ERROR;
 	free(s.probs);

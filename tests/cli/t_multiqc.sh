@@ -1,6 +1,7 @@
 # MultiQC (Debian's multiqc) finds every sample's --report-format kraken
-# report, with a model trained without taxids (placeholder taxids, classes
-# as species under the root) and with the 6-column layout it parses.
+# report, from single runs (--report) and from --per-input, with a model
+# trained without taxids (placeholder taxids, classes as species under the
+# root) in the 6-column layout it parses.
 set -u
 command -v multiqc >/dev/null 2>&1 || skip "multiqc is not installed (scripts/install-deps.sh test installs it)"
 . tests/cli/model.sh
@@ -17,9 +18,12 @@ done
 grep -qP '^100\.00\t20\t0\tR\t1\troot$' "$T/reports/a.kreport" || fail "root row: $(cat "$T/reports/a.kreport")"
 grep -qP '^ *[0-9.]+\t[0-9]+\t[0-9]+\tS\t200000000[01]\t  (ecoli|lambda)$' "$T/reports/a.kreport" ||
 	fail "class rows: $(cat "$T/reports/a.kreport")"
+gzip -dc data/cache/lambda/reads_1.fq.gz | sed -n 81,160p >"$T/c.fq"
+gzip -dc data/cache/lambda/reads_2.fq.gz | sed -n 81,120p >"$T/d.fq"
+expect_status 0 "$GF" classify -q -m "$T/m.gfm" --per-input "$T/reports/batch" --report-format kraken "$T/c.fq" "$T/d.fq"
 (cd "$T/reports" && timeout 300 multiqc -q -m kraken -f -o ../mq .) >"$T/mq.log" 2>&1 || fail "multiqc failed: $(tail -5 "$T/mq.log")"
 stats="$T/mq/multiqc_data/multiqc_general_stats.txt"
 [ -s "$stats" ] || fail "multiqc wrote no general stats: $(ls -R "$T/mq" | head)"
-cut -f 1 "$stats" | tail -n +2 | sort | tr '\n' ' ' | grep -qx 'a.kreport b.kreport ' || fail "multiqc samples: $(cat "$stats")"
+cut -f 1 "$stats" | tail -n +2 | sort | tr '\n' ' ' | grep -qx 'a.kreport b.kreport c.kreport d.kreport ' || fail "multiqc samples: $(cat "$stats")"
 grep -q 'Kraken' "$T/mq/multiqc_data/multiqc_sources.txt" || fail "multiqc sources: $(cat "$T/mq/multiqc_data/multiqc_sources.txt")"
 exit 0
