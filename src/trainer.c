@@ -884,6 +884,7 @@ static int loop(run_t *r, FILE *metrics)
 			        last_loss, val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = save(r, r->ckpt, 1))) break;
+		snprintf(prog.note, sizeof prog.note, "loss %.4f", loss);
 		gf_progress_update(&prog, r->step - first);
 	}
 	gf_progress_end(&prog);
