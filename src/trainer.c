@@ -19,6 +19,7 @@
 #include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/preempt.h"
+#include "src/guard.h"
 #include "src/taxa.h"
 
 /* Warm-up should stay within 1/WARMUP_MAX_SHARE of the steps. */
@@ -32,7 +33,8 @@
 enum {
 	O_D_MODEL = 300, O_LAYERS, O_HEADS, O_D_FF, O_ATTN, O_HASHES, O_CHUNK, O_FF_CHUNK, O_DROPOUT,
 	O_LR, O_STEPS, O_EPOCHS, O_ACCUM, O_WARMUP, O_WD, O_CLIP, O_SEED, O_VAL_FRAC, O_VAL, O_VAL_EVERY,
-	O_VAL_WINDOWS, O_LOG_EVERY, O_DEVICE, O_RESUME, O_SAVE_EVERY, O_STOP_AT, O_NO_RC_AUG, O_DRY_RUN
+	O_VAL_WINDOWS, O_LOG_EVERY, O_DEVICE, O_RESUME, O_SAVE_EVERY, O_STOP_AT, O_NO_RC_AUG, O_DRY_RUN,
+	O_KEEP_BEST, O_EARLY_STOP, O_OVERRIDE_HPARAMS
 };
 
 const struct option gf_train_longopts[] = {
@@ -53,7 +55,9 @@ const struct option gf_train_longopts[] = {
 	{ "val-windows", required_argument, 0, O_VAL_WINDOWS }, { "log-every", required_argument, 0, O_LOG_EVERY },
 	{ "device", required_argument, 0, O_DEVICE }, { "resume", required_argument, 0, O_RESUME },
 	{ "save-every", required_argument, 0, O_SAVE_EVERY }, { "stop-at", required_argument, 0, O_STOP_AT },
-	{ "no-rc-aug", no_argument, 0, O_NO_RC_AUG }, { "dry-run", no_argument, 0, O_DRY_RUN }, { 0, 0, 0, 0 }
+	{ "no-rc-aug", no_argument, 0, O_NO_RC_AUG }, { "dry-run", no_argument, 0, O_DRY_RUN },
+	{ "keep-best", no_argument, 0, O_KEEP_BEST }, { "early-stop", required_argument, 0, O_EARLY_STOP },
+	{ "override-hparams", no_argument, 0, O_OVERRIDE_HPARAMS }, { 0, 0, 0, 0 }
 };
 
 /* Defaults of the architecture options (shown by the usage and used when
@@ -135,10 +139,16 @@ void gf_train_usage_common(FILE *fp, int task)
 	        "      --val-every INT  validate every INT steps and at the end [100]\n"
 	        "      --val-windows INT  at most INT validation windows, spread evenly [256]\n"
 	        "      --log-every INT  metrics row every INT steps [10]\n"
+	        "      --early-stop INT stop when INT validations in a row bring no lower validation loss [never]\n"
+	        "      --keep-best      also write the model of the lowest validation loss so far to FILE without\n"
+	        "                       .gfm + .best.gfm, beside the last [off]\n"
 	        "Run:\n"
 	        "  -t, --threads INT    CPU threads [all cores]\n"
 	        "      --device NAME    cpu, cuda or auto (cuda when usable) [auto]\n"
-	        "      --resume CKPT    continue from a checkpoint; 'auto': FILE.ckpt if it exists [none]\n"
+	        "      --resume CKPT    continue from a checkpoint; 'auto': FILE.ckpt if it exists; the optimisation\n"
+	        "                       settings (--lr, --steps, --warmup, --batch, --accum, --weight-decay,\n"
+	        "                       --clip) must be the checkpoint's [none]\n"
+	        "      --override-hparams  resume with changed optimisation settings (recorded in the model) [off]\n"
 	        "      --save-every INT checkpoint every INT steps (and at the end) [500]\n"
 	        "      --stop-at INT    stop after step INT with a checkpoint, as if interrupted [none]\n"
 	        "      --dry-run        check the options, the memory, the inputs and the labels, then stop\n"
@@ -239,6 +249,9 @@ int gf_train_option(gf_train_opts_t *o, int c, const char *arg)
 	case O_STOP_AT: return parse_i64("--stop-at", arg, 1, 1e15, &o->stop_at);
 	case O_NO_RC_AUG: o->rc_aug = 0; return 0;
 	case O_DRY_RUN: o->dry_run = 1; return 0;
+	case O_KEEP_BEST: o->keep_best = 1; return 0;
+	case O_EARLY_STOP: return parse_i64("--early-stop", arg, 1, 1e15, &o->early_stop);
+	case O_OVERRIDE_HPARAMS: o->override_hparams = 1; return 0;
 	default: return 1;
 	}
 }
@@ -412,6 +425,9 @@ typedef struct {
 	int64_t total;
 	double vloss, vacc;          /* the last validation's */
 	int preempted;               /* the signal that stopped the loop, or 0 */
+	int resumed, early;          /* from a checkpoint; stopped early (--early-stop) */
+	gf_best_t best;              /* the lowest validation loss (--keep-best, --early-stop) */
+	char *best_path;             /* --keep-best: FILE.best.gfm */
 } run_t;
 
 /* The checkpoint's classes and task against this run's. */
@@ -666,6 +682,7 @@ static int check_writable(const char *path)
 static int save(run_t *r, const char *path, int with_state)
 {
 	char err[GF_ERRLEN];
+	gf_best_store(&r->best, &r->mf->meta);
 	if (gf_dist_rank() == 0 &&
 	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->seed, err, sizeof err)) {
 		if (gf_dist_size() > 1) gf_dist_abort(GF_EXIT_ERROR, "%s", err);
@@ -883,6 +900,14 @@ static int loop(run_t *r, FILE *metrics)
 			gf_info("step %llu/%lld: loss %.4f%s, lr %.3g", (unsigned long long)r->step, (long long)r->total,
 			        last_loss, val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
+		int better = val && !isnan(vloss) ? gf_best_update(&r->best, vloss, (int64_t)r->step) : 0;
+		if (better > 0 && o->keep_best && (rc = save(r, r->best_path, 0))) break;
+		if (val && gf_dist_any(better < 0)) {
+			gf_info("early stop at step %llu: %lld validations without a lower loss than %.4f (step %lld)",
+			        (unsigned long long)r->step, (long long)r->best.since, r->best.best, (long long)r->best.best_step);
+			r->early = 1;
+			break;
+		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = save(r, r->ckpt, 1))) break;
 		snprintf(prog.note, sizeof prog.note, "loss %.4f", loss);
 		gf_progress_update(&prog, r->step - first);
@@ -915,7 +940,8 @@ static int setup(run_t *r)
 	rf_optim_default(&oc);
 	oc.weight_decay = o->weight_decay;
 	oc.clip = o->clip;
-	if (!names || !(r->ckpt = beside(o->out, ".ckpt", 1)) || !(r->metrics = beside(o->out, ".metrics.tsv", 0))) {
+	if (!names || !(r->ckpt = beside(o->out, ".ckpt", 1)) || !(r->metrics = beside(o->out, ".metrics.tsv", 0)) ||
+	    !(r->best_path = beside(o->out, ".best.gfm", 0))) {
 		gf_error("out of memory");
 		free(names);
 		return -1;
@@ -929,6 +955,7 @@ static int setup(run_t *r)
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = from ? resume_model(r, from, &oc, names, n) : new_model(r, &oc, names, n);
+	r->resumed = from != NULL;
 	free(names);
 	if (rc == 0) {
 		stamp(r->mf, o->argc, o->argv, from != NULL);
@@ -943,6 +970,7 @@ static void run_free(run_t *r)
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
 	free(r->ckpt);
+	free(r->best_path);
 	free(r->metrics);
 }
 
@@ -968,6 +996,13 @@ int gf_train_run(gf_train_opts_t *o)
 			         (long long)r.total);
 			rc = -1;
 		}
+		char err[GF_ERRLEN];
+		gf_hparams_t h = { o->lr, o->weight_decay, o->clip, r.total, o->warmup, o->batch, o->accum };
+		if (rc == 0 && gf_guard_hparams(&r.mf->meta, &h, r.resumed, o->override_hparams, err, sizeof err)) {
+			gf_error("%s", err);
+			rc = -2;
+		}
+		gf_best_init(&r.best, &r.mf->meta, o->early_stop);
 		/* warm-up eats the run when it is not well below the steps: the rate
 		 * barely reaches --lr before the cosine takes it down again */
 		if (rc == 0 && o->warmup > 0 && (int64_t)o->warmup * WARMUP_MAX_SHARE > r.total)
@@ -998,7 +1033,7 @@ int gf_train_run(gf_train_opts_t *o)
 			        rf_model_n_params(r.mf->model), 1e3 * gf_dist_allreduce_seconds() / (double)(r.step - first),
 			        100 * gf_dist_allreduce_seconds() / (gf_wall_seconds() - t0));
 	}
-	int done = rc == 0 && (int64_t)r.step == r.total;
+	int done = rc == 0 && ((int64_t)r.step == r.total || r.early);
 	if (rc == 0 && r.step > r.last_saved) rc = save(&r, r.ckpt, 1);
 	if (rc == 0 && done) rc = save(&r, o->out, 0);
 	if (metrics && fclose(metrics)) {

@@ -49,6 +49,8 @@ typedef struct {
 	const char *device, *init, *resume;
 	int64_t save_every, stop_at;
 	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
+	int keep_best, override_hparams;  /* --keep-best, --override-hparams (src/guard.h) */
+	int64_t early_stop;               /* validations without improvement before stopping; 0: never */
 	int argc;                         /* the command line, kept in the model file */
 	char **argv;
 } gf_train_opts_t;

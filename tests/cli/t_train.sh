@@ -91,7 +91,7 @@ expect_error 2 "a pretrain checkpoint cannot resume train" \
 expect_error 1 "(learning rate 1e+09 too high?); stopped; kept the last good checkpoint (step 1): $T/n.gfm.ckpt" \
 	"$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 20 --save-every 1
 [ -e "$T/n.gfm" ] && fail "a model was written after a NaN"
-expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 1 --resume auto
+expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 1 --resume auto --override-hparams
 [ -s "$T/n.gfm" ] || fail "the checkpoint kept after the NaN does not load"
 
 # option errors: one line, exit 2, nothing written
