@@ -109,7 +109,7 @@ const bam1_t *gf_seqio_alignment(const gf_reader_t *r)
 /* Writes "path: message" into err, marks the reader failed, returns -1. */
 static int fail(gf_reader_t *r, char *err, size_t errlen, const char *fmt, ...)
 {
-	char msg[GF_ERRLEN];
+	char msg[GF_SEQIO_ERRLEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);

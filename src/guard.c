@@ -1,4 +1,5 @@
 /* Training guard rails; see guard.h. */
+#include "src/common.h"
 #include "src/guard.h"
 
 #include <math.h>

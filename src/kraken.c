@@ -1,4 +1,5 @@
 /* Kraken 2's report and per-record formats; see kraken.h. */
+#include "src/common.h"
 #include "src/kraken.h"
 
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* "-" and BGZF outputs; see ostream.h. */
+#include "src/common.h"
 #include "src/ostream.h"
 
 #include <errno.h>

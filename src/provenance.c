@@ -1,4 +1,5 @@
 /* The '#genoformer' line of tables; see provenance.h. */
+#include "src/common.h"
 #include "src/provenance.h"
 
 #include <errno.h>

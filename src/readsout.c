@@ -1,4 +1,5 @@
 /* Reads and alignments out by call; see readsout.h. */
+#include "src/common.h"
 #include "src/readsout.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* safetensors export; see safetensors.h. */
+#include "src/common.h"
 #include "src/safetensors.h"
 
 #include <stdint.h>

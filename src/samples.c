@@ -1,4 +1,5 @@
 /* Sample names of inputs; see samples.h. */
+#include "src/common.h"
 #include "src/samples.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* Class taxa in the model's metadata; see taxa.h. */
+#include "src/common.h"
 #include "src/taxa.h"
 
 #include <stdio.h>

@@ -1,8 +1,9 @@
 /* genoformer classify: one TSV row per record (read, contig, chromosome)
  * with the predicted class and every class's probability, and optionally a
- * per-class report in the manner of Kraken 2's. */
+ * per-class report (native, or Kraken 2's), Kraken 2's per-read lines, the
+ * reads split by call and the alignments tagged with it. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "src/infer.h"
 #include "src/kraken.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 #include "src/provenance.h"
 #include "src/readsout.h"
@@ -38,61 +40,72 @@ typedef struct {
 
 /* What classify writes besides the table. */
 typedef struct {
-	const char *report, *kraken, *taxonomy, *per_input;
+	uint64_t given;
+	const char *report, *report_format, *kraken, *taxonomy, *per_input;
 	const char *reads[2], *bam;  /* --unclassified-out, --classified-out, --bam-out */
+	int paired;
 	int kraken_report;  /* --report-format kraken */
 } cls_opts_t;
 
-static void usage(FILE *fp)
+static int check_report_format(void *ctx, const gf_opt_t *opt, const char *arg)
 {
-	fprintf(fp,
-	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
-	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM; one per pair with --paired).\n"
-	        "Records longer than the model's window are cut into windows (no overlap) whose logits are\n"
-	        "averaged, weighted by real tokens.\n"
-	        "Output: TSV: a '#genoformer' line (version, model path, model_crc32: the model file's CRC32),\n"
-	        "then a header: id, length, predicted, probability, then each class's probability\n"
-	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
-	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
-	fprintf(fp,
-	        "Output:\n"
-	        "  -o, --output FILE    the table, written atomically [stdout]\n"
-	        "Every output name may be '-' (stdout); a name ending in .gz or .bgz is written BGZF-compressed.\n"
-	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
-	        "                       probability of its records), 'unclassified' first, then the classes by\n"
-	        "                       count [none]\n"
-	        "      --report-format STR  native (the TSV above) or kraken: Kraken 2's 6-column report (percent,\n"
-	        "                       clade count, direct count, rank code, taxid, indented name) with the\n"
-	        "                       unclassified and root rows, for MultiQC, Pavian, KrakenTools [native]\n"
-	        "      --kraken-out FILE  one Kraken 2 line per record: C/U, id, taxid, length, and per window the\n"
-	        "                       taxid it alone gets and its k-mers ('562:120 0:4') [none]\n"
-	        "      --classified-out FILE, --unclassified-out FILE  the records called a class / unclassified,\n"
-	        "                       FASTQ when they have qualities, else FASTA; headers 'ID kraken:taxid|T' [none]\n"
-	        "      --paired         one call per read pair from both mates' windows (logits averaged over all of\n"
-	        "                       them, weighted by tokens), one row named without /1 /2; inputs: one\n"
-	        "                       interleaved FASTQ/FASTA, one SAM/BAM/CRAM (mates adjacent, by flags;\n"
-	        "                       unpaired reads stay single), or mate files R1 R2 [R1 R2 ...]; reads\n"
-	        "                       outputs need '#' (out#.fq: out_1.fq, out_2.fq); Kraken lengths 'l1|l2' [off]\n"
-	        "      --bam-out FILE   the alignments of a SAM/BAM/CRAM input as stored, with tags gc:Z class\n"
-	        "                       (or unclassified), gp:f probability, gx:i taxid; SAM for .sam, else BAM;\n"
-	        "                       'samtools view -d gc:NAME' selects a class [none]\n"
-	        "      --per-input DIR  one sample per input (per pair of mate files with --paired), named by its\n"
-	        "                       file name without folder and suffixes (S1_R1.fastq.gz: S1); writes\n"
-	        "                       DIR/S1.tsv, DIR/S1.report.tsv (DIR/S1.kreport with --report-format kraken)\n"
-	        "                       and DIR/S1.kraken, DIR created if missing; for job arrays [off]\n"
-	        "      --taxonomy DIR   NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): the report's\n"
-	        "                       lineage of each class's taxid [the lineage stored in the model, else the\n"
-	        "                       class's own taxid and rank under the root]\n"
-	        "  -q, --quiet          errors only on stderr\n"
-	        "  -v, --verbose        more log lines\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	(void)ctx;
+	(void)opt;
+	if (!strcmp(arg, "native") || !strcmp(arg, "kraken")) return 0;
+	gf_error("--report-format expects native or kraken, got '%s'", arg);
+	return GF_EXIT_USAGE;
 }
 
-enum { O_REPORT = 400, O_REPORT_FORMAT, O_KRAKEN_OUT, O_TAXONOMY, O_UNCLASSIFIED_OUT, O_CLASSIFIED_OUT, O_BAM_OUT,
-       O_PAIRED, O_PER_INPUT };
+#define CO(f) offsetof(cls_opts_t, f)
+static const gf_opt_t cls_opts[] = {
+	{ 0, "report", GF_OPT_STR, CO(report), .arg = "FILE", .dflt = "none",
+	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
+	          "probability of its records), 'unclassified' first, then the classes by\n"
+	          "count" },
+	{ 0, "report-format", GF_OPT_STR, CO(report_format), .arg = "STR", .call = check_report_format, .dflt = "native",
+	  .help = "native (the TSV above) or kraken: Kraken 2's 6-column report (percent,\n"
+	          "clade count, direct count, rank code, taxid, indented name) with the\n"
+	          "unclassified and root rows, for MultiQC, Pavian, KrakenTools" },
+	{ 0, "kraken-out", GF_OPT_STR, CO(kraken), .arg = "FILE", .dflt = "none",
+	  .help = "one Kraken 2 line per record: C/U, id, taxid, length, and per window\n"
+	          "the taxid it alone gets and its k-mers ('562:120 0:4')" },
+	{ 0, "classified-out", GF_OPT_STR, CO(reads[1]), .arg = "FILE", .dflt = "none",
+	  .help = "the records called a class, FASTQ when they have qualities, else\n"
+	          "FASTA; headers 'ID kraken:taxid|T'" },
+	{ 0, "unclassified-out", GF_OPT_STR, CO(reads[0]), .arg = "FILE", .dflt = "none",
+	  .help = "the records left unclassified, as --classified-out" },
+	{ 0, "paired", GF_OPT_SET, CO(paired), .dflt = "off",
+	  .help = "one call per read pair from both mates' windows (logits averaged over\n"
+	          "all of them, weighted by tokens), one row named without /1 /2; inputs:\n"
+	          "one interleaved FASTQ/FASTA, one SAM/BAM/CRAM (mates adjacent, by\n"
+	          "flags; unpaired reads stay single), or mate files R1 R2 [R1 R2 ...];\n"
+	          "reads outputs need '#' (out#.fq: out_1.fq, out_2.fq)" },
+	{ 0, "bam-out", GF_OPT_STR, CO(bam), .arg = "FILE", .dflt = "none",
+	  .help = "the alignments of a SAM/BAM/CRAM input as stored, with tags gc:Z\n"
+	          "class (or unclassified), gp:f probability, gx:i taxid; SAM for .sam,\n"
+	          "else BAM; 'samtools view -d gc:NAME' selects a class" },
+	{ 0, "per-input", GF_OPT_STR, CO(per_input), .arg = "DIR", .dflt = "off",
+	  .help = "one sample per input (per pair of mate files with --paired), named\n"
+	          "by its file name without folder and suffixes (S1_R1.fastq.gz: S1);\n"
+	          "writes DIR/S1.tsv, DIR/S1.report.tsv (S1.kreport with\n"
+	          "--report-format kraken) and DIR/S1.kraken; DIR made if missing" },
+	{ 0, "taxonomy", GF_OPT_STR, CO(taxonomy), .arg = "DIR", .dflt = "the model's",
+	  .help = "NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): the\n"
+	          "lineage of each class's taxid in the report (without: the lineages\n"
+	          "stored in the model, else each class's taxid under the root)" },
+};
+static const gf_optgroup_t cls_group = GF_GROUP("Outputs besides the table ('-' is stdout, .gz BGZF)", cls_opts,
+                                                cls_opts_t);
+static const char *const output_help[] = { "the table, written atomically; '-' stdout, .gz BGZF" };
+
+enum { N_USES = GF_INFER_USES + 2 };
+
+static void uses(gf_infer_cli_t *c, cls_opts_t *o, gf_optuse_t *use)
+{
+	gf_infer_cli_uses(c, 0, output_help, use);
+	use[GF_INFER_USES] = (gf_optuse_t){ .g = &cls_group, .ctx = o };
+	use[GF_INFER_USES + 1] = (gf_optuse_t){ .g = &gf_group_verbosity, .ctx = NULL };
+}
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -212,40 +225,28 @@ static void write_report(const cls_t *s, FILE *fp)
 	}
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
+	"Classifies every record (one per read for FASTQ/SAM/BAM/CRAM; one per pair with --paired).\n"
+	"Records longer than the model's window are cut into windows (no overlap) whose logits are\n"
+	"averaged, weighted by real tokens.\n"
+	"Output: TSV: a '#genoformer' line (version, model path, model_crc32: the model file's CRC32),\n"
+	"then a header: id, length, predicted, probability, then each class's probability\n"
+	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
+	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
+	"predicted 'unclassified', probability 0, class probabilities NA.\n\n",
+	NULL,
+};
+
 static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 {
-	static const struct option longopts[] = {
-		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT },
-		{ "report-format", required_argument, 0, O_REPORT_FORMAT }, { "kraken-out", required_argument, 0, O_KRAKEN_OUT },
-		{ "taxonomy", required_argument, 0, O_TAXONOMY },
-		{ "unclassified-out", required_argument, 0, O_UNCLASSIFIED_OUT },
-		{ "classified-out", required_argument, 0, O_CLASSIFIED_OUT }, { "bam-out", required_argument, 0, O_BAM_OUT },
-		{ "paired", no_argument, 0, O_PAIRED }, { "per-input", required_argument, 0, O_PER_INPUT },
-		{ 0, 0, 0, 0 }
-	};
-	int opt, r;
-	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
-		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
-		if (r < 0) return GF_EXIT_USAGE;
-		switch (opt) {
-		case 'h': usage(stdout); return GF_EXIT_OK;
-		case O_REPORT: o->report = optarg; break;
-		case O_REPORT_FORMAT:
-			if (strcmp(optarg, "native") && strcmp(optarg, "kraken")) {
-				gf_error("--report-format expects native or kraken, got '%s'", optarg);
-				return GF_EXIT_USAGE;
-			}
-			o->kraken_report = !strcmp(optarg, "kraken");
-			break;
-		case O_KRAKEN_OUT: o->kraken = optarg; break;
-		case O_TAXONOMY: o->taxonomy = optarg; break;
-		case O_UNCLASSIFIED_OUT: case O_CLASSIFIED_OUT: o->reads[opt == O_CLASSIFIED_OUT] = optarg; break;
-		case O_BAM_OUT: o->bam = optarg; break;
-		case O_PAIRED: c->paired = 1; break;
-		case O_PER_INPUT: o->per_input = optarg; break;
-		default: return GF_EXIT_USAGE;
-		}
-	}
+	gf_optuse_t use[N_USES];
+	uses(c, o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
+	if (rc >= 0) return rc;
+	if (gf_infer_cli_check(c, argc, optind)) return GF_EXIT_USAGE;
+	o->kraken_report = o->report_format && !strcmp(o->report_format, "kraken");
+	c->paired = o->paired;
 	if (o->kraken_report && !o->report && !o->per_input) {
 		gf_error("--report-format kraken needs --report FILE");
 		return GF_EXIT_USAGE;
@@ -255,19 +256,19 @@ static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 		return GF_EXIT_USAGE;
 	}
 	int n = argc - optind;
-	if (c->paired && ((n > 1 && n % 2) || c->per_window || c->n_regions)) {
+	if (c->paired && ((n > 1 && n % 2) || c->per_window || c->in.n_regions)) {
 		gf_error("--paired takes one input (interleaved FASTQ/FASTA, or SAM/BAM/CRAM with mates by flags) or mate "
-		         "files R1 R2 [R1 R2 ...]%s", c->per_window || c->n_regions ? ", without --per-window or -r" : "");
+		         "files R1 R2 [R1 R2 ...]%s", c->per_window || c->in.n_regions ? ", without --per-window or -r" : "");
 		return GF_EXIT_USAGE;
 	}
-	if (o->per_input && (c->output || o->report || o->kraken || o->reads[0] || o->reads[1] || o->bam ||
+	if (o->per_input && (c->out.path || o->report || o->kraken || o->reads[0] || o->reads[1] || o->bam ||
 	                     c->shard_n > 1)) {
 		gf_error("--per-input DIR names every output itself (SAMPLE.tsv, SAMPLE.report.tsv or SAMPLE.kreport, "
 		         "SAMPLE.kraken): without -o, --report, --kraken-out, reads outputs, --bam-out or --shard");
 		return GF_EXIT_USAGE;
 	}
 	c->keep_reads = o->bam ? 2 : o->reads[0] || o->reads[1] ? 1 : 0;
-	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
+	return -1;
 }
 
 /* The model's class taxa, with --taxonomy's lineages; says once when some
@@ -308,7 +309,7 @@ static int open_outputs(outs_t *u, cls_t *s, const cls_opts_t *o, const gf_infer
                         char *err, size_t errlen)
 {
 	memset(u, 0, sizeof *u);
-	int rc = gf_out_open(&u->table, c->output, err, errlen);
+	int rc = gf_out_open(&u->table, c->out.path, err, errlen);
 	if (rc == 0 && ++u->opened && o->report) rc = gf_out_open(&u->report, o->report, err, errlen);
 	if (rc == 0 && ++u->opened && o->kraken) rc = gf_out_open(&u->kraken, o->kraken, err, errlen);
 	for (int i = 0; i < 2; i++)
@@ -401,7 +402,7 @@ static int classify_samples(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, ch
 		cls_opts_t one = *o;
 		one.report = paths[1];
 		one.kraken = paths[2];
-		c->output = paths[0];
+		c->out.path = paths[0];
 		memset(s->count, 0, (C + 1) * sizeof *s->count);
 		memset(s->psum, 0, (C + 1) * sizeof *s->psum);
 		gf_info("sample %s: %s%s%s", name, inputs[i], step == 2 ? " " : "", step == 2 ? inputs[i + 1] : "");

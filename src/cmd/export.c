@@ -1,48 +1,58 @@
 /* genoformer export: a model file in another format, for other tools
  * (safetensors for PyTorch and Hugging Face; scripts/gfm_torch.py rebuilds
  * the model from it). */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "model/checkpoint.h"
+#include "src/common.h"
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 #include "src/safetensors.h"
 
-static void usage(FILE *fp)
+typedef struct {
+	uint64_t given;
+	const char *format, *out;
+} export_opts_t;
+
+static int check_format(void *ctx, const gf_opt_t *opt, const char *arg)
 {
-	fprintf(fp,
-	        "Usage: genoformer export --format safetensors [-o OUT] MODEL.gfm\n"
-	        "Writes the model's tensors with their .gfm names and shapes (float32, matrices [in, out]) and its\n"
-	        "config and metadata as safetensors; scripts/gfm_torch.py rebuilds the model in PyTorch from it.\n\n"
-	        "      --format STR     safetensors [required]\n"
-	        "  -o, --output FILE    '-' for stdout, written atomically [MODEL without .gfm + .safetensors]\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	(void)ctx;
+	(void)opt;
+	if (!strcmp(arg, "safetensors")) return 0;
+	gf_error("--format expects safetensors, got '%s'", arg);
+	return GF_EXIT_USAGE;
 }
+
+static const gf_opt_t export_opts[] = {
+	{ 0, "format", GF_OPT_STR, offsetof(export_opts_t, format), .arg = "STR", .call = check_format,
+	  .dflt = "required", .help = "safetensors" },
+	{ 'o', "output", GF_OPT_STR, offsetof(export_opts_t, out), .arg = "FILE",
+	  .dflt = "MODEL without .gfm + .safetensors", .help = "the file, written atomically; '-' stdout" },
+};
+static const gf_optgroup_t export_group = GF_GROUP("Export", export_opts, export_opts_t);
+
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer export --format safetensors [-o OUT] MODEL.gfm\n"
+	"Writes the model's tensors with their .gfm names and shapes (float32, matrices [in, out]) and its\n"
+	"config and metadata as safetensors; scripts/gfm_torch.py rebuilds the model in PyTorch from it.\n\n",
+	NULL,
+};
 
 int cmd_export(int argc, char *argv[])
 {
-	static const struct option longopts[] = { { "format", required_argument, 0, 'F' },
-		                                      { "output", required_argument, 0, 'o' },
-		                                      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-	const char *format = NULL, *out = NULL;
+	export_opts_t o = { 0 };
+	gf_optuse_t use[2] = { { .g = &export_group, .ctx = &o }, { .g = &gf_group_verbosity } };
 	char err[GF_ERRLEN], path[4096];
-	int opt;
-	while ((opt = gf_getopt(argc, argv, "o:h", longopts)) >= 0) {
-		if (opt == 'h') {
-			usage(stdout);
-			return GF_EXIT_OK;
-		}
-		if (opt == 'F') format = optarg;
-		else if (opt == 'o') out = optarg;
-		else return GF_EXIT_USAGE;
-	}
-	if (!format || strcmp(format, "safetensors")) {
-		gf_error("--format expects safetensors%s%s%s", format ? ", got '" : "", format ? format : "", format ? "'" : "");
+	int rc = gf_opts_parse(argc, argv, use, 2, &help);
+	if (rc >= 0) return rc;
+	const char *out = o.out;
+	if (!o.format) {
+		gf_error("--format expects safetensors");
 		return GF_EXIT_USAGE;
 	}
 	if (optind + 1 != argc) {
@@ -61,12 +71,12 @@ int cmd_export(int argc, char *argv[])
 		gf_error("%s", err);
 		return GF_EXIT_ERROR;
 	}
-	gf_out_t o;
-	int ok = !gf_out_open(&o, out, err, sizeof err);
+	gf_out_t f;
+	int ok = !gf_out_open(&f, out, err, sizeof err);
 	if (ok) {
-		ok = !gf_safetensors_write(o.fp, ck, err, sizeof err);
+		ok = !gf_safetensors_write(f.fp, ck, err, sizeof err);
 		if (!ok) gf_error("%s", err);
-		if (gf_out_close(&o, ok, err, sizeof err) && ok) ok = 0, gf_error("%s", err);
+		if (gf_out_close(&f, ok, err, sizeof err) && ok) ok = 0, gf_error("%s", err);
 	} else {
 		gf_error("%s", err);
 	}
