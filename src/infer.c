@@ -1,5 +1,6 @@
 /* Batched inference over records' windows; see infer.h. */
 #include "src/infer.h"
+#include "src/files.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -519,11 +520,9 @@ int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, flo
 
 int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
 {
-	o->af = NULL;
+	o->fp = NULL;
 	o->gz = NULL;
-	o->fp = stdout;
-	if (!path || gf_ostream_is_stdout(path)) return 0;
-	if (!(o->af = rf_afile_open(path, err, errlen))) return -1;
+	if (!(o->af = rf_afile_open(path ? path : "-", err, errlen))) return -1;
 	o->fp = rf_afile_fp(o->af);
 	if (!gf_ostream_is_gz(path)) return 0;
 	if (!(o->gz = gf_bgzf_out_open(o->fp, path, err, errlen))) {
@@ -537,21 +536,20 @@ int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
 int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
 {
 	rf_afile_t *af = o->af;
+	int bad = o->gz && gf_bgzf_out_close(o->gz, ok, err, errlen);
 	o->af = NULL;
-	o->fp = NULL;
-	if (o->gz && gf_bgzf_out_close(o->gz, ok, err, errlen)) ok = -1;
 	o->gz = NULL;
-	if (ok < 0) {
+	o->fp = NULL;
+	if (!ok || bad) {
 		rf_afile_abort(af);
-		return -1;
-	}
-	if (!af) {
-		if ((fflush(stdout) || ferror(stdout)) && ok) return rf_fail(err, errlen, "writing the output failed");
-		return 0;
-	}
-	if (!ok) {
-		rf_afile_abort(af);
-		return 0;
+		return bad ? -1 : 0;
 	}
 	return rf_afile_commit(af, err, errlen);
+}
+
+int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
+                   int n_outputs)
+{
+	const char *own[] = { c->model_path, c->in.io.reference };
+	return gf_files_claim(own, 2, NULL, 0) || gf_files_claim(inputs, n_inputs, outputs, n_outputs) ? -1 : 0;
 }

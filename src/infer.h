@@ -106,8 +106,9 @@ int gf_softmax_argmax(const float *logits, int n, float *probs);
  * 0 without windows). */
 int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
 
-/* Output to a file written atomically (path), or to stdout (path NULL or
- * "-"); BGZF-compressed when the name ends in .gz or .bgz (src/ostream.h). */
+/* Output through model/atomicfile's policy to path, or to stdout (path
+ * NULL or "-"); BGZF-compressed when the name ends in .gz or .bgz
+ * (src/ostream.h). */
 typedef struct {
 	rf_afile_t *af;
 	struct gf_bgzf_out *gz;
@@ -119,6 +120,12 @@ int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen);
 /* ok: commits the file (or flushes stdout), else drops it. 0, or -1 with
  * a message when writing failed (nothing is left under the name). */
 int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen);
+
+/* The same-file guard before any work: claims the model, the CRAM
+ * reference and the inputs, then the outputs (NULL: standard output). 0, or
+ * -1 after logging "OUT: output is the same file as input IN ...". */
+int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
+                   int n_outputs);
 
 /* "[classify] 12 records (3 in other shards), 4.2 Mbp, 380 windows, 3.1 s, 1.4 Mbp/s". */
 void gf_infer_log_stats(const gf_infer_stats_t *st);

@@ -4,11 +4,21 @@
 #include <signal.h>
 #include <string.h>
 
+#include "model/atomicfile.h"
+
 static volatile sig_atomic_t preempt_signal;
 
+/* The first signal asks for a checkpoint; a second one ends the process
+ * at once (a stuck run can still be stopped), without leaving a temporary. */
 static void on_signal(int sig)
 {
-	preempt_signal = sig;
+	if (!preempt_signal) {
+		preempt_signal = sig;
+		return;
+	}
+	rf_afile_remove_temporaries();
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void set_action(void (*handler)(int), int flags)
@@ -26,9 +36,8 @@ static void set_action(void (*handler)(int), int flags)
 void gf_preempt_install(void)
 {
 	preempt_signal = 0;
-	/* SA_RESTART: reads and writes in progress carry on; SA_RESETHAND: a
-	 * second signal takes the default action, so a stuck run can still be stopped. */
-	set_action(on_signal, SA_RESTART | SA_RESETHAND);
+	/* SA_RESTART: reads and writes in progress carry on */
+	set_action(on_signal, SA_RESTART);
 }
 
 void gf_preempt_uninstall(void)

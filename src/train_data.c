@@ -68,10 +68,14 @@ int gf_training_data(gf_training_t *r)
 		gf_error("%s", err);
 		return -1;
 	}
-	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err)) {
+	char warn[GF_ERRLEN];
+	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err) ||
+	    gf_dataset_check(&r->ds, r->mf->n_classes ? (const char *const *)r->mf->classes : NULL, err, sizeof err, warn,
+	                     sizeof warn)) {
 		gf_error("%s", err);
 		return -1;
 	}
+	if (*warn) gf_warn("%s", warn);
 	gf_info("%zu records: %s training, %s validation (%zu windows of %d tokens), %d classes", r->ds.n,
 	        gf_fmt_si((double)r->ds.train_bases, "bp", b1, sizeof b1),
 	        gf_fmt_si((double)r->ds.val_bases, "bp", b2, sizeof b2), r->ds.n_val, r->mf->window, r->mf->n_classes);

@@ -7,6 +7,7 @@
 
 #include "src/common.h"
 #include "src/dist.h"
+#include "src/files.h"
 #include "src/log.h"
 #include "src/preempt.h"
 #include "src/train_run.h"
@@ -29,8 +30,7 @@ FILE *gf_training_open_metrics(const gf_training_t *r)
 		fclose(fp);
 		if (mem) fclose(mem);
 	}
-	if (!(fp = fopen(r->metrics, "w"))) {
-		gf_error("%s: cannot create: %s", r->metrics, strerror(errno));
+	if (!(fp = gf_files_open_own_stream(r->metrics))) {
 		free(old);
 		return NULL;
 	}
@@ -47,6 +47,10 @@ int gf_training_save(gf_training_t *r, const char *path, int with_state)
 	gf_best_store(&r->best, &r->mf->meta);
 	if (gf_dist_rank() == 0 &&
 	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->optim.seed, err, sizeof err)) {
+		size_t n = strlen(err);
+		if (r->have_ckpt)
+			snprintf(err + n, sizeof err - n, "; %s still holds step %llu, the last good state", r->ckpt,
+			         (unsigned long long)r->last_saved);
 		if (gf_dist_size() > 1) gf_dist_abort(GF_EXIT_ERROR, "%s", err);
 		gf_error("%s", err);
 		return -1;

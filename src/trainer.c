@@ -12,6 +12,7 @@
 #include "model/atomicfile.h"
 #include "src/common.h"
 #include "src/dist.h"
+#include "src/files.h"
 #include "src/log.h"
 #include "src/modelfile.h"
 #include "src/train_run.h"
@@ -122,6 +123,7 @@ int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 		gf_error("--steps and --epochs exclude each other");
 	else if (o->n_inputs == 0) gf_error("no input file (genoformer %s -h for help)", o->task == GF_TASK_MLM ? "pretrain" : "train");
 	else if (o->init && o->resume) gf_error("--init and --resume exclude each other");
+	else if (o->init_partial && !o->init) gf_error("--init-partial needs --init");
 	else return 0;
 	return -1;
 }
@@ -137,11 +139,12 @@ static char *beside(const char *path, const char *suffix, int keep_ext)
 }
 
 
-/* A writable output path, checked before any training. */
-static int check_writable(const char *path)
+/* A writable output path, checked before any training (own: a name the
+ * tool derived, where a symbolic link is refused). */
+static int check_writable(const char *path, int own)
 {
 	char err[GF_ERRLEN];
-	rf_afile_t *f = rf_afile_open(path, err, sizeof err);
+	rf_afile_t *f = (own ? rf_afile_open_own : rf_afile_open)(path, err, sizeof err);
 	if (!f) {
 		gf_error("%s", err);
 		return -1;
@@ -161,6 +164,20 @@ static int64_t steps_of(const gf_training_t *r)
 	return s > 0 ? s : 1;
 }
 
+/* The same-file guard over every input and output of the run. */
+static int claim_files(const gf_training_t *r)
+{
+	const gf_train_opts_t *o = r->o;
+	const char *own[] = { o->init, o->in.io.reference }, *outs[] = { o->out.path, r->ckpt, r->metrics }, *tsv;
+	if (gf_files_claim(own, 2, NULL, 0) || gf_files_claim(o->inputs, o->n_inputs, NULL, 0) ||
+	    gf_files_claim(o->val_inputs, o->n_val_inputs, NULL, 0))
+		return -1;
+	for (int l = 0; l < 2; l++)
+		for (int i = 0; (tsv = gf_labels_tsv(l ? o->val_labels : o->labels, i)); i++)
+			if (gf_files_claim(&tsv, 1, NULL, 0)) return -1;
+	return gf_files_claim(NULL, 0, outs, 3);
+}
+
 static int setup(gf_training_t *r)
 {
 	gf_train_opts_t *o = r->o;
@@ -175,7 +192,12 @@ static int setup(gf_training_t *r)
 		return -1;
 	}
 	if (!(r->be = gf_compute_backend(&o->compute))) rc = -1;
-	if (rc == 0 && (check_writable(o->out.path) || check_writable(r->ckpt))) rc = -1;
+	if (rc == 0 && (claim_files(r) || check_writable(o->out.path, 0) || check_writable(r->ckpt, 1) ||
+	                check_writable(r->metrics, 1)))
+		rc = -1;
+	/* rank 0 of a real run locks the model: two runs writing one -o would
+	 * interleave their metrics and lose a model */
+	if (rc == 0 && !o->dry_run && gf_dist_rank() == 0 && gf_files_lock(o->out.path)) rc = -1;
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
@@ -186,6 +208,7 @@ static int setup(gf_training_t *r)
 
 static void run_free(gf_training_t *r)
 {
+	gf_files_unlock();
 	gf_dataset_free(&r->ds);
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
@@ -255,8 +278,10 @@ int gf_train_run(gf_train_opts_t *o)
 			        100 * gf_dist_allreduce_seconds() / (gf_wall_seconds() - t0));
 	}
 	int done = rc == 0 && ((int64_t)r.step == r.total || r.early);
-	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
+	/* the model first: on a nearly full disk it fits where the checkpoint
+	 * (three times its size) may not */
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out.path, 0);
+	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
 	if (metrics && fclose(metrics)) {
 		gf_error("%s: write failed", r.metrics);
 		rc = -1;

@@ -42,6 +42,7 @@ typedef struct {
 	/* train's own: labels, --balance, --init */
 	int balance;
 	const char *init;
+	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;
 	const char *taxonomy;             /* NCBI nodes.dmp/names.dmp folder: class lineages into the model */
 	const char **inputs;

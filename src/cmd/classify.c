@@ -26,6 +26,7 @@ typedef struct {
 	gf_modelfile_t *mf;
 	float min_prob;
 	int per_window, paired;
+	int shard_i, shard_n;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
@@ -96,7 +97,9 @@ static const gf_opt_t cls_opts[] = {
 };
 static const gf_optgroup_t cls_group = GF_GROUP("Outputs besides the table ('-' is stdout, .gz BGZF)", cls_opts,
                                                 cls_opts_t);
-static const char *const output_help[] = { "the table, written atomically; '-' stdout, .gz BGZF" };
+static const char *const output_help[] = { "the table, written atomically ('-' stdout, .gz BGZF); with\n"
+	                                          "--shard its '#shard<TAB>I/N' line follows the '#genoformer'\n"
+	                                          "line (scripts/slurm/merge reads both)" };
 
 enum { N_USES = GF_INFER_USES + 2 };
 
@@ -194,8 +197,11 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	return 0;
 }
 
+/* A shard's table starts with its own "#shard I/N" line, from which
+ * scripts/slurm/merge orders the shards and finds a missing one. */
 static void write_header(const cls_t *s)
 {
+	if (s->shard_n > 1) fprintf(s->fp, "#shard\t%d/%d\n", s->shard_i, s->shard_n);
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
@@ -421,6 +427,15 @@ int cmd_classify(int argc, char *argv[])
 	s.per_window = c.per_window;
 	s.paired = c.paired;
 	s.min_prob = c.min_prob;
+	s.shard_i = c.shard_i;
+	s.shard_n = c.shard_n;
+	/* the outputs named on the command line (--per-input's are made up in its folder) */
+	const char *named[] = { c.out.path, o.report, o.kraken, o.reads[0], o.reads[1], o.bam }, *outs[6];
+	int n_outs = 0;
+	for (int i = 0; i < 6; i++)
+		if (named[i] || i == 0) outs[n_outs++] = named[i];
+	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, n_outs))
+		rc = GF_EXIT_ERROR;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	if (rc < 0 && mf) {
 		s.mf = mf;

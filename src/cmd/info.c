@@ -173,9 +173,6 @@ int cmd_info(int argc, char *argv[])
 	}
 	print_info(ck, o.tensors);
 	rf_ckpt_free(ck);
-	if (fflush(stdout) || ferror(stdout)) {
-		gf_error("writing the output failed");
-		return GF_EXIT_ERROR;
-	}
+	if (gf_stdout_check()) return GF_EXIT_ERROR;
 	return GF_EXIT_OK;
 }

@@ -46,8 +46,11 @@ static const gf_opt_t label_opts[] = {
 	{ 0, "balance", GF_OPT_SET, offsetof(gf_train_opts_t, balance), .help = "draw classes equally often",
 	  .dflt = "records by length" },
 	{ 0, "init", GF_OPT_STR, offsetof(gf_train_opts_t, init), .arg = "FILE", .dflt = "none",
-	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer,\n"
-	          "matching tensors copied, new classifier head" },
+	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer\n"
+	          "and architecture, every body tensor copied, new classifier head" },
+	{ 0, "init-partial", GF_OPT_SET, offsetof(gf_train_opts_t, init_partial), .dflt = "refused",
+	  .help = "with --init of another architecture: copy the tensors whose name and\n"
+	          "shape match, the others start new" },
 };
 static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, gf_train_opts_t);
 
