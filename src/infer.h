@@ -18,7 +18,6 @@
 #include <stdio.h>
 
 #include "genomics/seqio.h"
-#include "model/atomicfile.h"
 #include "src/modelfile.h"
 #include "src/optgroups.h"
 
@@ -105,21 +104,6 @@ int gf_softmax_argmax(const float *logits, int n, float *probs);
  * its top probability is below min_prob (*top is then that probability, or
  * 0 without windows). */
 int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
-
-/* Output through model/atomicfile's policy to path, or to stdout (path
- * NULL or "-"); BGZF-compressed when the name ends in .gz or .bgz
- * (src/ostream.h). */
-typedef struct {
-	rf_afile_t *af;
-	struct gf_bgzf_out *gz;
-	FILE *fp;
-} gf_out_t;
-
-/* 0, or -1 with a message. */
-int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen);
-/* ok: commits the file (or flushes stdout), else drops it. 0, or -1 with
- * a message when writing failed (nothing is left under the name). */
-int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen);
 
 /* The same-file guard before any work: claims the model, the CRAM
  * reference and the inputs, then the outputs (NULL: standard output). 0, or

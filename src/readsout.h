@@ -21,7 +21,7 @@
 
 #include <htslib/sam.h>
 
-#include "src/infer.h"
+#include "src/output.h"
 
 typedef struct {
 	gf_out_t out[2];  /* paired: the mates' files */

@@ -15,6 +15,7 @@
 #include "src/infer.h"
 #include "src/kraken.h"
 #include "src/log.h"
+#include "src/output.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
 #include "src/provenance.h"

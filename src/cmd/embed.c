@@ -9,6 +9,7 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/output.h"
 #include "src/opts.h"
 #include "src/npy.h"
 

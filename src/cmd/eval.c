@@ -12,6 +12,7 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/output.h"
 #include "src/opts.h"
 
 typedef struct {

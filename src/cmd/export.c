@@ -8,7 +8,7 @@
 #include "model/checkpoint.h"
 #include "src/common.h"
 #include "src/cmd/commands.h"
-#include "src/infer.h"
+#include "src/output.h"
 #include "src/log.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
