@@ -493,6 +493,8 @@ static int open_faidx(gf_reader_t *r, const htsFormat *fmt, char *err, size_t er
 	    (size_t)snprintf(gzi, sizeof gzi, "%s.gzi", r->path) >= sizeof gzi)
 		return fail(r, err, errlen, "the name is too long for its index");
 	if (stat(r->path, &st) != 0) return fail(r, err, errlen, "cannot open: %s", strerror(errno));
+	/* its index would go beside it: /dev/stdin.fai */
+	if (!S_ISREG(st.st_mode)) return fail(r, err, errlen, "regions need an indexed file, not a pipe or device");
 	int missing = access(fai, F_OK) != 0 || (bgz && access(gzi, F_OK) != 0);
 	int stale = !missing && (older(fai, &st) || (bgz && older(gzi, &st)));
 	if (missing || stale) {

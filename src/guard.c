@@ -2,7 +2,6 @@
 #include "src/common.h"
 #include "src/guard.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,44 +46,4 @@ int gf_guard_hparams(rf_ckpt_meta_t *meta, const gf_hparams_t *h, int resumed, i
 		if (rf_ckpt_meta_set(meta, s[i].key, v, err, errlen)) return -1;
 	}
 	return 0;
-}
-
-static double meta_num(const rf_ckpt_meta_t *meta, const char *key, double dflt)
-{
-	const char *s = rf_ckpt_meta_get(meta, key);
-	char *end;
-	double v = s ? strtod(s, &end) : dflt;
-	return s && (*end || end == s) ? dflt : v;
-}
-
-void gf_best_init(gf_best_t *b, const rf_ckpt_meta_t *meta, int64_t patience)
-{
-	b->best = meta_num(meta, "train.best_val_loss", INFINITY);
-	b->best_step = (int64_t)meta_num(meta, "train.best_step", 0);
-	b->since = (int64_t)meta_num(meta, "train.since_best", 0);
-	b->patience = patience;
-}
-
-int gf_best_update(gf_best_t *b, double val_loss, int64_t step)
-{
-	if (val_loss < b->best) {
-		b->best = val_loss;
-		b->best_step = step;
-		b->since = 0;
-		return 1;
-	}
-	b->since++;
-	return b->patience && b->since >= b->patience ? -1 : 0;
-}
-
-void gf_best_store(const gf_best_t *b, rf_ckpt_meta_t *meta)
-{
-	char v[32], err[256];
-	if (isinf(b->best)) return;
-	snprintf(v, sizeof v, "%.9g", b->best);
-	rf_ckpt_meta_set(meta, "train.best_val_loss", v, err, sizeof err);
-	snprintf(v, sizeof v, "%lld", (long long)b->best_step);
-	rf_ckpt_meta_set(meta, "train.best_step", v, err, sizeof err);
-	snprintf(v, sizeof v, "%lld", (long long)b->since);
-	rf_ckpt_meta_set(meta, "train.since_best", v, err, sizeof err);
 }

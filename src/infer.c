@@ -13,6 +13,7 @@
 #include "model/backend.h"
 #include "model/util.h"
 #include "src/common.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -53,6 +54,8 @@ static const gf_opt_t infer_opts[] = {
 	                        .help = "also one row per window of the model's length", .dflt = "off" },
 	[GF_INF_MIN_PROB] = { 0, "min-prob", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT",
 	                      "'unclassified' when the top class probability is below this" },
+	[GF_INF_NO_KMER_HEAD] = { 0, "no-kmer-head", GF_OPT_SET, INF(no_kmer_head), .dflt = "the head when present",
+	                          .help = "the Reformer alone, without the model's k-mer head" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
 	                   .help = "only records whose index over all inputs (from 0) is I modulo N;\n"
 	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
@@ -171,6 +174,8 @@ typedef struct {
 	int64_t *win_beg, *win_end;
 	char *seq[2], *qual[2];  /* with keep_reads */
 	bam1_t *aln[2];
+	char *kh_seq;         /* the bases (a pair's mates joined by one N), kept for the k-mer head */
+	size_t kh_len;
 } pending_t;
 
 /* The windows of one rung of the length ladder waiting for a forward pass:
@@ -198,6 +203,7 @@ typedef struct {
 	void *ctx;
 	gf_infer_stats_t *st;
 	gf_progress_t progress;
+	gf_kh_t *kh;          /* the model's k-mer head (classifier outputs), or NULL */
 } infer_t;
 
 static void pending_free(pending_t *p)
@@ -216,6 +222,7 @@ static void pending_free(pending_t *p)
 		free(p->qual[i]);
 		if (p->aln[i]) bam_destroy1(p->aln[i]);
 	}
+	free(p->kh_seq);
 	free(p);
 }
 
@@ -244,6 +251,12 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		     (g->rec = malloc(c->compute.batch * sizeof *g->rec)) && (g->win = malloc(c->compute.batch * sizeof *g->win));
 	}
 	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->compute.batch, L);
+	const char *kh = embed || c->no_kmer_head ? NULL : rf_ckpt_meta_get(&mf->meta, GF_KH_META);
+	char e[GF_ERRLEN];
+	if (ok && kh && !(in->kh = gf_kh_parse(kh, mf->n_classes, e, sizeof e))) {
+		snprintf(err, errlen, "%s: %s", c->model_path, e);
+		ok = 0;
+	}
 	return ok ? 0 : -1;
 }
 
@@ -259,6 +272,7 @@ static void infer_free(infer_t *in)
 	free(in->pend);
 	free(in->out);
 	gf_window_free(&in->win);
+	gf_kh_free(in->kh);
 }
 
 /* One forward pass over a rung's queued windows; stores each window's
@@ -292,6 +306,7 @@ static void finish_record(infer_t *in, pending_t *p)
 		for (size_t w = 0; w < p->r.n_windows; w++) s += (double)p->win_real[w] * p->win_out[w * W + j];
 		p->out[j] = (float)(s / (double)p->r.tokens);
 	}
+	if (in->kh) gf_kh_classify(in->kh, p->kh_seq, p->kh_len, p->out, gf_kh_key(p->name), p->out);
 	p->r.out = p->out;
 }
 
@@ -393,6 +408,22 @@ static int keep_reads(pending_t *p, const reads_t *rd, int keep)
 	return 0;
 }
 
+/* The bases the k-mer head reads: the record's, or a pair's mates joined
+ * by an N (no k-mer spans the two). */
+static int keep_kh_seq(pending_t *p, const reads_t *rd)
+{
+	size_t n = rd->rec[0]->len + (rd->n > 1 ? 1 + rd->rec[1]->len : 0);
+	if (!(p->kh_seq = malloc(n + 1))) return -1;
+	memcpy(p->kh_seq, rd->rec[0]->seq, rd->rec[0]->len);
+	if (rd->n > 1) {
+		p->kh_seq[rd->rec[0]->len] = 'N';
+		memcpy(p->kh_seq + rd->rec[0]->len + 1, rd->rec[1]->seq, rd->rec[1]->len);
+	}
+	p->kh_seq[n] = 0;
+	p->kh_len = n;
+	return 0;
+}
+
 /* Queues every window of one record (or pair); runs batches as they fill
  * and, when too many records wait on part-filled rungs, every rung. */
 static int add_record(infer_t *in, const char *path, const char *name, const reads_t *rd, uint64_t index, char *err,
@@ -419,6 +450,7 @@ static int add_record(infer_t *in, const char *path, const char *name, const rea
 	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	p->r.mate_windows = nw[0];
 	in->pend[in->n_pend++] = p;
+	if (in->kh && keep_kh_seq(p, rd)) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	in->st->records++;
 	in->st->bases += p->r.len;
 	in->st->windows += nw[0] + nw[1];

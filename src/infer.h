@@ -26,6 +26,7 @@ typedef struct {
 	const char *model_path;
 	int rc_average, per_window;
 	float min_prob;           /* below it: unclassified */
+	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
 	int paired;               /* --paired: one input (interleaved, or SAM/BAM/CRAM by flags) or mate files R1 R2 ... */
@@ -35,9 +36,9 @@ typedef struct {
 } gf_infer_cli_t;
 
 /* The options of classify, embed and eval that are not in a shared group:
- * -m, --rc-average, --per-window, --min-prob, --shard. */
+ * -m, --rc-average, --per-window, --min-prob, --no-kmer-head, --shard. */
 extern const gf_optgroup_t gf_group_infer;
-enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_SHARD };
+enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_NO_KMER_HEAD, GF_INF_SHARD };
 
 /* Defaults (batch 16); the regions get room for argc entries. -1 when out
  * of memory. */

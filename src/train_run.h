@@ -12,6 +12,7 @@
 #include "model/optim.h"
 #include "src/dataset.h"
 #include "src/guard.h"
+#include "src/earlystop.h"
 #include "src/modelfile.h"
 #include "src/trainer.h"
 
@@ -31,8 +32,10 @@ typedef struct {
 	int64_t total;
 	double vloss, vacc;          /* the last validation's */
 	int preempted;               /* the signal that stopped the loop, or 0 */
-	int resumed, early;          /* from a checkpoint; stopped early (--early-stop) */
-	gf_best_t best;              /* the lowest validation loss (--keep-best, --early-stop) */
+	struct gf_mk_plan *mk;       /* settings from the data (src/markers.h) */
+	gf_es_t es;                  /* early stopping, best parameters */
+	int resumed;                 /* from a checkpoint */
+	double best_vloss;           /* --keep-best: the lowest validation loss so far */
 	char *best_path;             /* --keep-best: FILE.best.gfm */
 } gf_training_t;
 

@@ -31,6 +31,7 @@ typedef struct {
 	double val_frac;
 	int64_t val_every, log_every;
 	int val_windows;
+	int patience;                     /* early stopping (src/earlystop.h); 0: off */
 	int rc_aug;
 	const char **val_inputs;
 	int n_val_inputs;
@@ -38,7 +39,6 @@ typedef struct {
 	int64_t save_every, stop_at;
 	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
 	int keep_best, override_hparams;  /* --keep-best, --override-hparams (src/guard.h) */
-	int64_t early_stop;               /* validations without improvement before stopping; 0: never */
 	/* train's own: labels, --balance, --init */
 	int balance;
 	const char *init;

@@ -14,6 +14,7 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/kraken.h"
+#include "src/lineage.h"
 #include "src/log.h"
 #include "src/output.h"
 #include "src/optgroups.h"
@@ -32,6 +33,8 @@ typedef struct {
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	gf_lineage_t *lin;  /* the classes' lineages, or NULL (flat classes) */
+	float rank_conf;
 	gf_taxa_t taxa;
 	FILE *kfp;          /* --kraken-out, or NULL */
 	gf_seqout_t *reads[2]; /* --unclassified-out, --classified-out, or NULL */
@@ -47,6 +50,7 @@ typedef struct {
 	const char *reads[2], *bam;  /* --unclassified-out, --classified-out, --bam-out */
 	int paired;
 	int kraken_report;  /* --report-format kraken */
+	float rank_conf;
 } cls_opts_t;
 
 static int check_report_format(void *ctx, const gf_opt_t *opt, const char *arg)
@@ -64,6 +68,8 @@ static const gf_opt_t cls_opts[] = {
 	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	          "probability of its records), 'unclassified' first, then the classes by\n"
 	          "count" },
+	{ 0, "rank-conf", GF_OPT_FLOAT, offsetof(cls_opts_t, rank_conf), 0, 1, .arg = "F",
+	  .help = "lineage classes: the confidence a rank needs to be called" },
 	{ 0, "report-format", GF_OPT_STR, CO(report_format), .arg = "STR", .call = check_report_format, .dflt = "native",
 	  .help = "native (the TSV above) or kraken: Kraken 2's 6-column report (percent,\n"
 	          "clade count, direct count, rank code, taxid, indented name) with the\n"
@@ -136,6 +142,7 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
+	if (s->lin) gf_lineage_print(s->lin, logits ? s->probs : NULL, s->rank_conf, s->fp);
 	fputc('\n', s->fp);
 	return cls;
 }
@@ -206,6 +213,7 @@ static void write_header(const cls_t *s)
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
+	if (s->lin) fputs("\tlineage\tlineage_conf", s->fp);
 	fputc('\n', s->fp);
 }
 
@@ -241,7 +249,10 @@ static const gf_cmdhelp_t help = {
 	"then a header: id, length, predicted, probability, then each class's probability\n"
 	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
 	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	"predicted 'unclassified', probability 0, class probabilities NA.\n\n",
+	"predicted 'unclassified', probability 0, class probabilities NA. When the classes are lineages\n"
+	"(ranks joined by ';'), two more columns: lineage, the top class's lineage down to the deepest\n"
+	"rank whose confidence (the summed probability of the classes below it) reaches --rank-conf,\n"
+	"'unclassified' when none does; lineage_conf, the confidence of each of its ranks.\n\n",
 	NULL,
 };
 
@@ -422,7 +433,7 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	cls_opts_t o = { 0 };
+	cls_opts_t o = { .rank_conf = GF_LINEAGE_CUTOFF };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
@@ -443,6 +454,8 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
+		s.lin = gf_lineage_new(mf->classes, mf->n_classes);  /* NULL: flat classes */
+		s.rank_conf = o.rank_conf;
 		if (!s.probs || !s.count || !s.psum) gf_error("out of memory");
 		else if (!load_taxa(&s, &o))
 			rc = (o.per_input ? classify_samples : classify)(&c, &s, &o, argv + optind, argc - optind);
@@ -455,6 +468,7 @@ int cmd_classify(int argc, char *argv[])
 	free(s.win_taxid);
 	free(s.win_kmers);
 	gf_taxa_free(&s.taxa);
+	gf_lineage_free(s.lin);
 	if (mf) gf_modelfile_free(mf);
 	gf_infer_cli_free(&c);
 	return rc;

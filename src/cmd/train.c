@@ -66,7 +66,9 @@ static void uses(gf_train_opts_t *o, gf_optuse_t *use)
 static const gf_cmdhelp_t help = {
 	"Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
 	"Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
-	"sampled at random positions, labelled with their record's class.\n\n",
+	"sampled at random positions, labelled with their record's class. With short records (median\n"
+	"up to 20 kbp: marker genes, amplicons) the options left out are set from the data and printed\n"
+	"('settings from the data'), whole records validate, and a k-mer head is added (README).\n\n",
 	gf_train_exit_status,
 };
 

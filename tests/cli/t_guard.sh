@@ -1,7 +1,6 @@
 # Training guard rails: --resume refuses changed optimisation settings
-# unless --override-hparams (then recorded in the model), --keep-best keeps
-# the model of the lowest validation loss beside the last, --early-stop ends
-# a run whose validation loss stops improving (exit 0, the model written).
+# unless --override-hparams (then recorded in the model), and --keep-best
+# keeps the model of the lowest validation loss beside the last.
 set -u
 C=data/cache
 [ -f $C/lambda/lambda_virus.fa ] && [ -f $C/ecoli/MG1655-K12.fasta ] || fail "no example data: run data/fetch-examples.sh"
@@ -25,14 +24,7 @@ expect_status 0 "$GF" train -o "$T/s.gfm" "${CLS[@]}" "${M[@]}" --steps 6 --resu
 expect_status 0 "$GF" train -o "$T/b.gfm" "${CLS[@]}" "${M[@]}" --steps 8 --val-every 1 --lr 3e-2 --keep-best
 best=$(awk -F'\t' 'NR > 1 && $5 != "NA" && $5 != "" { if (b == "" || $5 + 0 < b + 0) { b = $5; s = $1 } } END { print s }' "$T/b.metrics.tsv")
 [ -s "$T/b.best.gfm" ] || fail "--keep-best wrote no $T/b.best.gfm"
-"$GF" info "$T/b.best.gfm" | grep -qx $'meta.train.best_step\t'"$best" ||
-	fail "best model: step $("$GF" info "$T/b.best.gfm" | grep best_step), metrics say $best"
 "$GF" info "$T/b.best.gfm" | grep -qx $'train.steps\t'"$best" || fail "best model is not the step-$best model"
 [ -s "$T/b.gfm" ] || fail "the last model is missing"
 
-# --early-stop 2: stops once two validations in a row bring nothing lower
-expect_status 0 "$GF" train -o "$T/e.gfm" "${CLS[@]}" "${M[@]}" --steps 400 --val-every 1 --lr 0.5 --early-stop 2 -v
-grep -q '\] early stop at step [0-9]*: 2 validations without a lower loss than' "$T/err" || fail "no early stop: $(tail -3 "$T/err")"
-steps=$("$GF" info "$T/e.gfm" | awk -F'\t' '$1 == "train.steps" { print $2 }')
-[ "$steps" -lt 400 ] || fail "early stop ran all $steps steps"
 exit 0

@@ -67,6 +67,9 @@ mkdir -p "$T/a\\b"
 expect_status 0 "$MERGE" -o "$T/a\\b/m\\n.tsv" --report "$T/a\\b/r\\t.tsv" "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv"
 cmp -s "$T/a\\b/m\\n.tsv" "$T/one.tsv" || fail "merge -o with backslashes: $(ls -R "$T/a\\b")"
 [ -s "$T/a\\b/r\\t.tsv" ] || fail "merge --report with backslashes wrote nothing"
+ln -s nowhere/x "$T/dangling"
+expect_error 1 "[merge] $T/dangling: is a symbolic link whose target does not exist; not created" \
+	"$MERGE" -o "$T/dangling" "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv"
 # a FIFO is written in place; a rewritten file keeps its mode
 mkfifo "$T/fifo"
 cat "$T/fifo" >"$T/from_fifo" &
