@@ -70,7 +70,7 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/cmd/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests bench-tools check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
+.PHONY: install all tests bench-tools check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
 # The binary's name does not say how it was built (CPU or CUDA): relink it
@@ -117,7 +117,7 @@ $(BUILD)/bench/%: scripts/bench/%.cu
 	$(NVCC) $(NVFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -lcublas
 
 deps:
-	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh
+	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh test plot
 
 data:
 	@data/fetch-examples.sh
@@ -133,7 +133,7 @@ check-cli: $(BIN)
 # The whole test command: normal build, sanitizer build, CLI tests, and the
 # CUDA parity suite when this machine has a GPU and nvcc.
 check:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh test
 	@data/fetch-examples.sh
 	$(MAKE) check-unit bench-tools
 	$(MAKE) asan=1 check-unit
@@ -153,7 +153,7 @@ check-mpi:
 
 # A real single-node SLURM on localhost runs the sbatch scripts (root, Debian).
 test-hpc:
-	@GF_EXTRA_DEPS="libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge" scripts/install-deps.sh
+	@GF_EXTRA_DEPS="slurmctld slurmd slurm-client munge" scripts/install-deps.sh test mpi
 	$(MAKE) check-mpi
 	tests/hpc/run.sh
 
@@ -186,7 +186,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LINK = $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
 
 fuzz:
-	@scripts/install-deps.sh fuzz
+	@scripts/install-deps.sh test fuzz
 	$(MAKE) fuzz=1 $(FUZZ_NAMES:%=build-fuzz/tests/fuzz/%)
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
@@ -209,14 +209,29 @@ $(BUILD)/tests/fuzz/seed_models: tests/fuzz/seed_models.c $(BUILD)/libgfcli.a $(
 	$(CC) $(CFLAGS) -o $@ $< $(FUZZ_LINK)
 
 demo:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
 	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/demo.sh
 
 bench:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/bench/run-all.sh
+
+# make install PREFIX=/opt/genoformer (DESTDIR for packaging): the binary,
+# the man page made from the -h texts (scripts/make-man.sh), and the
+# cluster and plotting scripts under share/genoformer/scripts.
+PREFIX ?= /usr/local
+install: $(BIN)
+	@mkdir -p $(BUILD)
+	scripts/make-man.sh ./$(BIN) >$(BUILD)/genoformer.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/genoformer/scripts/slurm
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/genoformer
+	install -m 644 $(BUILD)/genoformer.1 $(DESTDIR)$(PREFIX)/share/man/man1/genoformer.1
+	install -m 755 scripts/plot-metrics $(DESTDIR)$(PREFIX)/share/genoformer/scripts/
+	install -m 755 scripts/slurm/merge $(DESTDIR)$(PREFIX)/share/genoformer/scripts/slurm/
+	install -m 644 scripts/slurm/*.sbatch $(DESTDIR)$(PREFIX)/share/genoformer/scripts/slurm/
 
 clean:
 	rm -rf build build-asan build-cuda build-mpi build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi

@@ -32,7 +32,8 @@ echo "== Classifying $n contigs ($bp bp) of held-out strains on the CPU ($THREAD
 "$GF" classify -m "$MODEL" --device cpu -t "$THREADS" --report "$T/report.tsv" -o "$T/classify.tsv" $EX/contigs.fa.gz
 echo
 echo "== First rows of the table (id, length, predicted, probability, then each class's probability)"
-head -n 9 "$T/classify.tsv" >"$T/head.tsv"
+head -n 1 "$T/classify.tsv"   # the #genoformer line: version, model, the model file's CRC32
+sed -n 2,10p "$T/classify.tsv" >"$T/head.tsv"
 table "$T/head.tsv"
 echo
 echo "== Report (class, records, percent, mean probability)"

@@ -8,10 +8,12 @@
 #include <string.h>
 
 #include "genomics/kmer.h"
+#include "genomics/mates.h"
 #include "genomics/window.h"
 #include "model/backend.h"
 #include "model/util.h"
 #include "src/common.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -69,6 +71,8 @@ static const gf_opt_t infer_opts[] = {
 	                        .help = "also one row per window of the model's length", .dflt = "off" },
 	[GF_INF_MIN_PROB] = { 0, "min-prob", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT",
 	                      "'unclassified' when the top class probability is below this" },
+	[GF_INF_NO_KMER_HEAD] = { 0, "no-kmer-head", GF_OPT_SET, INF(no_kmer_head), .dflt = "the head when present",
+	                          .help = "the Reformer alone, without the model's k-mer head" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
 	                   .help = "only records whose index over all inputs (from 0) is I modulo N;\n"
 	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
@@ -181,14 +185,18 @@ void gf_infer_log_stats(const gf_infer_stats_t *st)
 	        (unsigned long long)st->tokens, t, gf_fmt_si(t > 0 ? st->bases / t : 0.0, "bp/s", r, sizeof r));
 }
 
-/* A record whose windows are in flight. */
+/* A record (or a pair of mates) whose windows are in flight. */
 typedef struct {
 	gf_infer_rec_t r;
-	char *path, *name;
+	char *path, *name, *mate_name[2];
 	size_t done;          /* windows with a result */
 	int *win_real;        /* real tokens per window (weights) */
 	float *out, *win_out;
 	int64_t *win_beg, *win_end;
+	char *seq[2], *qual[2];  /* with keep_reads */
+	bam1_t *aln[2];
+	char *kh_seq;         /* the bases (a pair's mates joined by one N), kept for the k-mer head */
+	size_t kh_len;
 } pending_t;
 
 /* The windows of one rung of the length ladder waiting for a forward pass:
@@ -226,6 +234,7 @@ typedef struct {
 	void *ctx;
 	gf_infer_stats_t *st;
 	gf_progress_t progress;
+	gf_kh_t *kh;          /* the model's k-mer head (classifier outputs), or NULL */
 } infer_t;
 
 static void pending_free(pending_t *p)
@@ -238,6 +247,13 @@ static void pending_free(pending_t *p)
 	free(p->win_out);
 	free(p->win_beg);
 	free(p->win_end);
+	for (int i = 0; i < 2; i++) {
+		free(p->mate_name[i]);
+		free(p->seq[i]);
+		free(p->qual[i]);
+		if (p->aln[i]) bam_destroy1(p->aln[i]);
+	}
+	free(p->kh_seq);
 	free(p);
 }
 
@@ -275,6 +291,12 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		     (g->rec = malloc(c->compute.batch * sizeof *g->rec)) && (g->win = malloc(c->compute.batch * sizeof *g->win));
 	}
 	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->compute.batch, L);
+	const char *kh = embed || c->no_kmer_head ? NULL : rf_ckpt_meta_get(&mf->meta, GF_KH_META);
+	char e[GF_ERRLEN];
+	if (ok && kh && !(in->kh = gf_kh_parse(kh, mf->n_classes, e, sizeof e))) {
+		snprintf(err, errlen, "%s: %s", c->model_path, e);
+		ok = 0;
+	}
 	return ok ? 0 : -1;
 }
 
@@ -293,6 +315,7 @@ static void infer_free(infer_t *in)
 	free(in->pend);
 	free(in->out);
 	gf_window_free(&in->win);
+	gf_kh_free(in->kh);
 }
 
 /* One forward pass over n windows in b (rows_per_win rows or sequences
@@ -343,6 +366,7 @@ static void finish_record(infer_t *in, pending_t *p)
 		for (size_t w = 0; w < p->r.n_windows; w++) s += (double)p->win_real[w] * p->win_out[w * W + j];
 		p->out[j] = (float)(s / (double)p->r.tokens);
 	}
+	if (in->kh) gf_kh_classify(in->kh, p->kh_seq, p->kh_len, p->out, gf_kh_key(p->name), p->out);
 	p->r.out = p->out;
 }
 
@@ -370,9 +394,9 @@ static int flush_all(infer_t *in, char *err, size_t errlen)
 	return emit_done(in, err, errlen);
 }
 
-/* Queues the window in in->win (window w of p) as rows_per_win packed
- * sequences, after running the queue when it is full. */
-static int queue_packed(infer_t *in, pending_t *p, size_t w, char *err, size_t errlen)
+/* Queues the window in in->win (the slot-th window of p) as rows_per_win
+ * packed sequences, after running the queue when it is full. */
+static int queue_packed(infer_t *in, pending_t *p, size_t slot, char *err, size_t errlen)
 {
 	packq_t *q = &in->pq;
 	int n = in->win.n_real;
@@ -383,20 +407,21 @@ static int queue_packed(infer_t *in, pending_t *p, size_t w, char *err, size_t e
 		if (r) gf_kmer_revcomp_tokens(t, n, in->mf->k, t);
 	}
 	q->rec[q->n] = p;
-	q->win[q->n++] = w;
+	q->win[q->n++] = slot;
 	return 0;
 }
 
-/* Queues window w of p's record (bases seq) on its rung. */
-static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_t w, char *err, size_t errlen)
+/* Queues window w of rec, the slot-th window of p, on its rung. */
+static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_t w, size_t slot, char *err,
+                        size_t errlen)
 {
 	const gf_modelfile_t *mf = in->mf;
 	gf_window_t *win = &in->win;
 	gf_window_get(win, rec->seq, rec->len, mf->k, mf->stride, 0, p->r.index, rec->beg, w);
-	p->win_real[w] = win->n_real;
-	p->win_beg[w] = win->beg;
-	p->win_end[w] = win->end;
-	if (gf_pack_takes(&in->pq.pk, win->n_real)) return queue_packed(in, p, w, err, errlen);
+	p->win_real[slot] = win->n_real;
+	p->win_beg[slot] = win->beg;
+	p->win_end[slot] = win->end;
+	if (gf_pack_takes(&in->pq.pk, win->n_real)) return queue_packed(in, p, slot, err, errlen);
 	rung_t *g = in->rung;
 	while (g->len < win->n_real) g++;
 	for (int r = 0; r < in->rows_per_win; r++) {
@@ -408,40 +433,87 @@ static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_
 		if (r) gf_kmer_revcomp_tokens(t, win->n_real, mf->k, t);
 	}
 	g->rec[g->n] = p;
-	g->win[g->n] = w;
+	g->win[g->n] = slot;
 	if (++g->n == in->c->compute.batch) return run_rung(in, g, err, errlen);
 	return 0;
 }
 
-static pending_t *pending_new(const char *path, const gf_record_t *rec, uint64_t index, size_t nw, size_t tokens, int W)
+/* The reads of a record: one, or the two mates of a pair. */
+typedef struct {
+	const gf_record_t *rec[2];
+	const bam1_t *aln[2];
+	int n;
+} reads_t;
+
+static pending_t *pending_new(const char *path, const char *name, const reads_t *rd, uint64_t index, size_t nw,
+                              size_t tokens, int W)
 {
 	pending_t *p = calloc(1, sizeof *p);
 	if (!p) return NULL;
 	size_t n = nw ? nw : 1;
-	p->path = strdup(path);
-	p->name = strdup(rec->name);
+	int ok = (p->path = strdup(path)) && (p->name = strdup(name));
+	for (int i = 0; ok && i < rd->n; i++) ok = (p->mate_name[i] = strdup(rd->rec[i]->name)) != NULL;
 	p->win_real = malloc(n * sizeof *p->win_real);
 	p->out = malloc((size_t)W * sizeof *p->out);
 	p->win_out = malloc(n * W * sizeof *p->win_out);
 	p->win_beg = malloc(n * sizeof *p->win_beg);
 	p->win_end = malloc(n * sizeof *p->win_end);
-	if (!p->path || !p->name || !p->win_real || !p->out || !p->win_out || !p->win_beg || !p->win_end) {
+	if (!ok || !p->win_real || !p->out || !p->win_out || !p->win_beg || !p->win_end) {
 		pending_free(p);
 		return NULL;
 	}
-	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .len = rec->len, .beg = rec->beg, .index = index,
+	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .beg = rd->n == 1 ? rd->rec[0]->beg : 0, .index = index,
 		                     .n_windows = nw, .tokens = tokens, .win_out = p->win_out,
-		                     .win_beg = p->win_beg, .win_end = p->win_end };
+		                     .win_beg = p->win_beg, .win_end = p->win_end, .n_mates = rd->n };
+	for (int i = 0; i < rd->n; i++) {
+		p->r.mate_name[i] = p->mate_name[i];
+		p->r.mate_len[i] = rd->rec[i]->len;
+		p->r.len += rd->rec[i]->len;
+	}
 	return p;
 }
 
-/* Queues every window of one record; runs batches as they fill and, when
- * too many records wait on part-filled rungs, every rung. */
-static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uint64_t index, char *err, size_t errlen)
+/* With keep_reads: copies of the reads' bases, qualities and alignments. */
+static int keep_reads(pending_t *p, const reads_t *rd, int keep)
+{
+	for (int i = 0; i < rd->n; i++) {
+		const gf_record_t *rec = rd->rec[i];
+		if (!(p->seq[i] = strdup(rec->seq)) || (rec->qual && !(p->qual[i] = strdup(rec->qual)))) return -1;
+		if (keep > 1 && rd->aln[i] && !(p->aln[i] = bam_dup1(rd->aln[i]))) return -1;
+		p->r.seq[i] = p->seq[i];
+		p->r.qual[i] = p->qual[i];
+		p->r.aln[i] = p->aln[i];
+	}
+	return 0;
+}
+
+/* The bases the k-mer head reads: the record's, or a pair's mates joined
+ * by an N (no k-mer spans the two). */
+static int keep_kh_seq(pending_t *p, const reads_t *rd)
+{
+	size_t n = rd->rec[0]->len + (rd->n > 1 ? 1 + rd->rec[1]->len : 0);
+	if (!(p->kh_seq = malloc(n + 1))) return -1;
+	memcpy(p->kh_seq, rd->rec[0]->seq, rd->rec[0]->len);
+	if (rd->n > 1) {
+		p->kh_seq[rd->rec[0]->len] = 'N';
+		memcpy(p->kh_seq + rd->rec[0]->len + 1, rd->rec[1]->seq, rd->rec[1]->len);
+	}
+	p->kh_seq[n] = 0;
+	p->kh_len = n;
+	return 0;
+}
+
+/* Queues every window of one record (or pair); runs batches as they fill
+ * and, when too many records wait on part-filled rungs, every rung. */
+static int add_record(infer_t *in, const char *path, const char *name, const reads_t *rd, uint64_t index, char *err,
+                      size_t errlen)
 {
 	const gf_modelfile_t *mf = in->mf;
-	size_t m = gf_kmer_count(rec->len, mf->k, mf->stride);
-	size_t nw = gf_window_count(m, mf->window, 0);
+	size_t m[2] = { 0, 0 }, nw[2] = { 0, 0 };
+	for (int i = 0; i < rd->n; i++) {
+		m[i] = gf_kmer_count(rd->rec[i]->len, mf->k, mf->stride);
+		nw[i] = gf_window_count(m[i], mf->window, 0);
+	}
 	if (in->n_pend == in->cap_pend) {
 		size_t cap = in->cap_pend ? 2 * in->cap_pend : 64;
 		pending_t **q = realloc(in->pend, cap * sizeof *q);
@@ -449,17 +521,60 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 		in->pend = q;
 		in->cap_pend = cap;
 	}
-	pending_t *p = pending_new(path, rec, index, nw, m, in->width);
-	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
+	pending_t *p = pending_new(path, name, rd, index, nw[0] + nw[1], m[0] + m[1], in->width);
+	if (p && in->c->keep_reads && keep_reads(p, rd, in->c->keep_reads)) {
+		pending_free(p);
+		p = NULL;
+	}
+	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", name);
+	p->r.mate_windows = nw[0];
 	in->pend[in->n_pend++] = p;
+	if (in->kh && keep_kh_seq(p, rd)) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	in->st->records++;
-	in->st->bases += rec->len;
-	in->st->windows += nw;
-	in->st->tokens += m;
-	for (size_t w = 0; w < nw; w++)
-		if (queue_window(in, p, rec, w, err, errlen)) return -1;
+	in->st->bases += p->r.len;
+	in->st->windows += nw[0] + nw[1];
+	in->st->tokens += m[0] + m[1];
+	for (int i = 0; i < rd->n; i++)
+		for (size_t w = 0; w < nw[i]; w++)
+			if (queue_window(in, p, rd->rec[i], w, (i ? nw[0] : 0) + w, err, errlen)) return -1;
 	if (in->n_pend > in->max_pend) return flush_all(in, err, errlen);
 	return emit_done(in, err, errlen);
+}
+
+/* Whether record i over all inputs is this shard's (counted as skipped if not). */
+static int in_shard(infer_t *in, uint64_t i)
+{
+	if (i % (uint64_t)in->c->shard_n == (uint64_t)in->c->shard_i) return 1;
+	in->st->skipped++;
+	return 0;
+}
+
+/* --paired: the pairs (and single reads) of path, or of mate files path and path2. */
+static int run_mates(infer_t *in, const char *path, const char *path2, uint64_t *index, char *err, size_t errlen)
+{
+	gf_mates_t *mt = gf_mates_open(path, path2, &in->c->in.io, err, errlen);
+	if (!mt) return -1;
+	gf_record_t rec[2];
+	reads_t rd = { { &rec[0], &rec[1] }, { NULL, NULL }, 0 };
+	char name[4096];
+	int rc = 0;
+	gf_record_init(&rec[0]);
+	gf_record_init(&rec[1]);
+	while (rc == 0 && (rd.n = gf_mates_read(mt, &rec[0], &rec[1], &rd.aln[0], &rd.aln[1], err, errlen)) > 0) {
+		if (!in_shard(in, (*index)++)) continue;
+		if (rd.n == 1) snprintf(name, sizeof name, "%s", rec[0].name);
+		else gf_mates_name(rec[0].name, rec[1].name, name, sizeof name);
+		rc = add_record(in, path, name, &rd, *index - 1, err, errlen);
+		gf_progress_update(&in->progress, in->st->bases);
+	}
+	if (rc == 0 && rd.n < 0) rc = -1;
+	if (rc == 0 && gf_mates_orphans(mt))
+		gf_warn("%s: %llu paired reads had no mate next to them and were classified alone (mates must be adjacent: "
+		        "samtools collate or sort -n)", path, (unsigned long long)gf_mates_orphans(mt));
+	gf_record_free(&rec[0]);
+	gf_record_free(&rec[1]);
+	gf_mates_close(mt);
+	return rc;
 }
 
 static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, size_t errlen)
@@ -467,15 +582,13 @@ static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, s
 	gf_reader_t *r = gf_seqio_open(path, &in->c->in.io, err, errlen);
 	if (!r) return -1;
 	gf_record_t rec;
+	reads_t rd = { { &rec, NULL }, { NULL, NULL }, 1 };
 	int ret, rc = 0;
 	gf_record_init(&rec);
 	while (rc == 0 && (ret = gf_seqio_read(r, &rec, err, errlen)) > 0) {
-		uint64_t i = (*index)++;
-		if (i % (uint64_t)in->c->shard_n != (uint64_t)in->c->shard_i) {
-			in->st->skipped++;
-			continue;
-		}
-		rc = add_record(in, path, &rec, i, err, errlen);
+		if (!in_shard(in, (*index)++)) continue;
+		rd.aln[0] = gf_seqio_alignment(r);
+		rc = add_record(in, path, rec.name, &rd, *index - 1, err, errlen);
 		gf_progress_update(&in->progress, in->st->bases);
 	}
 	if (rc == 0 && ret < 0) rc = -1;
@@ -495,7 +608,11 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 	in.st = st;
 	uint64_t index = 0;
 	gf_progress_start(&in.progress, 0, "bp");
-	for (int i = 0; rc == 0 && i < n_inputs; i++) rc = run_file(&in, inputs[i], &index, err, errlen);
+	if (c->paired && n_inputs == 1) rc = rc ? rc : run_mates(&in, inputs[0], NULL, &index, err, errlen);
+	else if (c->paired)
+		for (int i = 0; rc == 0 && i + 1 < n_inputs; i += 2) rc = run_mates(&in, inputs[i], inputs[i + 1], &index, err, errlen);
+	else
+		for (int i = 0; rc == 0 && i < n_inputs; i++) rc = run_file(&in, inputs[i], &index, err, errlen);
 	if (rc == 0) rc = flush_all(&in, err, errlen);
 	gf_progress_end(&in.progress);
 	infer_free(&in);

@@ -2,6 +2,7 @@
  * labelled, with the validation split; see train_run.h. */
 #include "src/common.h"
 #include "src/log.h"
+#include "src/markers.h"
 #include "src/train_run.h"
 
 /* Adds every record of path in role; classify records take their class
@@ -68,6 +69,8 @@ int gf_training_data(gf_training_t *r)
 		gf_error("%s", err);
 		return -1;
 	}
+	if (!sep && r->mk && r->mk->record_split)
+		gf_debug("%zu records held out for validation", gf_mk_split_records(&r->ds, o->val_frac, o->optim.seed));
 	char warn[GF_ERRLEN];
 	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err) ||
 	    gf_dataset_check(&r->ds, r->mf->n_classes ? (const char *const *)r->mf->classes : NULL, err, sizeof err, warn,

@@ -214,6 +214,19 @@ const char *gf_training_val_text(double loss, double acc, char *buf, size_t len)
 	return buf;
 }
 
+/* 1 when the validation loss has not improved for --patience validations
+ * (on any rank: rank 0 validates); es.since < 0 after an error. */
+static int early_stop(gf_training_t *r, double vloss)
+{
+	int s = gf_es_update(&r->es, r->mf->model, r->step, vloss);
+	if (s < 0) r->es.since = -1;
+	if (!gf_dist_any(s != 0)) return 0;
+	if (s > 0)
+		gf_info("early stop at step %llu: no lower validation loss in %d validations (best %.4f at step %llu)",
+		        (unsigned long long)r->step, r->es.patience, r->es.best, (unsigned long long)r->es.best_step);
+	return 1;
+}
+
 int gf_training_loop(gf_training_t *r, FILE *metrics)
 {
 	bufs_t b = { 0 };
@@ -248,6 +261,13 @@ int gf_training_loop(gf_training_t *r, FILE *metrics)
 			r->vloss = vloss;
 			r->vacc = vacc;
 		}
+		if (val && r->es.patience && early_stop(r, vloss)) {
+			if (r->es.since < 0) {
+				rc = -1;
+				break;
+			}
+			r->total = end = (int64_t)r->step;
+		}
 		if (val || at_end || r->step % o->log_every == 0 || (int64_t)r->step == end) {
 			double now = gf_wall_seconds();
 			last_loss = loss_sum / n_sum;
@@ -263,7 +283,13 @@ int gf_training_loop(gf_training_t *r, FILE *metrics)
 			gf_info("step %llu/%lld: loss %.4f%s, lr %.3g", (unsigned long long)r->step, (long long)r->total,
 			        last_loss, gf_training_val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
+		/* --keep-best: the model of the lowest validation loss beside the last (rank 0 validates and writes) */
+		if (val && o->keep_best && !isnan(vloss) && !(vloss >= r->best_vloss)) {
+			r->best_vloss = vloss;
+			if ((rc = gf_training_save(r, r->best_path, 0))) break;
+		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = gf_training_save(r, r->ckpt, 1))) break;
+		snprintf(prog.note, sizeof prog.note, "loss %.4f", loss);
 		gf_progress_update(&prog, r->step - first);
 	}
 	gf_progress_end(&prog);

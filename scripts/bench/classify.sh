@@ -73,8 +73,8 @@ run() {
 	shift
 	/usr/bin/time -f '%e %U %S %M' -o $W/$name.time "$@"
 }
-# calls TABLE: "id<TAB>class" from a genoformer table
-calls() { awk -F'\t' 'NR > 1 { print $1 "\t" $3 }' "$1"; }
+# calls TABLE: "id<TAB>class" from a genoformer table ('#' lines and the header skipped)
+calls() { awk -F'\t' '!/^#/ && n++ { print $1 "\t" $3 }' "$1"; }
 # kraken_calls OUT: "id<TAB>class" from Kraken 2's per-read output
 kraken_calls() {
 	awk -F'\t' 'BEGIN { split("E.coli H.pylori S.aureus V.cholerae", n, " "); for (i = 1; i <= 4; i++) name[100 + i] = n[i] }

@@ -8,9 +8,12 @@
 #include "genomics/seqio.h"
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
+#include "src/provenance.h"
+#include "src/taxa.h"
 
 typedef struct {
 	uint64_t given;
@@ -40,7 +43,7 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 
 /* Metadata printed under their own names rather than as meta.KEY. */
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
-	                                      "train.steps", "cmdline", "version", "created" };
+	                                      "train.steps", "cmdline", "version", "created", GF_TAXA_META };
 
 static int known_meta(const char *key)
 {
@@ -69,13 +72,39 @@ static void print_config(const rf_config_t *c)
 	}
 }
 
+/* class.ID.taxon<TAB>TAXID<TAB>RANK<TAB>lineage names joined by ';' (none
+ * when the model gives the class no taxid). */
+static void print_taxa(const rf_ckpt_meta_t *m, int n_classes)
+{
+	char err[GF_ERRLEN];
+	gf_taxa_t t;
+	if (gf_taxa_load(&t, m, n_classes, NULL, NULL, err, sizeof err)) {
+		printf("taxa	unreadable: %s\n", err);
+		return;
+	}
+	for (int c = 0; c < n_classes; c++) {
+		const gf_class_taxa_t *x = &t.c[c];
+		if (!x->taxid) {
+			printf("class.%d.taxon\tnone\n", c);
+			continue;
+		}
+		printf("class.%d.taxon\t%u\t%s\t", c, x->taxid, *x->rank ? x->rank : "species");
+		for (int i = 0; i < x->n_lineage; i++) printf("%s%s", i ? ";" : "", x->lineage[i].name);
+		printf("%s\n", x->n_lineage ? "" : "-");
+	}
+	gf_taxa_free(&t);
+}
+
 static void print_info(const rf_ckpt_t *ck, int tensors)
 {
 	const rf_ckpt_meta_t *m = &ck->meta;
 	size_t params = 0;
 	for (int i = 0; i < ck->n_tensors; i++) params += rf_ckpt_numel(&ck->tensors[i]);
+	uint32_t crc;
+	char err[GF_ERRLEN];
 	printf("file\t%s\nformat_version\t%u\nkind\t%s\n", ck->path, ck->version,
 	       ck->has_train ? "checkpoint (model and training state)" : "model");
+	if (!gf_file_crc32(ck->path, &crc, err, sizeof err)) printf("file_crc32\t%08x\n", crc);
 	print_kv("task", rf_ckpt_meta_get(m, "task"));
 	print_kv("tokenizer.k", rf_ckpt_meta_get(m, "tokenizer.k"));
 	print_kv("tokenizer.stride", rf_ckpt_meta_get(m, "tokenizer.stride"));
@@ -88,6 +117,7 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		printf("class.%d\t%.*s\n", id, (int)n, p);
 		p += n + (p[n] == '\n');
 	}
+	print_taxa(m, id);
 	printf("classes\t%d\nparameters\t%zu\n", id, params);
 	if (ck->has_train) printf("train.step\t%llu\ntrain.seed\t%llu\n", (unsigned long long)ck->train.step,
 	                          (unsigned long long)ck->train.seed);
@@ -99,7 +129,9 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		if (known_meta(m->key[i])) continue;
 		char key[300];
 		snprintf(key, sizeof key, "meta.%s", m->key[i]);
-		print_kv(key, m->val[i]);
+		char head[256];   /* the k-mer head's counts are data, not for reading: its summary line */
+		if (!strcmp(m->key[i], GF_KH_META)) gf_kh_summary(m->val[i], head, sizeof head);
+		print_kv(key, strcmp(m->key[i], GF_KH_META) ? m->val[i] : head);
 	}
 	if (!tensors) return;
 	uint32_t all = 0;
@@ -121,7 +153,8 @@ static const gf_cmdhelp_t help = {
 	"Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
 	"task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
 	"count, training steps, how it was trained (command line, genoformer version, date) and any\n"
-	"other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n",
+	"other metadata (meta.KEY; of the k-mer head, meta.kmerhead, its summary line). Reading verifies\n"
+	"every tensor's CRC32.\n\n",
 	NULL,
 };
 

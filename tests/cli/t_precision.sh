@@ -18,7 +18,7 @@ awk '/^>/ { id = substr($1, 2); next } { s[id] = s[id] $0 } END {
 for in in ctg.fa reads.fa; do
 	expect_status 0 "$GF" classify -q --device cpu -m "$MODEL" --precision fp32 -o "$T/f.tsv" "$T/$in"
 	expect_status 0 "$GF" classify -q --device cpu -m "$MODEL" --precision bf16 -o "$T/b.tsv" "$T/$in"
-	paste "$T/f.tsv" "$T/b.tsv" | awk -F'\t' -v what="$in" 'NR > 1 && $3 != "unclassified" {
+	paste <(grep -v '^#' "$T/f.tsv") <(grep -v '^#' "$T/b.tsv") | awk -F'\t' -v what="$in" 'NR > 1 && $3 != "unclassified" {
 		n++; p1 = p2 = 0
 		for (i = 5; i <= 8; i++) { if ($i > p1) { p2 = p1; p1 = $i } else if ($i > p2) p2 = $i
 			d = $i - $(i + 8); if (d > 0.05 || d < -0.05) { print what ": " $1 " probability moved by " d; bad = 1; exit } }

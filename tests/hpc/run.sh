@@ -5,7 +5,7 @@
 #     shell (what --signal=B:USR1@120 sends before a time limit) makes it save,
 #     exit 75 and requeue itself; the second run resumes (--resume auto) and
 #     ends with the parameters of an uninterrupted 2-rank run, bit for bit.
-#     A plain scancel (SIGTERM) ends a training job for good: not requeued.
+#     SIGTERM (scancel) ends a training job for good: saved, not requeued.
 #  2. scripts/slurm/classify-array.sbatch classifies with that model as a
 #     3-task stepped array (0-4:2); scripts/slurm/merge gives the unsharded
 #     table and report byte for byte; one task resubmitted alone
@@ -76,21 +76,24 @@ mpirun --oversubscribe -np 2 "$GF" train -q -t 1 -o "$D/u.gfm" "${TR[@]}" || fai
 cmp -s <(tensors "$D/m.gfm") <(tensors "$D/u.gfm") || fail "the requeued job's model differs from an uninterrupted run"
 say "train-mpi: model equals the uninterrupted 2-rank run"
 
-# scancel (SIGTERM to the whole job) ends it: no requeue, no second run
+# SIGTERM (scancel) ends a training job for good: the ranks save, but the
+# job is not requeued. TERM to the batch shell alone is the case the script
+# decides (a plain scancel also kills the launcher under it).
 job=$(sbatch --parsable --ntasks=2 --cpus-per-task=1 --mem=1G --time=10 -o "$D/cancel_%j.log" \
 	"$OLDPWD/scripts/slurm/train-mpi.sbatch" -o "$D/c.gfm" "${TR[@]}") || fail "sbatch train-mpi failed"
 for i in $(seq 600); do
 	[ -s "$D/c.gfm.ckpt" ] && break
 	sleep 0.1
 done
-scancel "$job" || fail "scancel failed"
+scancel --signal=TERM --batch "$job" || fail "scancel --signal=TERM failed"
 for i in $(seq 300); do
-	[ "$(job_state "$job")" = CANCELLED ] && break
+	case $(job_state "$job") in COMPLETED | FAILED | CANCELLED) break ;; esac
 	sleep 0.2
 done
 sleep 12 # past cred_expire: a requeued job would be pending or running again
-[ "$(job_state "$job")" = CANCELLED ] || fail "scancel'ed job $job is $(job_state "$job"): $(cat "$D/cancel_$job.log")"
-grep -q "requeueing" "$D/cancel_$job.log" && fail "scancel requeued the job: $(cat "$D/cancel_$job.log")"
+case $(job_state "$job") in COMPLETED | FAILED | CANCELLED) ;; *) fail "job $job after SIGTERM: $(job_state "$job"): $(cat "$D/cancel_$job.log")" ;; esac
+grep -q "requeueing" "$D/cancel_$job.log" && fail "SIGTERM requeued the job: $(cat "$D/cancel_$job.log")"
+grep -q "the job was cancelled and ends here" "$D/cancel_$job.log" || fail "no checkpoint before ending: $(cat "$D/cancel_$job.log")"
 say "train-mpi: scancel ends the job for good"
 
 # ---- 2. classification array and merge ------------------------------------
