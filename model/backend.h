@@ -151,10 +151,16 @@ typedef struct rf_backend {
 	 * p -= lr * (m/bc1 / (sqrt(v/bc2) + eps) + wd p), bc = 1 - beta^step. */
 	void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr,
 	              float b1, float b2, float eps, float wd, float bc1, float bc2);
+
+	/* Bytes this process can still allocate on the backend (free) and its
+	 * capacity (total). cuda: cudaMemGetInfo of the device in use. cpu: the
+	 * least of MemAvailable, the room under the cgroup's memory.max and
+	 * under RLIMIT_AS / RLIMIT_DATA, and MemTotal; SIZE_MAX where unknown. */
+	void (*mem_info)(size_t *free_bytes, size_t *total_bytes);
 } rf_backend_t;
 
-/* The backend of a name ("cpu", "cuda"); NULL with a message in err
- * (e.g. built without CUDA, or no usable GPU). */
+/* The backend of a name ("cpu", "cuda", "cuda:N" for device N); NULL with
+ * a message in err (e.g. built without CUDA, or no usable GPU). */
 const rf_backend_t *rf_backend_get(const char *name, char *err, size_t errlen);
 
 /* The CPU backend; set its OpenMP/BLAS thread count. */
@@ -162,8 +168,13 @@ const rf_backend_t *rf_backend_cpu(void);
 void rf_cpu_set_threads(int n);
 
 #ifdef RF_CUDA
-/* NULL with a message when no usable GPU is found. */
-const rf_backend_t *rf_backend_cuda(char *err, size_t errlen);
+/* NULL with a message when no usable GPU is found. The device is chosen by
+ * the first call that starts the backend (one per process): device (an
+ * index among the visible ones), or 0 when device < 0; later calls return
+ * the started backend for device < 0 or the same index, else NULL. The
+ * start refuses a GPU the binary has no code for (see model/gpuarch.h). */
+const rf_backend_t *rf_backend_cuda_on(int device, char *err, size_t errlen);
+const rf_backend_t *rf_backend_cuda(char *err, size_t errlen); /* device < 0 */
 #endif
 
 #endif

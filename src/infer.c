@@ -98,7 +98,7 @@ void gf_infer_cli_usage(FILE *fp, int flags)
 	fprintf(fp,
 	        "Model and compute:\n"
 	        "  -m, --model FILE     model file (.gfm) [required]\n"
-	        "      --device STR     cpu, cuda or auto (cuda when usable, else cpu) [cpu]\n"
+	        "      --device STR     cpu, cuda (the local rank's GPU), cuda:N or auto (cuda when usable, else cpu) [cpu]\n"
 	        "  -t, --threads INT    compute threads [all cores, or OMP_NUM_THREADS]\n"
 	        "      --batch INT      windows per forward pass; 1: a window's outputs are bit-identical\n"
 	        "                       whatever --shard and the inputs around it (with more, float rounding\n"

@@ -133,7 +133,7 @@ void gf_train_usage_common(FILE *fp, int task)
 	        "      --log-every INT  metrics row every INT steps [10]\n"
 	        "Run:\n"
 	        "  -t, --threads INT    CPU threads [all cores]\n"
-	        "      --device NAME    cpu, cuda or auto (cuda when usable) [auto]\n"
+	        "      --device NAME    cpu, cuda (the local rank's GPU), cuda:N or auto (cuda when usable) [auto]\n"
 	        "      --resume CKPT    continue from a checkpoint; 'auto': FILE.ckpt if it exists [none]\n"
 	        "      --save-every INT checkpoint every INT steps (and at the end) [500]\n"
 	        "      --stop-at INT    stop after step INT with a checkpoint, as if interrupted [none]\n"
@@ -933,6 +933,7 @@ int gf_train_run(gf_train_opts_t *o)
 	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
+	gf_mem_report(o->dry_run); /* the dry run says what the memory check planned, on the device it would use */
 	int rc = setup(&r);
 	if (rc == 0 && o->dry_run) {
 		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");

@@ -244,7 +244,7 @@ START_TEST(device_names_select_backends)
 	ck_assert_ptr_eq(gf_device_backend("cpu", err, sizeof err), rf_backend_cpu());
 	ck_assert_ptr_nonnull(gf_device_backend("auto", err, sizeof err));
 	ck_assert_ptr_null(gf_device_backend("gpu", err, sizeof err));
-	ck_assert_msg(strstr(err, "--device 'gpu': expects cpu, cuda or auto"), "%s", err);
+	ck_assert_msg(strstr(err, "--device 'gpu': expects cpu, cuda, cuda:N or auto"), "%s", err);
 #ifndef RF_CUDA
 	ck_assert_ptr_eq(gf_device_backend("auto", err, sizeof err), rf_backend_cpu());
 	ck_assert_ptr_null(gf_device_backend("cuda", err, sizeof err));
