@@ -217,6 +217,6 @@ bench:
 	@scripts/bench/run-all.sh
 
 clean:
-	rm -rf build build-asan build-cuda build-mpi build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi
+	rm -rf build build-asan build-cuda build-mpi build-cuda-mpi build-sm* build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
