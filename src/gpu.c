@@ -1,7 +1,6 @@
 /* Device choice per process; see gpu.h. */
 #include "src/gpu.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,30 +38,20 @@ int gf_gpu_local_rank(const char **source)
 	return 0;
 }
 
-int gf_gpu_is_cuda_name(const char *name)
-{
-	if (!strcmp(name, "cuda")) return 1;
-	if (strncmp(name, "cuda:", 5) || !name[5] || strlen(name) > 9) return 0;
-	return strspn(name + 5, "0123456789") == strlen(name + 5);
-}
-
-const rf_backend_t *gf_gpu_backend(const char *name, char *err, size_t errlen)
+const rf_backend_t *gf_gpu_backend(const char *spec, char *note, size_t notelen, char *err, size_t errlen)
 {
 #ifdef RF_CUDA
-	char named[32];
-	const char *source = "--device";
-	if (!strcmp(name, "cuda")) {
+	if (!strcmp(spec, "cuda") || !strcmp(spec, "auto")) {
+		const char *source;
 		int local = gf_gpu_local_rank(&source), n = rf_cuda_device_count();
-		if (n > 0) {
-			snprintf(named, sizeof named, "cuda:%d", gf_gpu_for_rank(local, n));
-			name = named;
-			gf_debug("cuda: local rank %d (from %s) of %d visible devices -> %s", local, source, n, name);
-		}
+		rf_backend_set_default_gpu(gf_gpu_for_rank(local, n));
+		gf_debug("cuda: local rank %d (from %s) of %d visible devices -> cuda:%d", local, source, n,
+		         gf_gpu_for_rank(local, n));
 	}
-	const rf_backend_t *be = rf_backend_get(name, err, errlen);
-	if (be) gf_info("cuda: %s", rf_cuda_describe());
+	const rf_backend_t *be = rf_device_backend(spec, note, notelen, err, errlen);
+	if (be && !strcmp(be->name, "cuda")) gf_info("cuda: %s", rf_cuda_describe());
 	return be;
 #else
-	return rf_backend_get(name, err, errlen);
+	return rf_device_backend(spec, note, notelen, err, errlen);
 #endif
 }

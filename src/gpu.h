@@ -19,11 +19,10 @@ int gf_gpu_for_rank(int local_rank, int n_devices);
  * PMI_LOCAL_RANK), else 0. *source names where it came from. */
 int gf_gpu_local_rank(const char **source);
 
-/* 1 when name is "cuda" or "cuda:N" (N digits). */
-int gf_gpu_is_cuda_name(const char *name);
-
-/* The CUDA backend for "cuda" or "cuda:N", its device chosen as above and
- * logged with the code and the math path it runs; NULL with err. */
-const rf_backend_t *gf_gpu_backend(const char *name, char *err, size_t errlen);
+/* The backend of a --device value (rf_device_backend), "cuda" and "auto"
+ * taking the GPU of this process's local rank as above, logged with the
+ * card, the code that runs there and the math path. note and err as
+ * rf_device_backend's. */
+const rf_backend_t *gf_gpu_backend(const char *spec, char *note, size_t notelen, char *err, size_t errlen);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "genomics/kmer.h"
 #include "model/util.h"
-#include "src/gpu.h"
+#include "src/common.h"
 #include "src/log.h"
 
 /* "PATH: message" into err; returns NULL so loaders can `return fail(...)`. */
@@ -289,23 +289,4 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 	free(host);
 	free(t);
 	return rc;
-}
-
-int gf_device_check(const char *name, char *err, size_t errlen)
-{
-	if (!strcmp(name, "cpu") || gf_gpu_is_cuda_name(name) || !strcmp(name, "auto")) return 0;
-	snprintf(err, errlen, "--device '%s': expects cpu, cuda, cuda:N or auto", name);
-	return -1;
-}
-
-const rf_backend_t *gf_device_backend(const char *name, char *err, size_t errlen)
-{
-	char why[512];
-	if (gf_device_check(name, err, errlen)) return NULL;
-	if (!strcmp(name, "cpu")) return rf_backend_cpu();
-	if (strcmp(name, "auto")) return gf_gpu_backend(name, err, errlen);
-	const rf_backend_t *be = gf_gpu_backend("cuda", why, sizeof why);
-	if (be) return be;
-	gf_info("--device auto: no usable GPU (%s); using cpu", why);
-	return rf_backend_cpu();
 }

@@ -95,21 +95,21 @@ START_TEST(the_local_rank_comes_from_the_launcher)
 }
 END_TEST
 
-START_TEST(device_names_are_cuda_or_cuda_and_an_index)
+START_TEST(cuda_takes_the_local_ranks_gpu_or_explains_why_it_cannot)
 {
-	ck_assert(gf_gpu_is_cuda_name("cuda"));
-	ck_assert(gf_gpu_is_cuda_name("cuda:0"));
-	ck_assert(gf_gpu_is_cuda_name("cuda:12"));
-	ck_assert(!gf_gpu_is_cuda_name("cuda:"));
-	ck_assert(!gf_gpu_is_cuda_name("cuda:-1"));
-	ck_assert(!gf_gpu_is_cuda_name("cuda:1a"));
-	ck_assert(!gf_gpu_is_cuda_name("cuda:99999"));
-	ck_assert(!gf_gpu_is_cuda_name("gpu"));
-#ifndef RF_CUDA
-	char err[256] = "";
-	ck_assert_ptr_null(gf_gpu_backend("cuda:1", err, sizeof err));
-	ck_assert_msg(strstr(err, "backend 'cuda:1': built without CUDA"), "%s", err);
+	char note[256] = "", err[256] = "";
+	setenv("SLURM_LOCALID", "1", 1);
+#ifdef RF_CUDA
+	/* no GPU here: the message names the device the local rank would take or the missing GPU */
+	ck_assert_ptr_null(gf_gpu_backend("cuda", note, sizeof note, err, sizeof err));
+	ck_assert_msg(strstr(err, "cuda"), "%s", err);
+#else
+	ck_assert_ptr_null(gf_gpu_backend("cuda:1", note, sizeof note, err, sizeof err));
+	ck_assert_str_eq(err, "--device cuda:1: built without CUDA: rebuild with make CUDA=1");
+	ck_assert_ptr_eq(gf_gpu_backend("auto", note, sizeof note, err, sizeof err), rf_backend_cpu());
+	ck_assert_str_eq(note, "");
 #endif
+	ck_assert_ptr_eq(gf_gpu_backend("cpu", note, sizeof note, err, sizeof err), rf_backend_cpu());
 }
 END_TEST
 
@@ -228,7 +228,7 @@ static Suite *suite(void)
 	tcase_add_test(t, tensor_core_math_needs_sm_80);
 	tcase_add_test(t, each_local_rank_takes_a_device_modulo_the_visible_ones);
 	tcase_add_test(t, the_local_rank_comes_from_the_launcher);
-	tcase_add_test(t, device_names_are_cuda_or_cuda_and_an_index);
+	tcase_add_test(t, cuda_takes_the_local_ranks_gpu_or_explains_why_it_cannot);
 	tcase_add_test(t, a_window_too_large_for_the_gpu_is_refused_with_the_largest_that_fits);
 	tcase_add_test(t, gpu_memory_counts_what_the_model_holds_and_obeys_gf_memory_limit);
 	tcase_add_test(t, the_dry_run_reports_what_it_planned_on_the_gpu);

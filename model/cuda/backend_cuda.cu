@@ -19,16 +19,17 @@ static int g_dev = -1;      /* the device in use, once started */
 static int g_tensor_tf32;   /* the device has TF32 tensor cores (sm_80+) */
 static char g_desc[640];
 
-void cu_fail(const char *file, int line, const char *what)
+void cu_fail(const char *op, const char *file, int line, const char *what)
 {
-	fprintf(stderr, "[cuda] %s:%d: %s\n", file, line, what);
+	if (!strncmp(op, "cu_", 3)) op += 3;
+	fprintf(stderr, "[cuda] %s (%s:%d): %s\n", op, file, line, what);
 	exit(1);
 }
 
-static void blas_check(cublasStatus_t st, int line)
-{
-	if (st != CUBLAS_STATUS_SUCCESS) cu_fail(__FILE__, line, cublasGetStatusString(st));
-}
+#define BLAS_CHECK(call) do { \
+	cublasStatus_t st_ = (call); \
+	if (st_ != CUBLAS_STATUS_SUCCESS) cu_fail(__func__, __FILE__, __LINE__, cublasGetStatusString(st_)); \
+	} while (0)
 
 void *cu_scratch(size_t bytes)
 {
@@ -52,9 +53,7 @@ extern "C" void rf_cuda_set_math(int tf32)
 	g_tf32_asked = tf32 != 0;
 	g_tf32 = g_tf32_asked && (g_dev < 0 || g_tensor_tf32);
 	if (!g_blas) return;
-	tf32 = g_tf32;
-	blas_check(cublasSetMathMode(g_blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-	           __LINE__);
+	BLAS_CHECK(cublasSetMathMode(g_blas, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 static void *cu_alloc(size_t bytes)
@@ -104,8 +103,8 @@ static void cu_matmul(float *C, const float *A, const float *B, int M, int N, in
                       int ta, int tb, float alpha, float beta)
 {
 	int lda = ta ? M : K, ldb = tb ? K : N;
-	blas_check(cublasSgemm(g_blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-	                       N, M, K, &alpha, B, ldb, A, lda, &beta, C, N), __LINE__);
+	BLAS_CHECK(cublasSgemm(g_blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+	                       N, M, K, &alpha, B, ldb, A, lda, &beta, C, N));
 }
 
 static void cu_mem_info(size_t *free_bytes, size_t *total_bytes)
@@ -115,6 +114,7 @@ static void cu_mem_info(size_t *free_bytes, size_t *total_bytes)
 
 static const rf_backend_t cuda_backend = {
 	"cuda",
+	cu_supports_attn,
 	cu_alloc, cu_free, cu_upload, cu_download, cu_copy, cu_zero, cu_sync,
 	cu_matmul,
 	cu_embed_forward, cu_embed_backward,
@@ -167,7 +167,6 @@ static int start_device(int dev, char *err, size_t errlen)
 		         cc, code, cc);
 		return -1;
 	}
-	g_dev = dev;
 	g_tensor_tf32 = plan.tensor_tf32;
 	size_t free_b = 0, total_b = 0;
 	CU_CHECK(cudaMemGetInfo(&free_b, &total_b));
@@ -186,11 +185,16 @@ extern "C" int rf_cuda_device_count(void)
 	return n;
 }
 
-extern "C" const rf_backend_t *rf_backend_cuda_on(int device, char *err, size_t errlen)
+extern "C" const rf_backend_t *rf_backend_cuda_table(void)
 {
+	return &cuda_backend;
+}
+
+extern "C" const rf_backend_t *rf_backend_cuda(int device, char *err, size_t errlen)
+{
+	if (g_blas && device == g_dev) return &cuda_backend;
 	if (g_blas) {
-		if (device < 0 || device == g_dev) return &cuda_backend;
-		snprintf(err, errlen, "cuda: device %d asked for, but this process already runs on device %d", device, g_dev);
+		snprintf(err, errlen, "cuda:%d: this process already runs on cuda:%d", device, g_dev);
 		return NULL;
 	}
 	int n = 0;
@@ -204,24 +208,21 @@ extern "C" const rf_backend_t *rf_backend_cuda_on(int device, char *err, size_t 
 		return NULL;
 	}
 	if (device >= n) {
-		snprintf(err, errlen, "cuda:%d: no such device (%d visible: cuda:0 to cuda:%d)", device, n, n - 1);
+		snprintf(err, errlen, "cuda:%d: this machine has %d CUDA device%s (cuda:0..cuda:%d)", device, n,
+		         n > 1 ? "s" : "", n - 1);
 		return NULL;
 	}
-	if (start_device(device < 0 ? 0 : device, err, errlen)) return NULL;
+	if (start_device(device, err, errlen)) return NULL;
 	cublasStatus_t st = cublasCreate(&g_blas);
 	if (st != CUBLAS_STATUS_SUCCESS) {
 		g_blas = NULL;
 		snprintf(err, errlen, "cuda: cublasCreate failed (%s)", cublasGetStatusString(st));
 		return NULL;
 	}
+	g_dev = device;
 	const char *tf32 = getenv("GF_CUDA_TF32");
 	rf_cuda_set_math(g_tf32_asked || (tf32 && atoi(tf32) != 0));
 	return &cuda_backend;
-}
-
-extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
-{
-	return rf_backend_cuda_on(-1, err, errlen);
 }
 
 extern "C" const char *rf_cuda_describe(void)

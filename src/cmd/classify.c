@@ -1,7 +1,7 @@
 /* genoformer classify: one TSV row per record (read, contig, chromosome)
  * with the predicted class and every class's probability, and optionally a
  * per-class report in the manner of Kraken 2's. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 
 typedef struct {
@@ -21,30 +22,29 @@ typedef struct {
 	double *psum;       /* sum of the top probability as printed, same layout */
 } cls_t;
 
-static void usage(FILE *fp)
+typedef struct {
+	uint64_t given;
+	const char *report;
+} cls_opts_t;
+
+static const gf_opt_t report_opt[] = {
+	{ 0, "report", GF_OPT_STR, offsetof(cls_opts_t, report), .arg = "FILE", .dflt = "none",
+	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
+	          "probability of its records), 'unclassified' first, then the classes by\n"
+	          "count (Kraken 2 report style)" },
+};
+static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
+static const char *const output_help[] = { "the table, written atomically" };
+
+enum { N_USES = GF_INFER_USES + 2 };
+
+static void uses(gf_infer_cli_t *c, cls_opts_t *o, gf_optuse_t *use)
 {
-	fprintf(fp,
-	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
-	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
-	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
-	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
-	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
-	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
-	fprintf(fp,
-	        "Output:\n"
-	        "  -o, --output FILE    the table, written atomically [stdout]\n"
-	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
-	        "                       probability of its records), 'unclassified' first, then the classes by\n"
-	        "                       count (Kraken 2 report style) [none]\n"
-	        "  -q, --quiet          errors only on stderr\n"
-	        "  -v, --verbose        more log lines\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	gf_infer_cli_uses(c, 0, output_help, use);
+	use[GF_INFER_USES] = (gf_optuse_t){ .g = &report_group, .ctx = o };
+	use[GF_INFER_USES + 1] = (gf_optuse_t){ .g = &gf_group_verbosity, .ctx = NULL };
 }
 
-enum { O_REPORT = 400 };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -128,21 +128,23 @@ static void write_report(const cls_t *s, FILE *fp)
 	}
 }
 
-static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report)
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
+	"Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
+	"window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
+	"Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
+	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
+	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
+	"predicted 'unclassified', probability 0, class probabilities NA.\n\n",
+	NULL,
+};
+
+static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 {
-	static const struct option longopts[] = {
-		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT }, { 0, 0, 0, 0 }
-	};
-	int opt, r;
-	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
-		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
-		if (r < 0) return GF_EXIT_USAGE;
-		switch (opt) {
-		case 'h': usage(stdout); return GF_EXIT_OK;
-		case O_REPORT: *report = optarg; break;
-		default: return GF_EXIT_USAGE;
-		}
-	}
+	gf_optuse_t use[N_USES];
+	uses(c, o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
+	if (rc >= 0) return rc;
 	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
 }
 
@@ -152,7 +154,7 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const char *report, char *const
 	char err[GF_ERRLEN];
 	gf_out_t out, rep = { 0 };
 	gf_infer_stats_t st;
-	if (gf_out_open(&out, c->output, err, sizeof err)) {
+	if (gf_out_open(&out, c->out.path, err, sizeof err)) {
 		gf_error("%s", err);
 		return GF_EXIT_ERROR;
 	}
@@ -188,9 +190,9 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	const char *report = NULL;
+	cls_opts_t o = { 0 };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	int rc = parse_args(argc, argv, &c, &report);
+	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
@@ -199,7 +201,7 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
-		if (s.probs && s.count && s.psum) rc = classify(&c, &s, report, argv + optind, argc - optind);
+		if (s.probs && s.count && s.psum) rc = classify(&c, &s, o.report, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
 	if (rc < 0) rc = GF_EXIT_ERROR;

@@ -1,6 +1,6 @@
 /* genoformer train: a supervised classifier of sequences from labelled
- * genomes (TSV labels or one class per file); the loop is src/trainer. */
-#include <getopt.h>
+ * genomes (TSV labels or one class per file); the training is src/trainer. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,80 +10,65 @@
 #include "src/opts.h"
 #include "src/trainer.h"
 
-enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT };
-
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-	        "Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
-	        "Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
-	        "sampled at random positions, labelled with their record's class.\n\n"
-	        "Labels:\n"
-	        "      --labels TSV     record_id<TAB>class per line; every record of IN needs one (repeatable)\n"
-	        "      --class NAME=FILE  every record of FILE has class NAME; FILE is an input (repeatable)\n"
-	        "      --val-labels TSV labels of the --val records [--labels]\n"
-	        "      --balance        draw classes equally often [records by length]\n"
-	        "      --init FILE      start from a pretrained model (genoformer pretrain): same tokenizer,\n"
-	        "                       matching tensors copied, new classifier head [none]\n");
-	gf_train_usage_common(fp, GF_TASK_CLASSIFY);
-}
-
-/* The common options followed by the command's own. */
-static struct option *all_options(const struct option *own, int n_own)
-{
-	int n = 0;
-	while (gf_train_longopts[n].name) n++;
-	struct option *all = calloc(n + n_own + 1, sizeof *all);
-	if (!all) return NULL;
-	memcpy(all, gf_train_longopts, n * sizeof *all);
-	memcpy(all + n, own, n_own * sizeof *all);
-	return all;
-}
-
-/* Adds --labels or --class; the file of --class is also an input. */
-static int add_labels(gf_train_opts_t *o, int c, const char *arg)
+/* Adds --labels, --val-labels or --class; the file of --class is also an
+ * input. */
+static int add_labels(void *ctx, const gf_opt_t *opt, const char *arg)
 {
 	char err[GF_ERRLEN];
-	gf_labels_t **lab = c == O_VAL_LABELS ? &o->val_labels : &o->labels;
+	gf_train_opts_t *o = ctx;
+	int is_class = !strcmp(opt->name, "class");
+	gf_labels_t **lab = !strcmp(opt->name, "val-labels") ? &o->val_labels : &o->labels;
 	if (!*lab && !(*lab = gf_labels_new())) {
 		gf_error("out of memory");
 		return GF_EXIT_ERROR;
 	}
-	if ((c == O_CLASS ? gf_labels_add_file : gf_labels_read_tsv)(*lab, arg, err, sizeof err)) {
+	if ((is_class ? gf_labels_add_file : gf_labels_read_tsv)(*lab, arg, err, sizeof err)) {
 		gf_error("%s", err);
-		return c == O_CLASS ? GF_EXIT_USAGE : GF_EXIT_ERROR;
+		return is_class ? GF_EXIT_USAGE : GF_EXIT_ERROR;
 	}
-	if (c == O_CLASS) o->inputs[o->n_inputs++] = strchr(arg, '=') + 1;
-	return -1;
+	if (is_class) o->inputs[o->n_inputs++] = strchr(arg, '=') + 1;
+	return 0;
 }
+
+static const gf_opt_t label_opts[] = {
+	{ 0, "labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV",
+	  .help = "record_id<TAB>class per line; every record of IN needs one (repeatable)" },
+	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME=FILE",
+	  .help = "every record of FILE has class NAME; FILE is an input (repeatable)" },
+	{ 0, "val-labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV", .help = "labels of the --val records",
+	  .dflt = "--labels" },
+	{ 0, "balance", GF_OPT_SET, offsetof(gf_train_opts_t, balance), .help = "draw classes equally often",
+	  .dflt = "records by length" },
+	{ 0, "init", GF_OPT_STR, offsetof(gf_train_opts_t, init), .arg = "FILE", .dflt = "none",
+	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer,\n"
+	          "matching tensors copied, new classifier head" },
+};
+static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, gf_train_opts_t);
+
+enum { N_USES = GF_TRAIN_USES + 2 };
+
+static void uses(gf_train_opts_t *o, gf_optuse_t *use)
+{
+	use[0] = (gf_optuse_t){ .g = &label_group, .ctx = o };
+	gf_train_uses(o, use + 1);
+	use[N_USES - 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
+}
+
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
+	"Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
+	"sampled at random positions, labelled with their record's class.\n\n",
+	gf_train_exit_status,
+};
 
 /* Parses argv into o; returns -1 to continue, or the exit status. */
 static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 {
-	static const struct option own[] = {
-		{ "labels", required_argument, 0, O_LABELS }, { "class", required_argument, 0, O_CLASS },
-		{ "val-labels", required_argument, 0, O_VAL_LABELS }, { "balance", no_argument, 0, O_BALANCE },
-		{ "init", required_argument, 0, O_INIT },
-	};
-	struct option *longopts = all_options(own, sizeof own / sizeof *own);
-	int c, rc = -1;
-	if (!longopts) return GF_EXIT_ERROR;
-	while (rc < 0 && (c = gf_getopt(argc, argv, GF_TRAIN_SHORTOPTS, longopts)) >= 0) {
-		int r = gf_train_option(o, c, optarg);
-		if (r < 0) rc = GF_EXIT_USAGE;
-		if (r != 1) continue;
-		switch (c) {
-		case 'h': usage(stdout); rc = GF_EXIT_OK; break;
-		case O_LABELS: case O_CLASS: case O_VAL_LABELS: rc = add_labels(o, c, optarg); break;
-		case O_BALANCE: o->balance = 1; break;
-		case O_INIT: o->init = optarg; break;
-		default: rc = GF_EXIT_USAGE;
-		}
-	}
-	free(longopts);
+	gf_optuse_t use[N_USES];
+	uses(o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
-	for (int i = optind; i < argc; i++) o->inputs[o->n_inputs++] = argv[i];
-	if (gf_train_check_opts(o)) return GF_EXIT_USAGE;
+	if (gf_train_check_opts(o, argc, argv)) return GF_EXIT_USAGE;
 	if (!o->labels) {
 		gf_error("no labels: give --labels TSV or --class NAME=FILE");
 		return GF_EXIT_USAGE;
