@@ -43,7 +43,7 @@ export OPAL_PREFIX=$M PMIX_INSTALL_PREFIX=$M/lib/x86_64-linux-gnu/pmix2 PATH=$M/
 export LD_LIBRARY_PATH=$T/lib:$M/lib/x86_64-linux-gnu:$M/lib/x86_64-linux-gnu/openmpi/lib:/usr/local/cuda/lib64
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm_rsh_agent=
 ln -sf orterun "$M/bin/mpirun"
-rm -f data/cache && ln -s "$PWD/$D/cache" data/cache
+[ -e data/cache/.complete-v1 ] || { rm -f data/cache && ln -s "$PWD/$D/cache" data/cache; }
 GF=$D/bin/genoformer
 export GF CK_DEFAULT_TIMEOUT=600
 
@@ -100,13 +100,17 @@ check_named() { # what limit CMD... (CMD with --batch last but one)
 	GF_MEMORY_LIMIT=$limit "$@" 2>"$T/err"
 	local rc=$? b
 	cat "$T/err"
-	b=$(sed -n 's/.*--batch \([0-9]*\) at L=.*/\1/p' "$T/err")
+	b=$(grep -o -- '--batch [0-9]*' "$T/err" | tail -1 | cut -d' ' -f2)
 	[ $rc = 1 ] && grep -q "available on cuda" "$T/err" && [ -n "$b" ] || { fail "$what: no refusal naming a batch"; return; }
 	local args=("$@")
 	args[${#args[@]} - 1]=$b
 	local peak
 	peak=$(GF_MEMORY_LIMIT=$limit peak_mib "${args[@]}" 2>"$T/err2") || { fail "$what: --batch $b failed: $(tail -3 "$T/err2")"; return; }
 	echo "[cluster-check] $what: --batch $b ran under GF_MEMORY_LIMIT=$limit; GPU memory used $((peak - base)) MiB above the idle $base MiB"
+	# the plan leaves out the CUDA context and cuBLAS (a few hundred MiB): allow 1 GiB for them
+	local cap=${limit%[MG]}
+	[ "${limit: -1}" = G ] && cap=$((cap * 1024))
+	[ $((peak - base)) -le $((cap + 1024)) ] || fail "$what: $((peak - base)) MiB used, above the $limit planned + 1 GiB"
 	printf '%s\t%s\t%s\t--batch %s\t%s\n' "$what" "$limit" "$(tail -1 "$T/err")" "$b" "$((peak - base))" >>"$OUT/memory.tsv"
 }
 check_named "train -L 65536" 3G $GF train -q --device cuda -o "$T/m.gfm" "${L[@]}" -L 65536 --steps 2 --val-every 1000 --batch 64
