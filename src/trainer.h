@@ -31,6 +31,7 @@ typedef struct {
 	double val_frac;
 	int64_t val_every, log_every;
 	int val_windows;
+	int patience;                     /* early stopping (src/earlystop.h); 0: off */
 	int rc_aug;
 	const char **val_inputs;
 	int n_val_inputs;
@@ -40,6 +41,7 @@ typedef struct {
 	/* train's own: labels, --balance, --init */
 	int balance;
 	const char *init;
+	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;
 	const char **inputs;
 	int n_inputs;

@@ -8,7 +8,9 @@
 
 #include "src/cmd/commands.h"
 #include "src/infer.h"
+#include "src/lineage.h"
 #include "src/log.h"
+#include "src/output.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
 
@@ -16,15 +18,19 @@ typedef struct {
 	gf_modelfile_t *mf;
 	float min_prob;
 	int per_window;
+	int shard_i, shard_n;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	gf_lineage_t *lin;  /* the classes' lineages, or NULL (flat classes) */
+	float rank_conf;
 } cls_t;
 
 typedef struct {
 	uint64_t given;
 	const char *report;
+	float rank_conf;
 } cls_opts_t;
 
 static const gf_opt_t report_opt[] = {
@@ -32,9 +38,12 @@ static const gf_opt_t report_opt[] = {
 	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	          "probability of its records), 'unclassified' first, then the classes by\n"
 	          "count (Kraken 2 report style)" },
+	{ 0, "rank-conf", GF_OPT_FLOAT, offsetof(cls_opts_t, rank_conf), 0, 1, .arg = "F",
+	  .help = "lineage classes: the confidence a rank needs to be called" },
 };
 static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
-static const char *const output_help[] = { "the table, written atomically" };
+static const char *const output_help[] = { "the table, written atomically; with --shard its first line\n"
+	                                          "is '#shard<TAB>I/N' (scripts/slurm/merge reads it)" };
 
 enum { N_USES = GF_INFER_USES + 2 };
 
@@ -71,6 +80,7 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
+	if (s->lin) gf_lineage_print(s->lin, logits ? s->probs : NULL, s->rank_conf, s->fp);
 	fputc('\n', s->fp);
 	return cls;
 }
@@ -97,11 +107,15 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	return 0;
 }
 
+/* A shard's table starts with its own "#shard I/N" line, from which
+ * scripts/slurm/merge orders the shards and finds a missing one. */
 static void write_header(const cls_t *s)
 {
+	if (s->shard_n > 1) fprintf(s->fp, "#shard\t%d/%d\n", s->shard_i, s->shard_n);
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
+	if (s->lin) fputs("\tlineage\tlineage_conf", s->fp);
 	fputc('\n', s->fp);
 }
 
@@ -135,7 +149,10 @@ static const gf_cmdhelp_t help = {
 	"Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
 	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
 	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	"predicted 'unclassified', probability 0, class probabilities NA.\n\n",
+	"predicted 'unclassified', probability 0, class probabilities NA. When the classes are lineages\n"
+	"(ranks joined by ';'), two more columns: lineage, the top class's lineage down to the deepest\n"
+	"rank whose confidence (the summed probability of the classes below it) reaches --rank-conf,\n"
+	"'unclassified' when none does; lineage_conf, the confidence of each of its ranks.\n\n",
 	NULL,
 };
 
@@ -190,17 +207,24 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	cls_opts_t o = { 0 };
+	cls_opts_t o = { .rank_conf = GF_LINEAGE_CUTOFF };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
+	s.shard_i = c.shard_i;
+	s.shard_n = c.shard_n;
+	const char *outs[] = { c.out.path, o.report };
+	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, o.report ? 2 : 1))
+		rc = GF_EXIT_ERROR;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	if (rc < 0 && mf) {
 		s.mf = mf;
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
+		s.lin = gf_lineage_new(mf->classes, mf->n_classes);  /* NULL: flat classes */
+		s.rank_conf = o.rank_conf;
 		if (s.probs && s.count && s.psum) rc = classify(&c, &s, o.report, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
@@ -208,6 +232,7 @@ int cmd_classify(int argc, char *argv[])
 	free(s.probs);
 	free(s.count);
 	free(s.psum);
+	gf_lineage_free(s.lin);
 	if (mf) gf_modelfile_free(mf);
 	gf_infer_cli_free(&c);
 	return rc;

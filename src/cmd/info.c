@@ -8,6 +8,7 @@
 #include "genomics/seqio.h"
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
@@ -99,7 +100,9 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		if (known_meta(m->key[i])) continue;
 		char key[300];
 		snprintf(key, sizeof key, "meta.%s", m->key[i]);
-		print_kv(key, m->val[i]);
+		char head[256];   /* the k-mer head's counts are data, not for reading: its summary line */
+		if (!strcmp(m->key[i], GF_KH_META)) gf_kh_summary(m->val[i], head, sizeof head);
+		print_kv(key, strcmp(m->key[i], GF_KH_META) ? m->val[i] : head);
 	}
 	if (!tensors) return;
 	uint32_t all = 0;
@@ -121,7 +124,8 @@ static const gf_cmdhelp_t help = {
 	"Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
 	"task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
 	"count, training steps, how it was trained (command line, genoformer version, date) and any\n"
-	"other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n",
+	"other metadata (meta.KEY; of the k-mer head, meta.kmerhead, its summary line). Reading verifies\n"
+	"every tensor's CRC32.\n\n",
 	NULL,
 };
 
@@ -144,9 +148,6 @@ int cmd_info(int argc, char *argv[])
 	}
 	print_info(ck, o.tensors);
 	rf_ckpt_free(ck);
-	if (fflush(stdout) || ferror(stdout)) {
-		gf_error("writing the output failed");
-		return GF_EXIT_ERROR;
-	}
+	if (gf_stdout_check()) return GF_EXIT_ERROR;
 	return GF_EXIT_OK;
 }
