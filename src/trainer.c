@@ -16,6 +16,7 @@
 #include "src/files.h"
 #include "src/log.h"
 #include "src/markers.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/train_run.h"
 
@@ -248,6 +249,7 @@ int gf_train_run(gf_train_opts_t *o)
 	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
+	gf_mem_report(o->dry_run); /* the dry run says what the memory check planned, on the device it would use */
 	int rc = setup(&r);
 	if (rc == 0 && o->dry_run) {
 		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");
