@@ -16,6 +16,7 @@
 #include "src/files.h"
 #include "src/log.h"
 #include "src/markers.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/train_run.h"
 
@@ -29,8 +30,7 @@ enum { T_VAL_FRAC, T_VAL, T_VAL_EVERY, T_VAL_WINDOWS, T_LOG_EVERY, T_NO_RC_AUG, 
        T_DRY_RUN, T_PATIENCE, T_KEEP_BEST, T_OVERRIDE };
 static const gf_opt_t train_opts[] = {
 	[T_VAL_FRAC] = { 0, "val-frac", GF_OPT_DOUBLE, TR(val_frac), 0, 0.9, "F",
-	                 "hold out this fraction: of the records of every class when records are\n"
-	                 "short or many, else the last part of every record" },
+	                 "hold out this fraction (whole records when short or many, else tails)" },
 	[T_VAL] = { 0, "val", GF_OPT_LIST, TR(val_inputs), .off2 = TR(n_val_inputs), .arg = "FILE",
 	            .help = "validate on FILE instead (repeatable)", .dflt = "none" },
 	[T_VAL_EVERY] = { 0, "val-every", GF_OPT_I64, TR(val_every), 0, 1e15, "INT",
@@ -249,6 +249,7 @@ int gf_train_run(gf_train_opts_t *o)
 	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
+	gf_mem_report(o->dry_run); /* the dry run says what the memory check planned, on the device it would use */
 	int rc = setup(&r);
 	if (rc == 0 && o->dry_run) {
 		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");
