@@ -23,6 +23,8 @@ int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
 	c->device = "cpu";
 	c->batch = 16;
 	c->shard_n = 1;
+	c->min_prob = -1.0f;
+	gf_lowinfo_opts_init(&c->low);
 	gf_seqio_opts_init(&c->io);
 	c->regions = calloc(argc > 0 ? argc : 1, sizeof *c->regions);
 	return c->regions ? 0 : -1;
@@ -85,7 +87,7 @@ int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
 		char *end;
 		c->min_prob = strtof(arg, &end);
 		if ((bad = !*arg || *end || !(c->min_prob >= 0.0f && c->min_prob <= 1.0f)))
-			gf_error("--min-prob expects a number in 0..1, got '%s'", arg);
+			gf_error("--min-prob (--confidence) expects a number in 0..1, got '%s'", arg);
 		break;
 	}
 	default: return 0;
@@ -107,7 +109,8 @@ void gf_infer_cli_usage(FILE *fp, int flags)
 	if (flags & GF_USAGE_PER_WINDOW)
 		fprintf(fp, "      --per-window     also one row per window of the model's length [off]\n");
 	if (flags & GF_USAGE_MIN_PROB)
-		fprintf(fp, "      --min-prob FLOAT 'unclassified' when the top class probability is below this [0]\n");
+		fprintf(fp, "      --min-prob FLOAT 'unclassified' when the top class probability is below this; also\n"
+		            "                       --confidence [the model's threshold (genoformer info), else 0]\n");
 	fprintf(fp,
 	        "Input ('-' = stdin; FASTA/FASTQ plain or gzip, SAM/BAM/CRAM):\n"
 	        "      --shard I/N      only records whose index over all inputs (from 0) is I modulo N;\n"
@@ -411,6 +414,7 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 	pending_t *p = pending_new(path, rec, index, nw, m, in->width);
 	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
 	in->pend[in->n_pend++] = p;
+	p->r.lowinfo = gf_lowinfo_check(rec->seq, rec->len, &in->c->low);
 	in->st->records++;
 	in->st->bases += rec->len;
 	in->st->windows += nw;
@@ -459,15 +463,6 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 	gf_progress_end(&in.progress);
 	infer_free(&in);
 	return rc;
-}
-
-int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top)
-{
-	*top = 0.0f;
-	if (!r->out) return -1;
-	int best = gf_softmax_argmax(r->out, n_classes, probs);
-	*top = probs[best];
-	return probs[best] < min_prob ? -1 : best;
 }
 
 int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)

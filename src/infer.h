@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "genomics/lowinfo.h"
 #include "genomics/seqio.h"
 #include "model/atomicfile.h"
 #include "src/modelfile.h"
@@ -40,14 +41,16 @@ enum {
 	{ "keep-qcfail", no_argument, 0, GF_OPT_KEEP_QCFAIL }, { "skip-unmapped", no_argument, 0, GF_OPT_SKIP_UNMAPPED }, \
 	{ "reference", required_argument, 0, GF_OPT_REFERENCE }, { "hts-threads", required_argument, 0, GF_OPT_HTS_THREADS }
 /* classify and eval only */
-#define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }
+#define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }, \
+	{ "confidence", required_argument, 0, GF_OPT_MIN_PROB }
 
 typedef struct {
 	const char *model_path, *output, *device;
 	int threads;              /* 0: OpenMP's default (all cores or OMP_NUM_THREADS) */
 	int batch;                /* windows per forward pass */
 	int rc_average, per_window;
-	float min_prob;           /* below it: unclassified */
+	float min_prob;           /* below it: unclassified; < 0: the model's threshold (src/openset.h) */
+	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	gf_seqio_opts_t io;
 	const char **regions;     /* argc slots, filled by -r */
@@ -81,6 +84,7 @@ typedef struct {
 	int64_t beg;              /* first base in its source (regions), else 0 */
 	uint64_t index;           /* record number over all inputs, from 0 */
 	size_t n_windows, tokens; /* windows and real tokens; 0 when len < k */
+	int lowinfo;              /* gf_lowinfo_check of its bases with the options' low */
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
@@ -107,12 +111,6 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 
 /* probs = softmax(logits[0..n)); returns the index of the largest. */
 int gf_softmax_argmax(const float *logits, int n, float *probs);
-
-/* The predicted class of a classified record: probs = softmax of its
- * averaged logits (n_classes); -1 (unclassified) when it has no window or
- * its top probability is below min_prob (*top is then that probability, or
- * 0 without windows). */
-int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
 
 /* Output to a file written atomically (path), or to stdout (path NULL). */
 typedef struct {

@@ -69,3 +69,15 @@ int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
 	*out = (int)v;
 	return 0;
 }
+
+int gf_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (!*s || *end || !(v >= lo && v <= hi)) {
+		gf_error("%s expects a number in %g..%g, got '%s'", opt, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

@@ -14,5 +14,7 @@ int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option
 
 /* Whole-string integer in [lo, hi], or -1 after a usage error naming opt. */
 int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out);
+/* Whole-string number in [lo, hi], or -1 after a usage error naming opt. */
+int gf_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 
 #endif

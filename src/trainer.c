@@ -18,6 +18,7 @@
 #include "src/log.h"
 #include "src/memlimit.h"
 #include "src/modelfile.h"
+#include "src/openset.h"
 #include "src/preempt.h"
 
 #define MASK_PROB 0.15
@@ -78,6 +79,9 @@ int gf_train_opts_init(gf_train_opts_t *o, int task, int argc, char *argv[])
 	o->rc_aug = 1;
 	o->device = "auto";
 	o->save_every = 500;
+	o->crop_frac = task == GF_TASK_CLASSIFY ? GF_TRAIN_CROP_FRAC : 0.0;
+	o->crop_min = GF_OPENSET_MIN_LEN;
+	o->target_precision = GF_TRAIN_TARGET_PRECISION;
 	o->argc = argc;
 	o->argv = argv;
 	gf_seqio_opts_init(&o->io);
@@ -754,9 +758,12 @@ static int train_step(run_t *r, bufs_t *b, float lr, double *loss, uint64_t *tok
 		 * windows and this rank takes its B of them: any number of ranks sees
 		 * the windows of one process with --batch ranks*B */
 		uint64_t row0 = ((uint64_t)a * ranks + gf_dist_rank()) * B;
-		for (int j = 0; j < B; j++)
+		for (int j = 0; j < B; j++) {
 			gf_dataset_sample(&r->ds, r->o->seed, r->step, row0 + j, r->o->rc_aug, b->scratch, b->tok + (size_t)j * L,
 			                  b->mask + (size_t)j * L, &b->labels[j]);
+			gf_openset_crop(b->tok + (size_t)j * L, b->mask + (size_t)j * L, L, r->mf->k, r->mf->stride,
+			                r->o->crop_frac, r->o->crop_min, r->o->seed, r->step, row0 + j);
+		}
 		for (size_t j = 0; j < (size_t)B * L; j++) seen += b->mask[j];
 		rf_batch_t batch = make_batch(r, b, B, r->step, row0);
 		batch.step = r->step * r->o->accum + a;
@@ -874,6 +881,25 @@ static int loop(run_t *r, FILE *metrics)
 
 /* ---- the run --------------------------------------------------------------- */
 
+/* The open-set threshold for the target precision on the validation windows,
+ * stored in the model (src/openset.h). */
+static int calibrate(run_t *r)
+{
+	char err[GF_ERRLEN];
+	if (!r->ds.n_val) {
+		gf_warn("no validation windows: no threshold stored (classify calls every record)");
+		return 0;
+	}
+	if (gf_openset_calibrate(r->mf, &r->ds, r->o->batch, r->o->target_precision,
+	                         r->o->background ? GF_OPENSET_BACKGROUND_CLASS : NULL, (size_t)r->o->crop_min, err,
+	                         sizeof err)) {
+		gf_error("calibration: %s", err);
+		return -1;
+	}
+	gf_info("open set: %s", rf_ckpt_meta_get(&r->mf->meta, GF_OPENSET_KEY_CALIB));
+	return 0;
+}
+
 static int64_t steps_of(const run_t *r)
 {
 	const gf_train_opts_t *o = r->o;
@@ -973,6 +999,7 @@ int gf_train_run(gf_train_opts_t *o)
 	}
 	int done = rc == 0 && (int64_t)r.step == r.total;
 	if (rc == 0 && r.step > r.last_saved) rc = save(&r, r.ckpt, 1);
+	if (rc == 0 && done && o->task == GF_TASK_CLASSIFY && gf_dist_rank() == 0) rc = calibrate(&r);
 	if (rc == 0 && done) rc = save(&r, o->out, 0);
 	if (metrics && fclose(metrics)) {
 		gf_error("%s: write failed", r.metrics);

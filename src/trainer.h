@@ -19,6 +19,10 @@
 
 enum { GF_TASK_CLASSIFY = 0, GF_TASK_MLM = 1 };
 
+/* train's defaults for the open set (docs/bench-species.md: the ablations) */
+#define GF_TRAIN_CROP_FRAC 0.5
+#define GF_TRAIN_TARGET_PRECISION 0.99
+
 typedef struct {
 	int task;
 	const char *out;                  /* -o MODEL.gfm */
@@ -39,6 +43,11 @@ typedef struct {
 	int val_windows;
 	/* data */
 	int rc_aug, balance;
+	/* open set (classify only; src/openset.h) */
+	int background;                   /* the class GF_OPENSET_BACKGROUND_CLASS is out-of-class */
+	double crop_frac;                 /* training windows cut to a random shorter length */
+	int crop_min;                     /* bases, the shortest crop */
+	double target_precision;          /* the threshold stored in the model is chosen for it */
 	const char **inputs, **val_inputs;
 	int n_inputs, n_val_inputs;
 	gf_labels_t *labels, *val_labels; /* classify only */

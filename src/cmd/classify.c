@@ -9,16 +9,19 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/opts.h"
 
 typedef struct {
 	gf_modelfile_t *mf;
-	float min_prob;
+	gf_openset_t os;
+	float min_prob;     /* --min-prob, or < 0: the model's */
 	int per_window;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	uint64_t reason[GF_OPENSET_N_REASONS];  /* records unclassified for each reason */
 } cls_t;
 
 static void usage(FILE *fp)
@@ -29,15 +32,27 @@ static void usage(FILE *fp)
 	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
 	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
 	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	        "follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	        "predicted 'unclassified', probability 0, class probabilities NA.\n\n");
+	        "follows its windows' rows; 0-based, end exclusive), then 'reason': '-' for a call, else why the\n"
+	        "record is 'unclassified' (the first that applies):\n"
+	        "  too_short        shorter than the model's shortest length (genoformer info: openset.min_length)\n"
+	        "                   or than k\n"
+	        "  mostly_n         under half of the bases are A, C, G or T\n"
+	        "  low_complexity   3-mer entropy under %.1f bits (tandem repeats of period 1..5, homopolymers)\n"
+	        "  background       the top class is the model's background class (sequence from outside its\n"
+	        "                   classes, train --background)\n"
+	        "  below_threshold  top probability under the threshold: the model's (chosen at the end of training\n"
+	        "                   for a stated precision on validation windows; genoformer info), or --min-prob\n"
+	        "The first three give probability 0 and class probabilities NA. Per-window rows only have the\n"
+	        "last two reasons; the record's row has them all.\n\n",
+	        GF_LOWINFO_MIN_ENTROPY);
 	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
 	fprintf(fp,
 	        "Output:\n"
 	        "  -o, --output FILE    the table, written atomically [stdout]\n"
 	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	        "                       probability of its records), 'unclassified' first, then the classes by\n"
-	        "                       count (Kraken 2 report style) [none]\n"
+	        "                       count (Kraken 2 report style), then one row per reason of being\n"
+	        "                       unclassified (unclassified:too_short, ...; percent of all records) [none]\n"
 	        "  -q, --quiet          errors only on stderr\n"
 	        "  -v, --verbose        more log lines\n"
 	        "  -h, --help           this help\n"
@@ -53,25 +68,26 @@ static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *
 	fprintf(s->fp, "\t%lld", (long long)(end - beg));
 }
 
-/* predicted, probability and the class probabilities of logits (NULL: no
- * window); returns the class (-1: unclassified) and its probability as the
- * table shows it in shown: the report sums what the table shows, so merged
- * shards (scripts/slurm/merge) reproduce the report exactly. */
-static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logits, double *shown)
+/* predicted, probability, the class probabilities of logits (NULL: no
+ * window) and the reason; low: the record's lowinfo reason (0 for window
+ * rows). Returns the class (-1: unclassified, *reason why) and its
+ * probability as the table shows it in shown: the report sums what the
+ * table shows, so merged shards (scripts/slurm/merge) reproduce the report
+ * exactly. */
+static int print_prediction(cls_t *s, int low, const float *logits, double *shown, int *reason)
 {
 	float top;
 	char p[32];
 	const int C = s->mf->n_classes;
-	gf_infer_rec_t one = *r;
-	one.out = logits;
-	int cls = gf_infer_predict(&one, C, s->min_prob, s->probs, &top);
+	int cls = gf_openset_call(&s->os, s->min_prob, low, logits, C, s->probs, &top, reason);
+	if (low) logits = NULL;  /* no probabilities for a record the model cannot judge */
 	snprintf(p, sizeof p, "%.4f", top);
 	*shown = strtod(p, NULL);
 	fprintf(s->fp, "\t%s\t%s", cls < 0 ? "unclassified" : s->mf->classes[cls], p);
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
-	fputc('\n', s->fp);
+	fprintf(s->fp, "\t%s\n", gf_openset_reason_name(*reason));
 	return cls;
 }
 
@@ -79,6 +95,7 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 {
 	cls_t *s = ctx;
 	double top;
+	int reason;
 	(void)err;
 	(void)errlen;
 	if (s->per_window) {
@@ -86,12 +103,13 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 		for (size_t w = 0; w < r->n_windows; w++) {
 			snprintf(num, sizeof num, "%zu", w);
 			print_row_head(s, r, num, r->win_beg[w], r->win_end[w]);
-			print_prediction(s, r, r->win_out + w * s->mf->n_classes, &top);
+			print_prediction(s, 0, r->win_out + w * s->mf->n_classes, &top, &reason);
 		}
 	}
 	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
-	int cls = print_prediction(s, r, r->out, &top);
+	int cls = print_prediction(s, r->lowinfo, r->out, &top, &reason);
 	int slot = cls < 0 ? s->mf->n_classes : cls;
+	s->reason[reason]++;
 	s->count[slot]++;
 	s->psum[slot] += top;
 	return 0;
@@ -102,7 +120,7 @@ static void write_header(const cls_t *s)
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
-	fputc('\n', s->fp);
+	fputs("\treason\n", s->fp);
 }
 
 /* Report rows: unclassified, then classes by count (ties by class order). */
@@ -126,6 +144,9 @@ static void write_report(const cls_t *s, FILE *fp)
 		fprintf(fp, "%s\t%llu\t%.2f\t%.4f\n", i < 0 ? "unclassified" : s->mf->classes[c], (unsigned long long)n,
 		        total ? 100.0 * n / total : 0.0, n ? s->psum[c] / n : 0.0);
 	}
+	for (int r = 1; r < GF_OPENSET_N_REASONS; r++)
+		fprintf(fp, "unclassified:%s\t%llu\t%.2f\tNA\n", gf_openset_reason_name(r), (unsigned long long)s->reason[r],
+		        total ? 100.0 * s->reason[r] / total : 0.0);
 }
 
 static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report)
@@ -176,9 +197,17 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const char *report, char *const
 	}
 	if (!ok) return GF_EXIT_ERROR;
 	gf_infer_log_stats(&st);
-	char u[64] = "";
-	if (s->count[s->mf->n_classes])
-		snprintf(u, sizeof u, ", %llu unclassified", (unsigned long long)s->count[s->mf->n_classes]);
+	char u[320] = "";
+	if (s->count[s->mf->n_classes]) {
+		int n = snprintf(u, sizeof u, ", %llu unclassified (", (unsigned long long)s->count[s->mf->n_classes]);
+		for (int r = 1, first = 1; r < GF_OPENSET_N_REASONS; r++)
+			if (s->reason[r]) {
+				n += snprintf(u + n, sizeof u - n, "%s%s %llu", first ? "" : ", ", gf_openset_reason_name(r),
+				              (unsigned long long)s->reason[r]);
+				first = 0;
+			}
+		snprintf(u + n, sizeof u - n, ")");
+	}
 	gf_info("%d classes%s", s->mf->n_classes, u);
 	gf_log_summary();
 	return GF_EXIT_OK;
@@ -194,8 +223,17 @@ int cmd_classify(int argc, char *argv[])
 	s.per_window = c.per_window;
 	s.min_prob = c.min_prob;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
+	char err[GF_ERRLEN];
+	if (rc < 0 && mf && gf_openset_load(&s.os, mf, err, sizeof err)) {
+		gf_error("%s: %s", c.model_path, err);
+		rc = GF_EXIT_ERROR;
+	}
 	if (rc < 0 && mf) {
 		s.mf = mf;
+		c.low = s.os.low;
+		if (s.min_prob < 0 && s.os.target > 0)
+			gf_info("threshold %.4g (chosen for precision %.4g; --min-prob overrides)", (double)s.os.min_prob,
+			        s.os.target);
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);

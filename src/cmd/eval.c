@@ -12,6 +12,7 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/opts.h"
 
 typedef struct {
@@ -21,7 +22,8 @@ typedef struct {
 	gf_labels_t *lab;
 	const char *truth;
 	int *to_class;        /* label class id -> class index */
-	float min_prob;
+	float min_prob;       /* --min-prob, or < 0: the model's */
+	gf_openset_t os;
 	float *probs;
 } ev_t;
 
@@ -87,7 +89,9 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 {
 	ev_t *e = ctx;
 	float top;
-	return count(e, r->path, r->name, gf_infer_predict(r, e->C, e->min_prob, e->probs, &top), err, errlen);
+	int reason;
+	int pred = gf_openset_call(&e->os, e->min_prob, r->lowinfo, r->out, e->C, e->probs, &top, &reason);
+	return count(e, r->path, r->name, pred, err, errlen);
 }
 
 static void write_tables(const ev_t *e, FILE *fp)
@@ -178,7 +182,7 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 				break;
 			}
 			nf = n;
-			e->C = n - pc - 2;
+			e->C = n - pc - 2 - !strcmp(f[n - 1], "reason");  /* tables since the reason column */
 			if (!(e->classes = calloc(e->C, sizeof *e->classes))) rc = -1;
 			for (int c = 0; rc == 0 && c < e->C; c++)
 				if (!(e->classes[c] = strdup(f[pc + 2 + c]))) rc = -1;
@@ -255,7 +259,8 @@ static int evaluate(ev_t *e, gf_infer_cli_t *c, const char *preds, char *const *
 	int rc = -1;
 	if (!(e->cm = calloc((size_t)e->C * (e->C + 1), sizeof *e->cm)) || !(e->probs = malloc(e->C * sizeof *e->probs)))
 		snprintf(err, errlen, "out of memory");
-	else if (!map_classes(e, c->model_path, err, errlen))
+	else if (!map_classes(e, c->model_path, err, errlen) && !gf_openset_load(&e->os, mf, err, errlen) &&
+	         !(c->low = e->os.low, 0))
 		rc = gf_infer_run(c, mf, 0, inputs, n_inputs, on_record, e, &st, err, errlen);
 	/* the class names outlive the model */
 	e->classes = calloc(e->C, sizeof *e->classes);
