@@ -10,6 +10,7 @@
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/opts.h"
 
 static void usage(FILE *fp)
@@ -18,7 +19,10 @@ static void usage(FILE *fp)
 	        "Usage: genoformer info [options] MODEL.gfm\n"
 	        "Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
 	        "task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
-	        "count, training steps, how it was trained (command line, genoformer version, date) and any\n"
+	        "count, for a classifier what classify calls 'unclassified' (openset.min_prob: the threshold on\n"
+	        "the top class probability, openset.target_precision it was chosen for, openset.background:\n"
+	        "the background class, openset.min_length: shortest record in bases, openset.calibration: how\n"
+	        "the threshold was chosen), training steps, how it was trained (command line, genoformer version, date) and any\n"
 	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n"
 	        "Options:\n"
 	        "      --tensors        also one line per tensor: tensor<TAB>NAME<TAB>SHAPE<TAB>NUMEL<TAB>CRC32 of its\n"
@@ -44,7 +48,9 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 
 /* Metadata printed under their own names rather than as meta.KEY. */
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
-	                                      "train.steps", "cmdline", "version", "created" };
+	                                      "train.steps", "cmdline", "version", "created",
+	                                      GF_OPENSET_KEY_MIN_PROB, GF_OPENSET_KEY_TARGET, GF_OPENSET_KEY_BACKGROUND,
+	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB };
 
 static int known_meta(const char *key)
 {
@@ -76,6 +82,20 @@ static void print_config(const rf_config_t *c)
 	       c->axial_d1, c->causal, c->dropout, c->n_classes, c->mlm);
 }
 
+/* The open-set settings classify applies (src/openset.h); a file from
+ * before them gets the defaults, said so. */
+static void print_openset(const rf_ckpt_meta_t *m)
+{
+	const char *p = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_PROB), *k = rf_ckpt_meta_get(m, "tokenizer.k");
+	const char *len = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_LEN), *bg = rf_ckpt_meta_get(m, GF_OPENSET_KEY_BACKGROUND);
+	printf("%s\t%s\n", GF_OPENSET_KEY_MIN_PROB, p ? p : "0 (not stored: an older model; every call is kept)");
+	print_kv(GF_OPENSET_KEY_TARGET, rf_ckpt_meta_get(m, GF_OPENSET_KEY_TARGET));
+	printf("%s\t%s\n", GF_OPENSET_KEY_BACKGROUND, bg ? bg : "none");
+	if (len) printf("%s\t%s\n", GF_OPENSET_KEY_MIN_LEN, len);
+	else printf("%s\t%s (not stored: k)\n", GF_OPENSET_KEY_MIN_LEN, k ? k : "NA");
+	print_kv(GF_OPENSET_KEY_CALIB, rf_ckpt_meta_get(m, GF_OPENSET_KEY_CALIB));
+}
+
 static void print_info(const rf_ckpt_t *ck, int tensors)
 {
 	const rf_ckpt_meta_t *m = &ck->meta;
@@ -98,6 +118,7 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 	printf("classes\t%d\nparameters\t%zu\n", id, params);
 	if (ck->has_train) printf("train.step\t%llu\ntrain.seed\t%llu\n", (unsigned long long)ck->train.step,
 	                          (unsigned long long)ck->train.seed);
+	if (id) print_openset(m);
 	print_kv("train.steps", rf_ckpt_meta_get(m, "train.steps"));
 	print_kv("cmdline", rf_ckpt_meta_get(m, "cmdline"));
 	print_kv("version", rf_ckpt_meta_get(m, "version"));

@@ -12,6 +12,20 @@ tail -c +2 tests/fuzz/corpus/fuzz_ckpt/classifier >"$M"
 head -c 1000 "$M" >"$T/trunc.gfm"
 cp "$M" "$T/flip.gfm" && printf '\377' | dd of="$T/flip.gfm" bs=1 seek=2000 conv=notrunc status=none
 cp "$M" "$T/v99.gfm" && printf 'c\0\0\0' | dd of="$T/v99.gfm" bs=1 seek=12 conv=notrunc status=none
+# badbg.gfm: m.gfm with one more metadata record, openset.background=archaea
+# (no class of it), its header CRC recomputed (model/checkpoint.h layout)
+python3 - "$M" "$T/badbg.gfm" <<'EOF_PY'
+import struct, sys, zlib
+b = open(sys.argv[1], 'rb').read()
+(n_rec,) = struct.unpack_from('<I', b, 20)
+(rl,) = struct.unpack_from('<Q', b, 48)
+end = 56 + rl
+k, v = b'openset.background', b'archaea'
+h = bytearray(b[:end] + struct.pack('<BBHI', 2, 0, len(k), len(v)) + k + v)
+struct.pack_into('<I', h, 20, n_rec + 1)
+struct.pack_into('<Q', h, 48, rl + 8 + len(k) + len(v))
+open(sys.argv[2], 'wb').write(bytes(h) + struct.pack('<I', zlib.crc32(h)) + b[end + 4:])
+EOF_PY
 printf 'lambda_head\n' >"$T/noclass.tsv"
 printf 'lambda_head\tphage\nlambda_head\tplasmid\n' >"$T/dup.tsv"
 printf '# nothing here\n\n' >"$T/comments.tsv"
