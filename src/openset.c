@@ -38,6 +38,20 @@ int gf_openset_load(gf_openset_t *os, const gf_modelfile_t *mf, char *err, size_
 	os->min_prob = (float)p;
 	os->target = t;
 	os->low.min_len = (size_t)len;
+	os->n_len = 0;
+	const char *by = rf_ckpt_meta_get(&mf->meta, GF_OPENSET_KEY_BY_LENGTH);
+	for (const char *q = by; q && *q; os->n_len++) {
+		char *end;
+		unsigned long n = strtoul(q, &end, 10);
+		double pr = *end == ':' ? strtod(end + 1, &end) : -1;
+		if (os->n_len == GF_OPENSET_MAX_BINS || !(pr >= 0 && pr <= 1) || (*end && *end != ',') ||
+		    (os->n_len && n <= os->len_at[os->n_len - 1]))
+			return rf_fail(err, errlen, "model metadata %s is '%s', not LEN:PROB,... by increasing length",
+			               GF_OPENSET_KEY_BY_LENGTH, by);
+		os->len_at[os->n_len] = n;
+		os->prob_at[os->n_len] = (float)pr;
+		q = *end ? end + 1 : end;
+	}
 	const char *bg = rf_ckpt_meta_get(&mf->meta, GF_OPENSET_KEY_BACKGROUND);
 	if (bg) {
 		for (int c = 0; c < mf->n_classes && os->background < 0; c++)
@@ -58,6 +72,13 @@ int gf_openset_store(const gf_openset_t *os, gf_modelfile_t *mf, char *err, size
 	if (!rc) rc = rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_TARGET, v, err, errlen);
 	snprintf(v, sizeof v, "%zu", os->low.min_len);
 	if (!rc) rc = rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_MIN_LEN, v, err, errlen);
+	if (!rc && os->n_len) {
+		char by[GF_OPENSET_MAX_BINS * 40];
+		size_t n = 0;
+		for (int i = 0; i < os->n_len; i++)
+			n += snprintf(by + n, sizeof by - n, "%s%zu:%.6g", i ? "," : "", os->len_at[i], (double)os->prob_at[i]);
+		rc = rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_BY_LENGTH, by, err, errlen);
+	}
 	if (!rc && os->background >= 0)
 		rc = rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_BACKGROUND, mf->classes[os->background], err, errlen);
 	return rc;
@@ -70,8 +91,16 @@ const char *gf_openset_reason_name(int reason)
 	return gf_lowinfo_name(reason);
 }
 
-int gf_openset_call(const gf_openset_t *os, float min_prob, int low, const float *logits, int C, float *probs,
-                    float *top, int *reason)
+float gf_openset_threshold(const gf_openset_t *os, size_t len)
+{
+	if (!os->n_len) return os->min_prob;
+	int i = 0;
+	while (i + 1 < os->n_len && os->len_at[i + 1] <= len) i++;
+	return os->prob_at[i];
+}
+
+int gf_openset_call(const gf_openset_t *os, float min_prob, size_t len, int low, const float *logits, int C,
+                    float *probs, float *top, int *reason)
 {
 	*top = 0.0f;
 	*reason = low ? low : GF_LOWINFO_TOO_SHORT;
@@ -79,7 +108,7 @@ int gf_openset_call(const gf_openset_t *os, float min_prob, int low, const float
 	int best = gf_softmax_argmax(logits, C, probs);
 	*top = probs[best];
 	if (best == os->background) *reason = GF_OPENSET_BACKGROUND;
-	else if (*top < (min_prob < 0 ? os->min_prob : min_prob)) *reason = GF_OPENSET_BELOW_THRESHOLD;
+	else if (*top < (min_prob < 0 ? gf_openset_threshold(os, len) : min_prob)) *reason = GF_OPENSET_BELOW_THRESHOLD;
 	else *reason = GF_LOWINFO_OK;
 	return *reason ? -1 : best;
 }
@@ -140,11 +169,11 @@ void gf_openset_crop(int32_t *tok, uint8_t *mask, int L, int k, int stride, doub
  * it is a right call (pred == label), a call at all (not background). */
 typedef struct {
 	float *top;
-	uint8_t *right, *call, *bg;
+	uint8_t *right, *call, *bg, *bin;
 	size_t n;
 } calib_t;
 
-static int run_rows(gf_modelfile_t *mf, int32_t *tok, uint8_t *mask, const int32_t *label, int n, int Lr,
+static int run_rows(gf_modelfile_t *mf, int32_t *tok, uint8_t *mask, const int32_t *label, int n, int Lr, int bin,
                     float *logits, float *probs, int background, calib_t *cb, char *err, size_t errlen)
 {
 	rf_batch_t b = { .tokens = tok, .mask = mask, .B = n, .L = Lr, .seed = 1 };
@@ -156,8 +185,23 @@ static int run_rows(gf_modelfile_t *mf, int32_t *tok, uint8_t *mask, const int32
 		cb->right[j] = best == label[i];
 		cb->call[j] = best != background;
 		cb->bg[j] = label[i] == background;
+		cb->bin[j] = (uint8_t)bin;
 	}
 	return 0;
+}
+
+/* The threshold for the calls (top class not background) of length bin
+ * (-1: all); top and right are scratch of cb->n entries. */
+static float choose_bin(const calib_t *cb, int bin, double target, float *top, uint8_t *right)
+{
+	size_t n = 0;
+	double called;
+	for (size_t j = 0; j < cb->n; j++)
+		if (cb->call[j] && (bin < 0 || cb->bin[j] == bin)) {
+			top[n] = cb->top[j];
+			right[n++] = cb->right[j];
+		}
+	return gf_openset_choose(top, right, n, target, &called);
 }
 
 int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, double target, const char *bg_name,
@@ -169,12 +213,14 @@ int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, 
 	static const int lengths[] = GF_OPENSET_CALIB_LENGTHS;
 	const int n_len = (int)(sizeof lengths / sizeof *lengths) + 1, L = ds->L, C = mf->n_classes;
 	const size_t span = gf_dataset_span(ds), n = ds->n_val * n_len;
-	calib_t cb = { malloc(n * sizeof(float) + 1), malloc(n + 1), malloc(n + 1), malloc(n + 1), 0 };
+	calib_t cb = { malloc(n * sizeof(float) + 1), malloc(n + 1), malloc(n + 1), malloc(n + 1), malloc(n + 1), 0 };
+	float *ctop = malloc(n * sizeof(float) + 1);
+	uint8_t *cright = malloc(n + 1);
 	int32_t *win = malloc((size_t)L * sizeof *win), *tok = malloc((size_t)batch * L * sizeof *tok);
 	int32_t *label = malloc((size_t)batch * sizeof *label);
 	uint8_t *wmask = malloc(L), *mask = malloc((size_t)batch * L);
 	float *logits = malloc((size_t)batch * C * sizeof *logits), *probs = malloc(C * sizeof *probs);
-	int rc = cb.top && cb.right && cb.call && cb.bg && win && tok && label && wmask && mask && logits && probs
+	int rc = cb.top && cb.right && cb.call && cb.bg && cb.bin && ctop && cright && win && tok && label && wmask && mask && logits && probs
 	             ? 0 : rf_fail(err, errlen, "out of memory for the calibration");
 	for (int li = 0; rc == 0 && li < n_len; li++) {
 		size_t bases = li < n_len - 1 ? (size_t)lengths[li] : span;
@@ -197,55 +243,48 @@ int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, 
 			for (int j = keep; j < Lr; j++) t[j] = GF_TOK_PAD, m[j] = 0;
 			label[rows++] = lab;
 			if (rows == batch) {
-				rc = run_rows(mf, tok, mask, label, rows, Lr, logits, probs, background, &cb, err, errlen);
+				rc = run_rows(mf, tok, mask, label, rows, Lr, li, logits, probs, background, &cb, err, errlen);
 				rows = 0;
 			}
 		}
-		if (rc == 0 && rows) rc = run_rows(mf, tok, mask, label, rows, Lr, logits, probs, background, &cb, err, errlen);
+		if (rc == 0 && rows) rc = run_rows(mf, tok, mask, label, rows, Lr, li, logits, probs, background, &cb, err, errlen);
 	}
 	if (rc == 0) {
-		/* the calls (top class not background): right or not */
-		size_t nc = 0, n_in = 0, n_bg = 0, in_right = 0, in_wrong = 0, bg_called = 0;
-		for (size_t j = 0; j < cb.n; j++)
-			if (cb.call[j]) {
-				cb.top[nc] = cb.top[j];
-				cb.right[nc++] = cb.right[j];
-			}
-		double called;
 		gf_openset_t os;
 		gf_lowinfo_opts_init(&os.low);
-		os.min_prob = gf_openset_choose(cb.top, cb.right, nc, target, &called);
 		os.target = target;
 		os.background = background;
 		os.low.min_len = min_len;
-		/* what the threshold does on the calibration windows: recompute from
-		 * the stored arrays (top/right were compacted, so walk both again) */
-		for (size_t j = 0, c = 0; j < cb.n; j++) {
-			int kept = 0, right = 0;
-			if (cb.call[j]) {
-				kept = cb.top[c] >= os.min_prob;
-				right = cb.right[c++];
+		os.n_len = 0;
+		os.min_prob = choose_bin(&cb, -1, target, ctop, cright);
+		char line[1024];
+		int at = snprintf(line, sizeof line, "%zu validation windows, threshold for precision %.4g", cb.n, target);
+		/* per length: its threshold, and what it does on that length's windows */
+		for (int li = 0; li < n_len && at < (int)sizeof line; li++) {
+			size_t bases = li < n_len - 1 ? (size_t)lengths[li] : span;
+			if (li < n_len - 1 && bases >= span) continue;
+			float t = choose_bin(&cb, li, target, ctop, cright);
+			size_t n_in = 0, n_bg = 0, in_right = 0, in_wrong = 0, bg_called = 0;
+			for (size_t j = 0; j < cb.n; j++) {
+				if (cb.bin[j] != li) continue;
+				int kept = cb.call[j] && cb.top[j] >= t;
+				if (cb.bg[j]) n_bg++, bg_called += kept;
+				else n_in++, in_right += kept && cb.right[j], in_wrong += kept && !cb.right[j];
 			}
-			if (cb.bg[j]) {
-				n_bg++;
-				bg_called += kept;
-			} else {
-				n_in++;
-				in_right += kept && right;
-				in_wrong += kept && !right;
-			}
+			if (!n_in) continue;
+			os.len_at[os.n_len] = bases;
+			os.prob_at[os.n_len++] = t;
+			at += snprintf(line + at, sizeof line - at, "; %zu bp: %.4f (in-class right %.3f wrong %.4f", bases,
+			               (double)t, (double)in_right / n_in, (double)in_wrong / n_in);
+			if (n_bg && at < (int)sizeof line)
+				at += snprintf(line + at, sizeof line - at, ", background unclassified %.3f",
+				               1.0 - (double)bg_called / n_bg);
+			if (at < (int)sizeof line) at += snprintf(line + at, sizeof line - at, ")");
 		}
-		char line[320], bg[32] = "NA";
-		if (n_bg) snprintf(bg, sizeof bg, "%.4f", 1.0 - (double)bg_called / n_bg);
-		snprintf(line, sizeof line,
-		         "%zu validation windows of %d..%zu bp: threshold %.4f for precision %.4g; in-class windows "
-		         "right %.4f, wrong %.4f, unclassified %.4f; background windows unclassified %s",
-		         cb.n, lengths[0], span, (double)os.min_prob, target, n_in ? (double)in_right / n_in : 0.0,
-		         n_in ? (double)in_wrong / n_in : 0.0, n_in ? 1.0 - (double)(in_right + in_wrong) / n_in : 0.0, bg);
 		rc = gf_openset_store(&os, mf, err, errlen) ||
 		     rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_CALIB, line, err, errlen) ? -1 : 0;
 	}
-	free(cb.top), free(cb.right), free(cb.call), free(cb.bg);
+	free(cb.top), free(cb.right), free(cb.call), free(cb.bg), free(cb.bin), free(ctop), free(cright);
 	free(win), free(tok), free(label), free(wmask), free(mask), free(logits), free(probs);
 	return rc;
 }

@@ -30,6 +30,7 @@
 #define GF_OPENSET_KEY_BACKGROUND "openset.background"
 #define GF_OPENSET_KEY_MIN_LEN "openset.min_length"
 #define GF_OPENSET_KEY_CALIB "openset.calibration"
+#define GF_OPENSET_KEY_BY_LENGTH "openset.min_prob_by_length"
 
 /* Reasons after lowinfo's (GF_LOWINFO_OK = 0 is "classified"). */
 enum { GF_OPENSET_BACKGROUND = GF_LOWINFO_N, GF_OPENSET_BELOW_THRESHOLD, GF_OPENSET_N_REASONS };
@@ -41,8 +42,15 @@ enum { GF_OPENSET_BACKGROUND = GF_LOWINFO_N, GF_OPENSET_BELOW_THRESHOLD, GF_OPEN
  * classify (reads 100-300 bp, contigs 0.5 kbp and up) plus whole windows. */
 #define GF_OPENSET_CALIB_LENGTHS { 100, 150, 300, 500, 1000 }
 
+#define GF_OPENSET_MAX_BINS 8
+
 typedef struct {
 	float min_prob;         /* the threshold on the top class probability */
+	/* thresholds by record length: a record of n bases gets prob_at[i] of the
+	 * last i with len_at[i] <= n (i = 0 when n < len_at[0]); n_len 0: min_prob */
+	int n_len;
+	size_t len_at[GF_OPENSET_MAX_BINS];
+	float prob_at[GF_OPENSET_MAX_BINS];
 	double target;          /* the precision it was chosen for; 0: none stored */
 	int background;         /* class id of the background class, or -1 */
 	gf_lowinfo_opts_t low;  /* low-information rules (min_len from the model) */
@@ -59,13 +67,16 @@ int gf_openset_store(const gf_openset_t *os, gf_modelfile_t *mf, char *err, size
  * "below_threshold". */
 const char *gf_openset_reason_name(int reason);
 
-/* The call for averaged logits (NULL: no window) of a record with lowinfo
- * reason low: probs = softmax (C values), *top its largest; returns the class
+/* The threshold for a record of len bases (see gf_openset_t). */
+float gf_openset_threshold(const gf_openset_t *os, size_t len);
+
+/* The call for averaged logits (NULL: no window) of a record of len bases
+ * with lowinfo reason low: probs = softmax (C values), *top its largest; returns the class
  * or -1 with *reason set. A low-information record (low != 0) or one
  * without logits gets no probabilities: *top 0, probs untouched (the caller
- * shows NA). min_prob < 0: the model's threshold. */
-int gf_openset_call(const gf_openset_t *os, float min_prob, int low, const float *logits, int C, float *probs,
-                    float *top, int *reason);
+ * shows NA). min_prob < 0: the model's threshold for len. */
+int gf_openset_call(const gf_openset_t *os, float min_prob, size_t len, int low, const float *logits, int C,
+                    float *probs, float *top, int *reason);
 
 /* The smallest threshold t at which the calls with top >= t are right at
  * least target of the time: top[i] and right[i] of n calls (background
@@ -81,9 +92,10 @@ float gf_openset_choose(const float *top, const uint8_t *right, size_t n, double
 void gf_openset_crop(int32_t *tok, uint8_t *mask, int L, int k, int stride, double frac, int min_bases,
                      uint64_t seed, uint64_t step, uint64_t row);
 
-/* Chooses the threshold for target precision on the dataset's validation
- * windows, each also cut to GF_OPENSET_CALIB_LENGTHS, runs them through the
- * model in batches of batch, and stores the result (and a line describing
+/* Chooses the thresholds for target precision on the dataset's validation
+ * windows, each also cut to GF_OPENSET_CALIB_LENGTHS: one per length (the
+ * windows of that length) and one over all; runs them through the model in
+ * batches of batch, and stores the result (and a line describing
  * it, GF_OPENSET_KEY_CALIB) in mf's metadata; background: the name of the
  * background class, or NULL; min_len: the model's shortest length. 0, or -1 with a message. */
 int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, double target, const char *background,

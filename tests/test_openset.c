@@ -76,20 +76,20 @@ START_TEST(call_gives_each_reason)
 	float probs[3], top;
 	int reason;
 	const float sure[3] = { 5, 0, 0 }, unsure[3] = { 1, 0.8f, 0 }, bg[3] = { 0, 0, 5 };
-	ck_assert_int_eq(gf_openset_call(&os, -1, 0, sure, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&os, -1, 150, 0, sure, 3, probs, &top, &reason), 0);
 	ck_assert_int_eq(reason, GF_LOWINFO_OK);
-	ck_assert_int_eq(gf_openset_call(&os, -1, 0, unsure, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, -1, 150, 0, unsure, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "below_threshold");
 	ck_assert_float_gt(top, 0.4f);
 	/* --min-prob overrides the model's threshold */
-	ck_assert_int_eq(gf_openset_call(&os, 0.3f, 0, unsure, 3, probs, &top, &reason), 0);
-	ck_assert_int_eq(gf_openset_call(&os, 0, 0, bg, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, 0.3f, 150, 0, unsure, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&os, 0, 150, 0, bg, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "background");
 	/* low-information records: no probabilities, whatever the logits */
-	ck_assert_int_eq(gf_openset_call(&os, 0, GF_LOWINFO_MOSTLY_N, sure, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, 0, 150, GF_LOWINFO_MOSTLY_N, sure, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "mostly_n");
 	ck_assert_float_eq(top, 0.0f);
-	ck_assert_int_eq(gf_openset_call(&os, 0, 0, NULL, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, 0, 150, 0, NULL, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "too_short");
 }
 END_TEST
@@ -175,6 +175,9 @@ START_TEST(background_class_and_threshold_round_trip_through_the_file)
 	ck_assert_int_eq(os.background, -1);
 	ck_assert_uint_eq(os.low.min_len, 3);
 	os.min_prob = 0.8125f;
+	os.n_len = 3;
+	os.len_at[0] = 100, os.len_at[1] = 500, os.len_at[2] = 1536;
+	os.prob_at[0] = 0.99f, os.prob_at[1] = 0.9f, os.prob_at[2] = 0.75f;
 	os.target = 0.99;
 	os.background = 2;
 	os.low.min_len = 64;
@@ -189,6 +192,25 @@ START_TEST(background_class_and_threshold_round_trip_through_the_file)
 	ck_assert_double_eq(back.target, 0.99);
 	ck_assert_int_eq(back.background, 2);
 	ck_assert_uint_eq(back.low.min_len, 64);
+	/* by length: the threshold of the longest calibration length a record reaches */
+	ck_assert_int_eq(back.n_len, 3);
+	ck_assert_float_eq(gf_openset_threshold(&back, 64), 0.99f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 499), 0.99f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 500), 0.9f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 100000), 0.75f);
+	float probs[3], top;
+	int reason;
+	const float l[3] = { 1.6f, 0, 0 };  /* top probability 0.712 */
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, l, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(reason, GF_OPENSET_BELOW_THRESHOLD);
+	const float l2[3] = { 2.5f, 0, 0 };  /* 0.859: called at 1 kbp, not at 150 bp */
+	ck_assert_int_eq(gf_openset_call(&back, -1, 1000, 0, l2, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&back, -1, 2000, 0, l2, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&back, 0.5f, 150, 0, l2, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_BY_LENGTH, "500:0.9,100:0.5", err, sizeof err), 0);
+	ck_assert_int_eq(gf_openset_load(&back, mf, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "by increasing length"));
+	ck_assert_int_eq(rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_BY_LENGTH, "100:0.5,500:0.9", err, sizeof err), 0);
 	/* a background naming no class, or a malformed threshold, is refused */
 	ck_assert_int_eq(rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_BACKGROUND, "phage", err, sizeof err), 0);
 	ck_assert_int_eq(gf_openset_load(&back, mf, err, sizeof err), -1);

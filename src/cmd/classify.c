@@ -74,12 +74,12 @@ static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *
  * probability as the table shows it in shown: the report sums what the
  * table shows, so merged shards (scripts/slurm/merge) reproduce the report
  * exactly. */
-static int print_prediction(cls_t *s, int low, const float *logits, double *shown, int *reason)
+static int print_prediction(cls_t *s, size_t len, int low, const float *logits, double *shown, int *reason)
 {
 	float top;
 	char p[32];
 	const int C = s->mf->n_classes;
-	int cls = gf_openset_call(&s->os, s->min_prob, low, logits, C, s->probs, &top, reason);
+	int cls = gf_openset_call(&s->os, s->min_prob, len, low, logits, C, s->probs, &top, reason);
 	if (low) logits = NULL;  /* no probabilities for a record the model cannot judge */
 	snprintf(p, sizeof p, "%.4f", top);
 	*shown = strtod(p, NULL);
@@ -103,11 +103,12 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 		for (size_t w = 0; w < r->n_windows; w++) {
 			snprintf(num, sizeof num, "%zu", w);
 			print_row_head(s, r, num, r->win_beg[w], r->win_end[w]);
-			print_prediction(s, 0, r->win_out + w * s->mf->n_classes, &top, &reason);
+			print_prediction(s, (size_t)(r->win_end[w] - r->win_beg[w]), 0, r->win_out + w * s->mf->n_classes, &top,
+			                 &reason);
 		}
 	}
 	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
-	int cls = print_prediction(s, r->lowinfo, r->out, &top, &reason);
+	int cls = print_prediction(s, r->len, r->lowinfo, r->out, &top, &reason);
 	int slot = cls < 0 ? s->mf->n_classes : cls;
 	s->reason[reason]++;
 	s->count[slot]++;
@@ -231,8 +232,11 @@ int cmd_classify(int argc, char *argv[])
 	if (rc < 0 && mf) {
 		s.mf = mf;
 		c.low = s.os.low;
-		if (s.min_prob < 0 && s.os.target > 0)
-			gf_info("threshold %.4g (chosen for precision %.4g; --min-prob overrides)", (double)s.os.min_prob,
+		if (s.min_prob < 0 && s.os.n_len && s.os.target > 0)
+			gf_debug("thresholds by length %s (chosen for precision %.4g; --min-prob overrides)",
+			        rf_ckpt_meta_get(&mf->meta, GF_OPENSET_KEY_BY_LENGTH), s.os.target);
+		else if (s.min_prob < 0 && s.os.target > 0)
+			gf_debug("threshold %.4g (chosen for precision %.4g; --min-prob overrides)", (double)s.os.min_prob,
 			        s.os.target);
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);

@@ -20,7 +20,8 @@ static void usage(FILE *fp)
 	        "Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
 	        "task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
 	        "count, for a classifier what classify calls 'unclassified' (openset.min_prob: the threshold on\n"
-	        "the top class probability, openset.target_precision it was chosen for, openset.background:\n"
+	        "the top class probability, openset.min_prob_by_length: the thresholds classify applies, LEN:PROB\n"
+	        "for records from LEN bases on, openset.target_precision they were chosen for, openset.background:\n"
 	        "the background class, openset.min_length: shortest record in bases, openset.calibration: how\n"
 	        "the threshold was chosen), training steps, how it was trained (command line, genoformer version, date) and any\n"
 	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n"
@@ -50,7 +51,7 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
 	                                      "train.steps", "cmdline", "version", "created",
 	                                      GF_OPENSET_KEY_MIN_PROB, GF_OPENSET_KEY_TARGET, GF_OPENSET_KEY_BACKGROUND,
-	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB };
+	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB, GF_OPENSET_KEY_BY_LENGTH };
 
 static int known_meta(const char *key)
 {
@@ -89,6 +90,7 @@ static void print_openset(const rf_ckpt_meta_t *m)
 	const char *p = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_PROB), *k = rf_ckpt_meta_get(m, "tokenizer.k");
 	const char *len = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_LEN), *bg = rf_ckpt_meta_get(m, GF_OPENSET_KEY_BACKGROUND);
 	printf("%s\t%s\n", GF_OPENSET_KEY_MIN_PROB, p ? p : "0 (not stored: an older model; every call is kept)");
+	print_kv(GF_OPENSET_KEY_BY_LENGTH, rf_ckpt_meta_get(m, GF_OPENSET_KEY_BY_LENGTH));
 	print_kv(GF_OPENSET_KEY_TARGET, rf_ckpt_meta_get(m, GF_OPENSET_KEY_TARGET));
 	printf("%s\t%s\n", GF_OPENSET_KEY_BACKGROUND, bg ? bg : "none");
 	if (len) printf("%s\t%s\n", GF_OPENSET_KEY_MIN_LEN, len);
