@@ -40,7 +40,7 @@ ifeq ($(CUDA),1)
   BUILD   := $(BUILD)-cuda
   CFLAGS  += -DRF_CUDA
   CU_SRC  := $(wildcard model/cuda/*.cu)
-  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA --compiler-options -Wall,-Wextra,-fPIC \
+  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA -MMD -MP --compiler-options -Wall,-Wextra,-fPIC \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
   LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
 endif
@@ -64,7 +64,7 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/cmd/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests check check-unit check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
+.PHONY: all tests check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
 # The binary's name does not say how it was built (CPU or CUDA): relink it
@@ -137,6 +137,18 @@ test-hpc:
 	@GF_EXTRA_DEPS="libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge" scripts/install-deps.sh
 	$(MAKE) check-mpi
 	tests/hpc/run.sh
+
+# The reference's results as committed state (tests/reference/state/, a few
+# hundred KB): tests/test_reference.c compares the C model with them and
+# needs no Python. Run after changing the model's numerics or the cases;
+# needs python3-torch. check-reference-live compares with PyTorch itself.
+reference-state: $(BUILD)/tests/test_reference
+	@mkdir -p tests/reference/state
+	$(BUILD)/tests/test_reference --write-state tests/reference/state
+	@du -sh tests/reference/state
+
+check-reference-live: $(BUILD)/tests/test_reference
+	CK_DEFAULT_TIMEOUT=600 $(BUILD)/tests/test_reference --live
 
 check-cuda:
 	$(MAKE) CUDA=1 $(CUDA_TEST_BIN:build/%=build-cuda/%)

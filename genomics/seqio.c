@@ -104,7 +104,7 @@ uint64_t gf_seqio_count(const gf_reader_t *r) { return r->count; }
 /* Writes "path: message" into err, marks the reader failed, returns -1. */
 static int fail(gf_reader_t *r, char *err, size_t errlen, const char *fmt, ...)
 {
-	char msg[GF_ERRLEN];
+	char msg[GF_SEQIO_ERRLEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GF_ERRLEN 1024
+/* Room for one error line of this module (a path, a record name, a reason). */
+#define GF_SEQIO_ERRLEN 1024
 
 typedef enum { GF_FMT_UNKNOWN = 0, GF_FMT_FASTA, GF_FMT_FASTQ, GF_FMT_SAM, GF_FMT_BAM, GF_FMT_CRAM } gf_format_t;
 

@@ -53,8 +53,3 @@ void rf_arena_free(rf_arena_t *a, void *p)
 	}
 	abort();   /* not ours: a bug in the caller, never a user error */
 }
-
-void rf_arena_reset_peak(rf_arena_t *a)
-{
-	a->peak = a->cur;
-}

@@ -27,7 +27,5 @@ void rf_arena_release(rf_arena_t *a);
 void *rf_arena_alloc(rf_arena_t *a, size_t bytes);
 /* p must come from rf_arena_alloc of this arena, or be NULL. */
 void rf_arena_free(rf_arena_t *a, void *p);
-/* Peak restarts from the current use. */
-void rf_arena_reset_peak(rf_arena_t *a);
 
 #endif

@@ -61,6 +61,14 @@ static inline int rf_attn_rot_cols(const rf_attn_shape_t *s)
 typedef struct rf_backend {
 	const char *name;
 
+	/* Capabilities (ggml's supports_op, scaled to this project: attention is
+	 * the one op whose kernels have limits). 0 when the backend runs
+	 * attention of shape s, else -1 with the reason in why, one phrase
+	 * ("head width 256 above 128"). rf_model_create asks for every layer
+	 * with B = 1 and L = chunk_len, so a backend's limits must not depend on
+	 * B and L; a model it cannot run is refused before any allocation. */
+	int (*supports_attn)(const rf_attn_shape_t *s, char *why, size_t whylen);
+
 	/* memory */
 	void *(*alloc)(size_t bytes);                 /* NULL on failure */
 	void (*free)(void *p);
@@ -153,17 +161,35 @@ typedef struct rf_backend {
 	              float b1, float b2, float eps, float wd, float bc1, float bc2);
 } rf_backend_t;
 
-/* The backend of a name ("cpu", "cuda"); NULL with a message in err
- * (e.g. built without CUDA, or no usable GPU). */
-const rf_backend_t *rf_backend_get(const char *name, char *err, size_t errlen);
+/* The backend registry, and the --device values every command takes:
+ * "cpu", "cuda" (GPU 0), "cuda:N" (GPU N of the CUDA devices) and "auto"
+ * (cuda when a GPU is usable, else cpu). */
+
+/* The backend of a device value other than auto; NULL with a message in
+ * err (built without CUDA, no usable GPU, N beyond the device count). */
+const rf_backend_t *rf_backend_get(const char *device, char *err, size_t errlen);
+
+/* 0 when spec is a device value, else -1 with "--device 'X': expects ..."
+ * in err: commands check it while parsing, so a wrong name is a usage error. */
+int rf_device_check(const char *spec, char *err, size_t errlen);
+
+/* The backend of any device value. With auto and no usable GPU: the CPU
+ * backend and the reason in note ("" when there is nothing to say, e.g. a
+ * build without CUDA). NULL with a message in err. */
+const rf_backend_t *rf_device_backend(const char *spec, char *note, size_t notelen, char *err, size_t errlen);
 
 /* The CPU backend; set its OpenMP/BLAS thread count. */
 const rf_backend_t *rf_backend_cpu(void);
 void rf_cpu_set_threads(int n);
 
 #ifdef RF_CUDA
-/* NULL with a message when no usable GPU is found. */
-const rf_backend_t *rf_backend_cuda(char *err, size_t errlen);
+/* The CUDA backend on GPU device (cudaSetDevice); one GPU per process: a
+ * second call must name the same device. NULL with a message when no usable
+ * GPU is found or device is beyond the count. */
+const rf_backend_t *rf_backend_cuda(int device, char *err, size_t errlen);
+/* The CUDA op table without starting a GPU (its host-side capability
+ * checks run anywhere; its ops need rf_backend_cuda first). */
+const rf_backend_t *rf_backend_cuda_table(void);
 #endif
 
 #endif

@@ -50,6 +50,24 @@ static const cfg_field_t CFG_FIELDS[] = {
 _Static_assert(sizeof(rf_config_t) == 18 * 4 + RF_MAX_LAYERS * sizeof(int),
                "rf_config_t changed: update CFG_FIELDS in model/checkpoint.c");
 
+int rf_ckpt_config_count(void)
+{
+	return N_CFG_FIELDS;
+}
+
+const char *rf_ckpt_config_show(const rf_config_t *c, int i, char *buf, size_t n)
+{
+	const cfg_field_t *f = &CFG_FIELDS[i];
+	const char *p = (const char *)c + f->off;
+	size_t k = 0;
+	buf[0] = 0;
+	if (f->type == F_INT) snprintf(buf, n, "%d", *(const int *)p);
+	else if (f->type == F_FLOAT) snprintf(buf, n, "%g", *(const float *)p);
+	for (int l = 0; f->type == F_KINDS && l < c->n_layers && l < RF_MAX_LAYERS && k < n; l++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%s", l ? "," : "", rf_attn_kind_name(c->layer_kind[l]));
+	return f->name;
+}
+
 static void cfg_format(const rf_config_t *c, const cfg_field_t *f, char *buf, size_t n)
 {
 	const char *p = (const char *)c + f->off;
@@ -225,8 +243,7 @@ static void buf_record(buf_t *b, int kind, const char *key, const char *val)
 	buf_put(b, val, vl);
 }
 
-/* zlib's crc32 takes 32-bit lengths; tensors can be larger. */
-static uint32_t crc_add(uint32_t crc, const void *p, size_t n)
+uint32_t rf_ckpt_crc(uint32_t crc, const void *p, size_t n)
 {
 	const unsigned char *c = p;
 	while (n) {
@@ -278,7 +295,7 @@ static void write_tensor(FILE *fp, const rf_ckpt_tensor_t *t, buf_t *b)
 	buf_u16(b, (uint16_t)t->ndim);
 	buf_put(b, t->name, nl);
 	buf_put(b, t->shape, (size_t)t->ndim * sizeof(int64_t));
-	uint32_t crc = crc_add(crc_add(0, b->p, b->n), t->data, numel * sizeof(float));
+	uint32_t crc = rf_ckpt_crc(rf_ckpt_crc(0, b->p, b->n), t->data, numel * sizeof(float));
 	fwrite(b->p, 1, b->n, fp);
 	if (numel) fwrite(t->data, sizeof(float), numel, fp);
 	fwrite(&crc, 4, 1, fp);
@@ -308,7 +325,7 @@ static void build_header(buf_t *b, const rf_config_t *cfg, const rf_ckpt_meta_t 
 	buf_put(b, rec.p, rec.n);
 	b->oom |= rec.oom;
 	free(rec.p);
-	buf_u32(b, crc_add(0, b->p, b->n));
+	buf_u32(b, rf_ckpt_crc(0, b->p, b->n));
 }
 
 static void train_tensor(rf_ckpt_tensor_t *t, const char *name, const rf_ckpt_train_t *tr, const float *data)
@@ -522,7 +539,7 @@ static int read_header(rf_ckpt_t *ck, rd_t *r, uint32_t *n_tensors, uint32_t *n_
 	int rc = -1;
 	if (rd_take(r, rec, rec_len) || rd_take(r, crcb, 4)) {
 		fail(err, errlen, ck->path, "truncated in the header (file is %llu bytes)", (unsigned long long)r->size);
-	} else if (crc_add(crc_add(0, h, FIXED_LEN), rec, rec_len) != get_u32(crcb)) {
+	} else if (rf_ckpt_crc(rf_ckpt_crc(0, h, FIXED_LEN), rec, rec_len) != get_u32(crcb)) {
 		fail(err, errlen, ck->path, "CRC mismatch in the header (file corrupt)");
 	} else {
 		ck->version = get_u32(h + 12);
@@ -577,7 +594,7 @@ static int read_tensor(rf_ckpt_t *ck, rd_t *r, rf_ckpt_tensor_t *t, float **stor
 		fail(err, errlen, ck->path, "truncated in tensor '%s'", t->name);
 		return -1;
 	}
-	uint32_t crc = crc_add(crc_add(0, h, 4 + nl + (size_t)ndim * 8), *store, (size_t)numel * 4);
+	uint32_t crc = rf_ckpt_crc(rf_ckpt_crc(0, h, 4 + nl + (size_t)ndim * 8), *store, (size_t)numel * 4);
 	if (crc != get_u32(crcb)) {
 		fail(err, errlen, ck->path, "CRC mismatch in tensor '%s' (stored 0x%08x, computed 0x%08x)",
 		     t->name, get_u32(crcb), crc);

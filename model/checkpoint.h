@@ -91,6 +91,16 @@ typedef struct {
  * wrong byte order, unsupported version, truncated (naming the tensor),
  * CRC mismatch (naming the tensor), bad config record. */
 rf_ckpt_t *rf_ckpt_read(const char *path, char *err, size_t errlen);
+
+/* zlib's crc32 of n bytes added to crc, for any n (zlib takes 32-bit
+ * lengths): the CRC of every record in the file. */
+uint32_t rf_ckpt_crc(uint32_t crc, const void *p, size_t n);
+
+/* The config's fields, one per record of the file, in file order (the list
+ * a compile-time check keeps complete): field i's name, and its value in
+ * buf for people (layer kinds by name, floats shortest). */
+int rf_ckpt_config_count(void);
+const char *rf_ckpt_config_show(const rf_config_t *c, int i, char *buf, size_t n);
 void rf_ckpt_free(rf_ckpt_t *ck);
 
 /* Model tensor by name, or NULL. */

@@ -1,4 +1,4 @@
-/* The Reformer model over the backend op table (MODEL_SPEC.md).
+/* The Reformer model over the backend op table (docs/DESIGN.md: numerics, memory).
  *
  * Memory plan for N = B * padded L rows of D features:
  * - the two residual streams X1, X2 (and dX1, dX2 when training);
@@ -175,9 +175,26 @@ static size_t param_bytes(const rf_model_t *m)
 	return m->n_params * sizeof(float);
 }
 
+/* Whether be runs every layer of cfg (rf_backend_t.supports_attn). */
+static int check_backend(const rf_config_t *c, const rf_backend_t *be, char *err, size_t errlen)
+{
+	char why[256];
+	for (int l = 0; l < c->n_layers; l++) {
+		rf_attn_shape_t s = {
+			.B = 1, .L = c->chunk_len, .H = c->n_heads, .dh = c->d_model / c->n_heads, .kind = c->layer_kind[l],
+			.causal = c->causal, .chunk_len = c->chunk_len, .n_before = c->n_before, .n_after = c->n_after,
+			.n_hashes = c->n_hashes,
+		};
+		if (be->supports_attn(&s, why, sizeof why))
+			return rf_fail(err, errlen, "model: the %s backend cannot run layer %d: %s (d_model %d / %d heads)",
+			               be->name, l, why, c->d_model, c->n_heads);
+	}
+	return 0;
+}
+
 rf_model_t *rf_model_create(const rf_config_t *cfg, const rf_backend_t *be, char *err, size_t errlen)
 {
-	if (rf_config_validate(cfg, err, errlen)) return NULL;
+	if (rf_config_validate(cfg, err, errlen) || check_backend(cfg, be, err, errlen)) return NULL;
 	rf_model_t *m = calloc(1, sizeof *m);
 	if (!m) { rf_fail(err, errlen, "model: out of host memory"); return NULL; }
 	m->cfg = *cfg;
@@ -221,7 +238,6 @@ void rf_model_set_reversible(rf_model_t *m, int on) { m->reversible = on != 0; }
 void rf_model_debug_freeze_buckets(rf_model_t *m, int on) { m->freeze_buckets = on != 0; }
 size_t rf_model_peak_bytes(const rf_model_t *m) { return m->arena.peak; }
 size_t rf_model_current_bytes(const rf_model_t *m) { return m->arena.cur; }
-void rf_model_reset_peak(rf_model_t *m) { rf_arena_reset_peak(&m->arena); }
 
 const rf_tensor_t *rf_model_tensor(const rf_model_t *m, int i)
 {

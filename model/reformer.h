@@ -1,7 +1,8 @@
 /* The Reformer model: named parameters in one allocation, reversible layers
  * of (LOCAL | LSH | FULL) attention and chunked feed-forward, classifier and
  * masked-LM heads. Every op runs through the backend table; every buffer in
- * backend memory comes from the model's arena. See MODEL_SPEC.md. */
+ * backend memory comes from the model's arena. docs/DESIGN.md says
+ * what each part computes and why. */
 #ifndef RF_REFORMER_H
 #define RF_REFORMER_H
 
@@ -33,7 +34,8 @@ typedef struct {
 	int train;                  /* 1: dropout on */
 } rf_batch_t;
 
-/* NULL with a one-line message when the config is invalid or memory runs out.
+/* NULL with a one-line message when the config is invalid, the backend
+ * cannot run it (rf_backend_t.supports_attn) or memory runs out.
  * Parameters start initialised as rf_model_init(m, 0); gradients zero. */
 rf_model_t *rf_model_create(const rf_config_t *cfg, const rf_backend_t *be, char *err, size_t errlen);
 void rf_model_free(rf_model_t *m);
@@ -84,7 +86,6 @@ size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, i
 size_t rf_model_count_params(const rf_config_t *cfg);
 size_t rf_model_peak_bytes(const rf_model_t *m);   /* arena peak: params, grads, optimizer, activations, workspace */
 size_t rf_model_current_bytes(const rf_model_t *m);
-void rf_model_reset_peak(rf_model_t *m);
 
 /* For tests: runs forward_backward in reversible mode while also keeping
  * every layer's inputs, and returns the largest relative L2 error

@@ -14,7 +14,7 @@
 # Then reports accuracy on those held-out contigs with `genoformer eval`.
 # Writes data/models/example.gfm (+ .ckpt, not committed) and
 # data/models/example.metrics.tsv. Interrupted runs continue (--resume auto).
-#   THREADS=N  CPU threads [2]     STEPS=N  optimizer steps [1600]
+#   THREADS=N  CPU threads [2]     STEPS=N  optimizer steps [3200]
 set -e
 cd "$(dirname "$0")/.."
 GF=${GF:-./genoformer}
@@ -39,7 +39,7 @@ mkdir -p data/models
 # shellcheck disable=SC2086
 "$GF" train -o data/models/example.gfm $CLASSES --background data/cache/openset/background.fa \
 	-k 6 -L 256 --layers 2 --d-model 64 --heads 4 --d-ff 128 --attn local,lsh --chunk 64 \
-	--batch 16 --steps "${STEPS:-1600}" --lr 3e-3 --warmup 50 --balance --seed 1 \
+	--batch 16 --steps "${STEPS:-3200}" --lr 3e-3 --warmup 50 --balance --seed 1 \
 	--val-every 100 --val-windows 512 --save-every 100 -t "${THREADS:-2}" --device cpu --resume auto
 if [ -f data/examples/truth.tsv ] && "$GF" eval -h >/dev/null 2>&1; then
 	"$GF" eval -m data/models/example.gfm --labels data/examples/truth.tsv data/examples/contigs.fa.gz

@@ -2,6 +2,7 @@
 #include "src/infer.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "genomics/window.h"
 #include "model/backend.h"
 #include "model/util.h"
+#include "src/common.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -17,31 +19,14 @@
 /* Keys the LSH rotations: one fixed seed makes every run's predictions the same. */
 #define INFER_SEED 1
 
-int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
-{
-	memset(c, 0, sizeof *c);
-	c->device = "cpu";
-	c->batch = 16;
-	c->shard_n = 1;
-	c->min_prob = -1.0f;
-	gf_lowinfo_opts_init(&c->low);
-	gf_seqio_opts_init(&c->io);
-	c->regions = calloc(argc > 0 ? argc : 1, sizeof *c->regions);
-	return c->regions ? 0 : -1;
-}
-
-void gf_infer_cli_free(gf_infer_cli_t *c)
-{
-	free(c->regions);
-	c->regions = NULL;
-}
-
 /* "I/N" with 0 <= I < N. */
-static int parse_shard(gf_infer_cli_t *c, const char *s)
+static int parse_shard(void *ctx, const gf_opt_t *opt, const char *s)
 {
+	gf_infer_cli_t *c = ctx;
 	char *end;
 	long i = strtol(s, &end, 10), n = 0;
 	int ok = end != s && *end == '/';
+	(void)opt;
 	if (ok) {
 		const char *p = end + 1;
 		n = strtol(p, &end, 10);
@@ -49,85 +34,71 @@ static int parse_shard(gf_infer_cli_t *c, const char *s)
 	}
 	if (!ok || n < 1 || n > 1000000 || i < 0 || i >= n) {
 		gf_error("--shard expects I/N with 0 <= I < N (e.g. 0/4), got '%s'", s);
-		return -1;
+		return GF_EXIT_USAGE;
 	}
 	c->shard_i = (int)i;
 	c->shard_n = (int)n;
 	return 0;
 }
 
-int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg)
+#define INF(f) offsetof(gf_infer_cli_t, f)
+static const gf_opt_t infer_opts[] = {
+	[GF_INF_MODEL] = { 'm', "model", GF_OPT_STR, INF(model_path), .arg = "FILE", .help = "model file (.gfm)",
+	                   .dflt = "required" },
+	[GF_INF_RC_AVERAGE] = { 0, "rc-average", GF_OPT_SET, INF(rc_average),
+	                        .help = "average each window's forward and reverse-complement outputs", .dflt = "off" },
+	[GF_INF_PER_WINDOW] = { 0, "per-window", GF_OPT_SET, INF(per_window),
+	                        .help = "also one row per window of the model's length", .dflt = "off" },
+	[GF_INF_MIN_PROB] = { 0, "min-prob", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT",
+	                      "'unclassified' when the top class probability is below this",
+	                      .dflt = "the model's thresholds (genoformer info), else 0" },
+	[GF_INF_CONFIDENCE] = { 0, "confidence", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT", "the same as --min-prob",
+	                        .dflt = "the model's" },
+	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
+	                   .help = "only records whose index over all inputs (from 0) is I modulo N;\n"
+	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
+	                           "rows restores the unsharded output" },
+};
+const gf_optgroup_t gf_group_infer = GF_GROUP("Model", infer_opts, gf_infer_cli_t);
+
+/* --batch as inference sees it. */
+static const char *const batch_help[] = {
+	[GF_CO_BATCH] = "windows per forward pass; 1: a window's outputs are bit-identical\n"
+	                "whatever --shard and the inputs around it (with more, float rounding\n"
+	                "in the last bits depends on the batch's make-up)",
+};
+
+int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
 {
-	int bad = 0;
-	switch (opt) {
-	case 'm': c->model_path = arg; break;
-	case 'o': c->output = arg; break;
-	case 'r': c->regions[c->n_regions++] = arg; break;
-	case 't': bad = gf_parse_int("--threads", arg, 1, 1024, &c->threads); break;
-	case 'q': gf_verbosity = GF_LOG_QUIET; break;
-	case 'v': gf_verbosity = GF_LOG_VERBOSE; break;
-	case GF_OPT_DEVICE: {
-		char err[GF_ERRLEN];
-		if ((bad = gf_device_check(arg, err, sizeof err))) gf_error("%s", err);
-		c->device = arg;
-		break;
-	}
-	case GF_OPT_SHARD: bad = parse_shard(c, arg); break;
-	case GF_OPT_RC_AVERAGE: c->rc_average = 1; break;
-	case GF_OPT_BATCH: bad = gf_parse_int("--batch", arg, 1, 65536, &c->batch); break;
-	case GF_OPT_PER_WINDOW: c->per_window = 1; break;
-	case GF_OPT_AS_STORED: c->io.as_stored = 1; break;
-	case GF_OPT_KEEP_SEC: c->io.keep_secondary = 1; break;
-	case GF_OPT_KEEP_SUPP: c->io.keep_supplementary = 1; break;
-	case GF_OPT_KEEP_QCFAIL: c->io.keep_qcfail = 1; break;
-	case GF_OPT_SKIP_UNMAPPED: c->io.skip_unmapped = 1; break;
-	case GF_OPT_REFERENCE: c->io.reference = arg; break;
-	case GF_OPT_HTS_THREADS: bad = gf_parse_int("--hts-threads", arg, 1, 1024, &c->io.threads); break;
-	case GF_OPT_MIN_PROB: {
-		char *end;
-		c->min_prob = strtof(arg, &end);
-		if ((bad = !*arg || *end || !(c->min_prob >= 0.0f && c->min_prob <= 1.0f)))
-			gf_error("--min-prob (--confidence) expects a number in 0..1, got '%s'", arg);
-		break;
-	}
-	default: return 0;
-	}
-	return bad ? -1 : 1;
+	memset(c, 0, sizeof *c);
+	gf_compute_init(&c->compute);
+	c->compute.batch = 16;
+	c->shard_n = 1;
+	gf_lowinfo_opts_init(&c->low);
+	return gf_input_init(&c->in, argc);
 }
 
-void gf_infer_cli_usage(FILE *fp, int flags)
+float gf_infer_min_prob(const gf_infer_cli_t *c)
 {
-	fprintf(fp,
-	        "Model and compute:\n"
-	        "  -m, --model FILE     model file (.gfm) [required]\n"
-	        "      --device STR     cpu, cuda or auto (cuda when usable, else cpu) [cpu]\n"
-	        "  -t, --threads INT    compute threads [all cores, or OMP_NUM_THREADS]\n"
-	        "      --batch INT      windows per forward pass; 1: a window's outputs are bit-identical\n"
-	        "                       whatever --shard and the inputs around it (with more, float rounding\n"
-	        "                       in the last bits depends on the batch's make-up) [16]\n"
-	        "      --rc-average     average each window's forward and reverse-complement outputs [off]\n");
-	if (flags & GF_USAGE_PER_WINDOW)
-		fprintf(fp, "      --per-window     also one row per window of the model's length [off]\n");
-	if (flags & GF_USAGE_MIN_PROB)
-		fprintf(fp, "      --min-prob FLOAT 'unclassified' when the top class probability is below this; also\n"
-		            "                       --confidence [the model's threshold (genoformer info), else 0]\n");
-	fprintf(fp,
-	        "Input ('-' = stdin; FASTA/FASTQ plain or gzip, SAM/BAM/CRAM):\n"
-	        "      --shard I/N      only records whose index over all inputs (from 0) is I modulo N;\n"
-	        "                       row r of shard I is record I + r*N, so interleaving the shards'\n"
-	        "                       rows restores the unsharded output [0/1]\n"
-	        "  -r, --region STR     only chr or chr:beg-end (1-based, inclusive); repeatable; needs an index [all]\n"
-	        "      --hts-threads INT  htslib decompression threads [1]\n"
-	        "      --as-stored      reverse-strand reads as stored in SAM/BAM/CRAM [as sequenced]\n"
-	        "      --keep-secondary, --keep-supplementary, --keep-qcfail  keep those alignments [skipped]\n"
-	        "      --skip-unmapped  skip unmapped reads [kept]\n"
-	        "      --reference FILE CRAM reference FASTA [none]\n");
+	return c->given & (GF_OPT_BIT(GF_INF_MIN_PROB) | GF_OPT_BIT(GF_INF_CONFIDENCE)) ? c->min_prob : -1.0f;
+}
+
+void gf_infer_cli_free(gf_infer_cli_t *c)
+{
+	gf_input_free(&c->in);
+}
+
+void gf_infer_cli_uses(gf_infer_cli_t *c, uint64_t skip, const char *const *output_help, gf_optuse_t *use)
+{
+	use[0] = (gf_optuse_t){ .g = &gf_group_infer, .ctx = c, .skip = skip };
+	use[1] = (gf_optuse_t){ .g = &gf_group_compute, .ctx = &c->compute, GF_HELP(batch_help) };
+	use[2] = (gf_optuse_t){ .g = &gf_group_input, .ctx = &c->in };
+	use[3] = (gf_optuse_t){ .g = &gf_group_output, .ctx = &c->out, .help = output_help, .n_help = 1 };
 }
 
 int gf_infer_cli_check(gf_infer_cli_t *c, int argc, int first_input)
 {
-	c->io.regions = c->regions;
-	c->io.n_regions = c->n_regions;
+	gf_input_finish(&c->in);
 	if (!c->model_path) {
 		gf_error("no model: -m MODEL.gfm is required");
 		return -1;
@@ -148,12 +119,8 @@ static int rows_per_window(const gf_infer_cli_t *c)
 gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 {
 	char err[GF_ERRLEN];
-	if (c->threads) rf_cpu_set_threads(c->threads);
-	const rf_backend_t *be = gf_device_backend(c->device, err, sizeof err);
-	if (!be) {
-		gf_error("%s", err);
-		return NULL;
-	}
+	const rf_backend_t *be = gf_compute_backend(&c->compute);
+	if (!be) return NULL;
 	gf_modelfile_t *mf = gf_modelfile_load(c->model_path, be, err, sizeof err);
 	if (!mf) {
 		gf_error("%s", err);
@@ -165,7 +132,7 @@ gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 		gf_modelfile_free(mf);
 		return NULL;
 	}
-	if (gf_mem_check_model(&mf->cfg, be, c->batch, rows_per_window(c), mf->window, 0, 0,
+	if (gf_mem_check_model(&mf->cfg, be, c->compute.batch, rows_per_window(c), mf->window, 0, 0,
 	                       rf_model_current_bytes(mf->model))) {
 		gf_modelfile_free(mf);
 		return NULL;
@@ -267,15 +234,15 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		in->rung[in->n_rungs++].len = len < L ? (int)len : L;
 		if (len >= L) break;
 	}
-	in->max_pend = 8 * (size_t)c->batch + 64;
-	size_t rows = (size_t)c->batch * in->rows_per_win;
+	in->max_pend = 8 * (size_t)c->compute.batch + 64;
+	size_t rows = (size_t)c->compute.batch * in->rows_per_win;
 	int ok = !gf_window_init(&in->win, L) && (in->out = malloc(rows * in->width * sizeof(float)));
 	for (int i = 0; ok && i < in->n_rungs; i++) {
 		rung_t *g = &in->rung[i];
 		ok = (g->tok = malloc(rows * g->len * sizeof *g->tok)) && (g->mask = malloc(rows * g->len)) &&
-		     (g->rec = malloc(c->batch * sizeof *g->rec)) && (g->win = malloc(c->batch * sizeof *g->win));
+		     (g->rec = malloc(c->compute.batch * sizeof *g->rec)) && (g->win = malloc(c->compute.batch * sizeof *g->win));
 	}
-	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->batch, L);
+	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->compute.batch, L);
 	return ok ? 0 : -1;
 }
 
@@ -371,7 +338,7 @@ static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_
 	}
 	g->rec[g->n] = p;
 	g->win[g->n] = w;
-	if (++g->n == in->c->batch) return run_rung(in, g, err, errlen);
+	if (++g->n == in->c->compute.batch) return run_rung(in, g, err, errlen);
 	return 0;
 }
 
@@ -427,7 +394,7 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 
 static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, size_t errlen)
 {
-	gf_reader_t *r = gf_seqio_open(path, &in->c->io, err, errlen);
+	gf_reader_t *r = gf_seqio_open(path, &in->c->in.io, err, errlen);
 	if (!r) return -1;
 	gf_record_t rec;
 	int ret, rc = 0;

@@ -13,7 +13,6 @@
 #ifndef GF_INFER_H
 #define GF_INFER_H
 
-#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,53 +21,39 @@
 #include "genomics/seqio.h"
 #include "model/atomicfile.h"
 #include "src/modelfile.h"
-
-/* Long options shared by classify, embed and eval (values >= 300). */
-enum {
-	GF_OPT_DEVICE = 300, GF_OPT_SHARD, GF_OPT_RC_AVERAGE, GF_OPT_BATCH, GF_OPT_PER_WINDOW,
-	GF_OPT_AS_STORED, GF_OPT_KEEP_SEC, GF_OPT_KEEP_SUPP, GF_OPT_KEEP_QCFAIL, GF_OPT_SKIP_UNMAPPED,
-	GF_OPT_REFERENCE, GF_OPT_HTS_THREADS, GF_OPT_MIN_PROB
-};
-#define GF_INFER_SHORTOPTS "m:o:r:t:qvh"
-#define GF_INFER_LONGOPTS \
-	{ "model", required_argument, 0, 'm' }, { "output", required_argument, 0, 'o' }, \
-	{ "region", required_argument, 0, 'r' }, { "threads", required_argument, 0, 't' }, \
-	{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, \
-	{ "device", required_argument, 0, GF_OPT_DEVICE }, { "shard", required_argument, 0, GF_OPT_SHARD }, \
-	{ "rc-average", no_argument, 0, GF_OPT_RC_AVERAGE }, { "batch", required_argument, 0, GF_OPT_BATCH }, \
-	{ "per-window", no_argument, 0, GF_OPT_PER_WINDOW }, { "as-stored", no_argument, 0, GF_OPT_AS_STORED }, \
-	{ "keep-secondary", no_argument, 0, GF_OPT_KEEP_SEC }, { "keep-supplementary", no_argument, 0, GF_OPT_KEEP_SUPP }, \
-	{ "keep-qcfail", no_argument, 0, GF_OPT_KEEP_QCFAIL }, { "skip-unmapped", no_argument, 0, GF_OPT_SKIP_UNMAPPED }, \
-	{ "reference", required_argument, 0, GF_OPT_REFERENCE }, { "hts-threads", required_argument, 0, GF_OPT_HTS_THREADS }
-/* classify and eval only */
-#define GF_INFER_MIN_PROB_OPT { "min-prob", required_argument, 0, GF_OPT_MIN_PROB }, \
-	{ "confidence", required_argument, 0, GF_OPT_MIN_PROB }
+#include "src/optgroups.h"
 
 typedef struct {
-	const char *model_path, *output, *device;
-	int threads;              /* 0: OpenMP's default (all cores or OMP_NUM_THREADS) */
-	int batch;                /* windows per forward pass */
+	uint64_t given;           /* of gf_group_infer's rows */
+	const char *model_path;
 	int rc_average, per_window;
-	float min_prob;           /* below it: unclassified; < 0: the model's threshold (src/openset.h) */
+	float min_prob;           /* below it: unclassified (gf_infer_min_prob) */
 	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
-	gf_seqio_opts_t io;
-	const char **regions;     /* argc slots, filled by -r */
-	int n_regions;
+	gf_compute_opts_t compute;
+	gf_input_opts_t in;
+	gf_output_opts_t out;
 } gf_infer_cli_t;
 
-/* Defaults; regions gets room for argc entries. -1 when out of memory. */
+/* The options of classify, embed and eval that are not in a shared group:
+ * -m, --rc-average, --per-window, --min-prob (or --confidence), --shard. */
+extern const gf_optgroup_t gf_group_infer;
+enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_CONFIDENCE, GF_INF_SHARD };
+
+/* --min-prob (--confidence) when given, else -1: the model's thresholds
+ * (src/openset.h). */
+float gf_infer_min_prob(const gf_infer_cli_t *c);
+
+/* Defaults (batch 16); the regions get room for argc entries. -1 when out
+ * of memory. */
 int gf_infer_cli_init(gf_infer_cli_t *c, int argc);
 void gf_infer_cli_free(gf_infer_cli_t *c);
 
-/* Handles one getopt_long result if it is a shared option: 1 handled, 0 not
- * a shared option, -1 usage error (printed). 'h' is left to the command. */
-int gf_infer_cli_option(gf_infer_cli_t *c, int opt, const char *arg);
-
-/* The shared options' lines of the usage text; flags: which optional
- * options the command has. */
-enum { GF_USAGE_PER_WINDOW = 1, GF_USAGE_MIN_PROB = 2 };
-void gf_infer_cli_usage(FILE *fp, int flags);
+/* The groups the inference commands take, in use[0..GF_INFER_USES): infer
+ * (without the rows in skip), compute, input, output (what -o writes in
+ * output_help). A command adds its own group and gf_group_verbosity. */
+enum { GF_INFER_USES = 4 };
+void gf_infer_cli_uses(gf_infer_cli_t *c, uint64_t skip, const char *const *output_help, gf_optuse_t *use);
 
 /* Checks -m and the inputs after parsing (usage errors printed): 0 or -1. */
 int gf_infer_cli_check(gf_infer_cli_t *c, int argc, int first_input);

@@ -1,4 +1,5 @@
 /* Logging, progress and run summary; see log.h. */
+#include "src/common.h"
 #include "src/log.h"
 
 #include <stdarg.h>

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GF_VERSION "0.1.0"
-
 enum { GF_LOG_QUIET = 0, GF_LOG_NORMAL = 1, GF_LOG_VERBOSE = 2 };
 
 /* GF_LOG_NORMAL unless a command's -q / -v changed it. */

@@ -9,6 +9,7 @@
 
 #include "genomics/kmer.h"
 #include "model/util.h"
+#include "src/common.h"
 #include "src/log.h"
 
 /* "PATH: message" into err; returns NULL so loaders can `return fail(...)`. */
@@ -288,22 +289,4 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 	free(host);
 	free(t);
 	return rc;
-}
-
-int gf_device_check(const char *name, char *err, size_t errlen)
-{
-	if (!strcmp(name, "cpu") || !strcmp(name, "cuda") || !strcmp(name, "auto")) return 0;
-	snprintf(err, errlen, "--device '%s': expects cpu, cuda or auto", name);
-	return -1;
-}
-
-const rf_backend_t *gf_device_backend(const char *name, char *err, size_t errlen)
-{
-	char why[512];
-	if (gf_device_check(name, err, errlen)) return NULL;
-	if (strcmp(name, "auto")) return rf_backend_get(name, err, errlen);
-	const rf_backend_t *be = rf_backend_get("cuda", why, sizeof why);
-	if (be) return be;
-	gf_info("--device auto: no usable GPU (%s); using cpu", why);
-	return rf_backend_cpu();
 }

@@ -48,11 +48,4 @@ void gf_modelfile_free(gf_modelfile_t *mf);
 gf_modelfile_t *gf_modelfile_new(const rf_config_t *cfg, int k, int stride, int window, int n_classes,
                                  const char *const *classes, const rf_backend_t *be, char *err, size_t errlen);
 
-/* --device cpu|cuda|auto -> backend; auto falls back to cpu and says so;
- * cuda without a usable GPU: NULL and a clear message. */
-const rf_backend_t *gf_device_backend(const char *name, char *err, size_t errlen);
-/* 0 when name is a --device value (cpu, cuda, auto), else -1 with a message:
- * commands call it while parsing, so a wrong name is a usage error. */
-int gf_device_check(const char *name, char *err, size_t errlen);
-
 #endif

@@ -2,14 +2,10 @@
  * they stop a job; a user at the terminal sends SIGINT. A long-running
  * command installs these handlers, polls
  * gf_preempt_pending at a safe point (a training step boundary), saves its
- * state and exits with GF_EXIT_PREEMPTED, so that a job script can requeue
+ * state and exits with GF_EXIT_PREEMPTED (src/common.h), so that a job script can requeue
  * it and resume. */
 #ifndef GF_PREEMPT_H
 #define GF_PREEMPT_H
-
-/* Exit status of a command stopped by a preemption signal after saving its
- * state: EX_TEMPFAIL of sysexits.h ("try again later"). */
-#define GF_EXIT_PREEMPTED 75
 
 /* Catches SIGINT, SIGTERM and SIGUSR1 (a second one of the same signal
  * stops the process at once: each handler is reset after its first). */

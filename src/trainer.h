@@ -10,12 +10,12 @@
 #ifndef GF_TRAINER_H
 #define GF_TRAINER_H
 
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "genomics/labels.h"
 #include "genomics/seqio.h"
+#include "src/optgroups.h"
 
 enum { GF_TASK_CLASSIFY = 0, GF_TASK_MLM = 1 };
 
@@ -24,60 +24,58 @@ enum { GF_TASK_CLASSIFY = 0, GF_TASK_MLM = 1 };
 #define GF_TRAIN_TARGET_PRECISION 0.99
 
 typedef struct {
+	uint64_t given;                   /* of gf_group_train's rows */
 	int task;
-	const char *out;                  /* -o MODEL.gfm */
-	/* architecture; 0 (NULL, dropout < 0) = not given: default, or from --init / --resume */
-	int k, stride, window, layers, d_model, heads, d_ff, hashes, chunk, ff_chunk;
-	const char *attn;
-	float dropout;
-	/* optimisation */
-	float lr, weight_decay, clip;
-	int64_t steps;                    /* 0 = from --epochs, or the default */
-	double epochs;
-	int batch, accum, warmup;
-	uint64_t seed;
-	int seed_given;
-	/* validation */
+	gf_output_opts_t out;             /* -o MODEL.gfm */
+	gf_arch_opts_t arch;              /* defaults for a new model; given bits say what overrides --init / --resume */
+	gf_optim_opts_t optim;
+	gf_compute_opts_t compute;
+	gf_input_opts_t in;
+	/* validation and the run (gf_group_train) */
 	double val_frac;
 	int64_t val_every, log_every;
 	int val_windows;
-	/* data */
-	int rc_aug, balance;
+	int rc_aug;
+	const char **val_inputs;
+	int n_val_inputs;
+	const char *resume;
+	int64_t save_every, stop_at;
+	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
+	/* train's own: labels, --balance, --init */
+	int balance;
 	/* open set (classify only; src/openset.h) */
 	int background;                   /* the class GF_OPENSET_BACKGROUND_CLASS is out-of-class */
 	double crop_frac;                 /* training windows cut to a random shorter length */
 	int crop_min;                     /* bases, the shortest crop */
-	double target_precision;          /* the threshold stored in the model is chosen for it */
-	const char **inputs, **val_inputs;
-	int n_inputs, n_val_inputs;
-	gf_labels_t *labels, *val_labels; /* classify only */
-	gf_seqio_opts_t io;
-	/* run */
-	int threads;
-	const char *device, *init, *resume;
-	int64_t save_every, stop_at;
-	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
+	double target_precision;          /* the thresholds stored in the model are chosen for it */
+	const char *init;
+	gf_labels_t *labels, *val_labels;
+	const char **inputs;
+	int n_inputs;
 	int argc;                         /* the command line, kept in the model file */
 	char **argv;
 } gf_train_opts_t;
+
+/* Validation and run options of both commands (--val-frac, --val, ...,
+ * --resume, --dry-run); their struct is gf_train_opts_t. */
+extern const gf_optgroup_t gf_group_train;
 
 /* Defaults; inputs arrays sized for argc entries. -1 when out of memory. */
 int gf_train_opts_init(gf_train_opts_t *o, int task, int argc, char *argv[]);
 void gf_train_opts_free(gf_train_opts_t *o);
 
-/* The options both commands take, for getopt_long (ends with a zero entry),
- * their short letters, and their help text. */
-extern const struct option gf_train_longopts[];
-#define GF_TRAIN_SHORTOPTS "o:k:s:L:b:t:qvh"
-void gf_train_usage_common(FILE *fp, int task);
+/* The groups both commands take, in use[0..GF_TRAIN_USES): output,
+ * architecture, optimisation, train, compute, input. A command adds its
+ * own group and gf_group_verbosity. */
+enum { GF_TRAIN_USES = 6 };
+void gf_train_uses(gf_train_opts_t *o, gf_optuse_t *use);
 
-/* Handles one common option c (as getopt_long returned it): 0 done, 1 not a
- * common option, -1 bad value (message printed). */
-int gf_train_option(gf_train_opts_t *o, int c, const char *arg);
+/* The end of both commands' usage: the exit status, 75 included. */
+extern const char gf_train_exit_status[];
 
-/* Checks of the finished command line shared by both commands: 0 or -1
- * (message printed). */
-int gf_train_check_opts(const gf_train_opts_t *o);
+/* Checks of the finished command line shared by both commands (operands
+ * from optind are the inputs): 0 or -1 (message printed). */
+int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[]);
 
 /* Runs the whole training; returns the exit status. */
 int gf_train_run(gf_train_opts_t *o);

@@ -174,6 +174,36 @@ START_TEST(config_rejects_heads_not_dividing_d_model)
 }
 END_TEST
 
+/* A backend like the CPU one whose attention takes heads of 8 features at most. */
+static int narrow_attn(const rf_attn_shape_t *s, char *why, size_t whylen)
+{
+	if (s->dh <= 8) return 0;
+	snprintf(why, whylen, "attention head width %d above 8", s->dh);
+	return -1;
+}
+
+START_TEST(model_create_refuses_what_the_backend_cannot_run)
+{
+	rf_backend_t narrow = *rf_backend_cpu();
+	narrow.name = "narrow";
+	narrow.supports_attn = narrow_attn;
+	rf_config_t c;
+	char err[256] = "";
+	rf_config_default(&c);
+	c.d_model = 32;
+	c.n_heads = 2;
+	c.axial_d1 = 16;
+	c.axial1 = c.axial2 = 8;
+	ck_assert_ptr_null(rf_model_create(&c, &narrow, err, sizeof err));
+	ck_assert_str_eq(err, "model: the narrow backend cannot run layer 0: attention head width 16 above 8 "
+	                      "(d_model 32 / 2 heads)");
+	c.n_heads = 4;
+	rf_model_t *m = rf_model_create(&c, &narrow, err, sizeof err);
+	ck_assert_msg(m != NULL, "%s", err);
+	rf_model_free(m);
+}
+END_TEST
+
 START_TEST(config_errors_name_the_option)
 {
 	static const struct { const char *field; int value; const char *option; } cases[] = {
@@ -622,6 +652,7 @@ static Suite *model_suite(void)
 	Suite *s = suite_create("model");
 	TCase *tc = tcase_create("config");
 	tcase_add_test(tc, config_rejects_heads_not_dividing_d_model);
+	tcase_add_test(tc, model_create_refuses_what_the_backend_cannot_run);
 	tcase_add_test(tc, config_errors_name_the_option);
 	tcase_add_test(tc, layer_pattern_cycles_over_layers);
 	tcase_add_test(tc, padded_length_is_a_chunk_multiple_only_with_chunked_layers);

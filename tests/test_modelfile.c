@@ -238,21 +238,6 @@ START_TEST(class_name_with_newline_is_refused_on_save)
 }
 END_TEST
 
-START_TEST(device_names_select_backends)
-{
-	char err[512];
-	ck_assert_ptr_eq(gf_device_backend("cpu", err, sizeof err), rf_backend_cpu());
-	ck_assert_ptr_nonnull(gf_device_backend("auto", err, sizeof err));
-	ck_assert_ptr_null(gf_device_backend("gpu", err, sizeof err));
-	ck_assert_msg(strstr(err, "--device 'gpu': expects cpu, cuda or auto"), "%s", err);
-#ifndef RF_CUDA
-	ck_assert_ptr_eq(gf_device_backend("auto", err, sizeof err), rf_backend_cpu());
-	ck_assert_ptr_null(gf_device_backend("cuda", err, sizeof err));
-	ck_assert_msg(strstr(err, "make CUDA=1"), "%s", err);
-#endif
-}
-END_TEST
-
 static Suite *suite(void)
 {
 	Suite *s = suite_create("modelfile");
@@ -265,7 +250,6 @@ static Suite *suite(void)
 	tcase_add_test(t, missing_file_is_refused_with_the_system_reason);
 	tcase_add_test(t, checkpoint_without_tokenizer_metadata_is_not_a_model_file);
 	tcase_add_test(t, class_name_with_newline_is_refused_on_save);
-	tcase_add_test(t, device_names_select_backends);
 	suite_add_tcase(s, t);
 	return s;
 }

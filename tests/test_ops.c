@@ -8,6 +8,7 @@
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
 #include "tests/gradcheck.h"
+#include "tests/optable.h"
 #include "tests/testutil.h"
 
 /* Deterministic test data: scale * N(0,1) from the counter RNG. */
@@ -622,10 +623,7 @@ START_TEST(backend_get_gives_the_cpu_table_with_every_op)
 	const rf_backend_t *be = rf_backend_get("cpu", err, sizeof err);
 	ck_assert_ptr_eq(be, rf_backend_cpu());
 	ck_assert_str_eq(be->name, "cpu");
-	/* Every entry is filled: the table is a run of function pointers after name. */
-	void (*const *fn)(void) = (void (*const *)(void))&be->alloc;
-	size_t n = (sizeof *be - offsetof(rf_backend_t, alloc)) / sizeof *fn;
-	for (size_t i = 0; i < n; i++) ck_assert_msg(fn[i] != NULL, "op %zu of the cpu table is NULL", i);
+	tu_assert_table_filled(be);
 	/* And it computes through the table: 2x2 product. */
 	rf_cpu_set_threads(2);
 	float *m = be->alloc(8 * sizeof(float));
@@ -652,6 +650,31 @@ START_TEST(backend_get_explains_missing_cuda_and_unknown_names)
 	err[0] = 0;
 	ck_assert_ptr_null(rf_backend_get("tpu", err, sizeof err));
 	ck_assert_msg(strstr(err, "unknown backend 'tpu'"), "message: %s", err);
+}
+END_TEST
+
+START_TEST(device_values_name_a_backend_or_say_what_is_accepted)
+{
+	char err[256] = "", note[256] = "x";
+	const char *good[] = { "cpu", "cuda", "cuda:0", "cuda:3", "auto" };
+	const char *bad[] = { "gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:1x", "cuda0", "CPU", "" };
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		ck_assert_msg(rf_device_check(good[i], err, sizeof err) == 0, "%s: %s", good[i], err);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ck_assert_msg(rf_device_check(bad[i], err, sizeof err) == -1, "'%s' accepted", bad[i]);
+		ck_assert_msg(strstr(err, "expects cpu, cuda, cuda:N (GPU N, from 0) or auto"), "%s", err);
+		ck_assert_ptr_null(rf_device_backend(bad[i], note, sizeof note, err, sizeof err));
+	}
+	ck_assert_ptr_eq(rf_device_backend("cpu", note, sizeof note, err, sizeof err), rf_backend_cpu());
+	ck_assert_str_eq(note, "");
+	ck_assert_ptr_nonnull(rf_device_backend("auto", note, sizeof note, err, sizeof err));
+#ifndef RF_CUDA
+	/* a CPU-only build has nothing to explain about auto */
+	ck_assert_ptr_eq(rf_device_backend("auto", note, sizeof note, err, sizeof err), rf_backend_cpu());
+	ck_assert_str_eq(note, "");
+	ck_assert_ptr_null(rf_device_backend("cuda:1", note, sizeof note, err, sizeof err));
+	ck_assert_msg(strstr(err, "--device cuda:1: built without CUDA"), "%s", err);
+#endif
 }
 END_TEST
 
@@ -685,6 +708,7 @@ static Suite *ops_suite(void)
 	tcase_add_test(tc, row_reductions_do_not_depend_on_thread_count);
 	tcase_add_test(tc, backend_get_gives_the_cpu_table_with_every_op);
 	tcase_add_test(tc, backend_get_explains_missing_cuda_and_unknown_names);
+	tcase_add_test(tc, device_values_name_a_backend_or_say_what_is_accepted);
 	suite_add_tcase(s, tc);
 	return s;
 }

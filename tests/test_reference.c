@@ -4,16 +4,20 @@
  * the gradient of every parameter (reversible and stored-activation backward
  * passes), the evaluation outputs, and rf_model_init.
  *
- * The suite's unchecked fixture (parent process, no OpenMP) writes one case
- * file per case (config, batch, seeds) and runs python once for all of them,
- * because importing torch takes seconds; the python script chooses the
- * parameters, so each test (in its forked child) loads them by name into the
- * C model, runs it and compares with what the reference wrote.
+ * llm.c's habit: the reference's results are committed state files,
+ * tests/reference/state/NAME.state (parameters it chose, outputs, loss,
+ * every gradient) beside NAME.case (config, batch, seeds: the inputs, as
+ * this file writes them), so the suite needs no Python. It fails when a
+ * state file is missing or when a case no longer matches its committed
+ * .case (the case table changed: `make reference-state` writes them again,
+ * running reformer_ref.py once). `make check-reference-live` compares with
+ * PyTorch itself (test_reference --live; it fails without python3-torch).
+ * Each test (in its forked child) loads the reference's parameters by name
+ * into the C model, runs it and compares with what the reference wrote.
  *
  * Tolerances: |c - ref| <= atol + 1e-4 |ref| per element, atol = 1e-5 times
  * the largest |ref| of the tensor (fp32 model against an fp32 reference);
- * the initialisation must agree to 1e-6 relative. Without python3-torch
- * every test prints "SKIPPED: python3-torch not available" and passes. */
+ * the initialisation must agree to 1e-6 relative. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -59,9 +63,13 @@ static const ref_case_t cases[] = {
 #define REF_B 2
 #define REF_N_MLM 6
 
-static char tmpdir[512];
+/* The folder of the .case and .state files: the committed state, a fresh
+ * temporary one (--live), or the one --write-state fills. */
+static char statedir[512];
 static char py_out[8192];
-static int py_rc = -1, have_torch;
+static int py_rc = -1, live;
+/* Why the committed state cannot be used (every test fails with it), or "". */
+static char state_error[1024];
 
 static const char *python(void)
 {
@@ -71,7 +79,7 @@ static const char *python(void)
 
 static void case_path(char *buf, size_t len, const char *name, const char *ext)
 {
-	snprintf(buf, len, "%s/%s.%s", tmpdir, name, ext);
+	snprintf(buf, len, "%s/%s.%s", statedir, name, ext);
 }
 
 static void case_config(const ref_case_t *c, rf_config_t *cfg)
@@ -83,7 +91,10 @@ static void case_config(const ref_case_t *c, rf_config_t *cfg)
 	cfg->n_heads = 2;
 	cfg->d_ff = 24;
 	cfg->n_layers = c->n_layers;
-	ck_assert_msg(rf_config_set_layers(cfg, c->layers, err, sizeof err) == 0, "%s", err);
+	if (rf_config_set_layers(cfg, c->layers, err, sizeof err)) {   /* also outside a test: no ck_assert */
+		fprintf(stderr, "[test_reference] case %s: %s\n", c->name, err);
+		exit(1);
+	}
 	cfg->n_hashes = c->n_hashes;
 	cfg->n_buckets = c->n_buckets;
 	cfg->chunk_len = c->chunk_len;
@@ -143,12 +154,13 @@ static void add_i32(rt_file_t *f, const char *name, int v)
 	rt_add_scalar(f, name, RT_I32, &x);
 }
 
-static void write_case(const ref_case_t *c)
+/* Writes the case's inputs to path; exits on a write error. */
+static void write_case(const ref_case_t *c, const char *path)
 {
 	rf_config_t cfg;
 	case_batch_t d;
 	rt_file_t f = { 0 };
-	char path[600], err[600];
+	char err[600];
 	case_config(c, &cfg);
 	case_batch(c, &d);
 	const struct { const char *name; int v; } ints[] = {
@@ -176,7 +188,6 @@ static void write_case(const ref_case_t *c)
 	rt_add_scalar(&f, "step", RT_U64, &d.b.step);
 	rt_add_scalar(&f, "train", RT_U8, &train);
 	rt_add_scalar(&f, "init_seed", RT_U64, &init_seed);
-	case_path(path, sizeof path, c->name, "case");
 	if (rt_write(&f, path, err, sizeof err) != 0) {
 		fprintf(stderr, "[test_reference] %s\n", err);
 		exit(1);
@@ -184,27 +195,17 @@ static void write_case(const ref_case_t *c)
 	rt_free(&f);
 }
 
-/* Parent process, once: all case files, then one python run for all. */
-static void reference_setup(void)
+/* All case files into statedir, then one python run for all of them
+ * (importing torch takes seconds); py_rc and py_out say how it went. */
+static void run_reference(void)
 {
 	char cmd[8192], path[600];
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof tmpdir, "%s/gf_reference_XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror(tmpdir);
-		exit(1);
+	for (int i = 0; i < N_CASES; i++) {
+		case_path(path, sizeof path, cases[i].name, "case");
+		write_case(&cases[i], path);
 	}
-	snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy' 2>&1", python());
-	have_torch = tu_run(cmd, py_out, sizeof py_out) == 0;
-	if (!have_torch) {
-		printf("SKIPPED: python3-torch not available (%s cannot import torch): reference suite not run\n",
-		       python());
-		fflush(stdout);   /* or every forked test prints it again */
-		return;
-	}
-	for (int i = 0; i < N_CASES; i++) write_case(&cases[i]);
 	int n = snprintf(cmd, sizeof cmd, "%s %s/tests/reference/reformer_ref.py --selftest %s/selftest.gfts",
-	                 python(), tu_srcdir(), tmpdir);
+	                 python(), tu_srcdir(), statedir);
 	for (int i = 0; i < N_CASES; i++) {
 		case_path(path, sizeof path, cases[i].name, "case");
 		n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s", path);
@@ -215,27 +216,128 @@ static void reference_setup(void)
 	py_rc = tu_run(cmd, py_out, sizeof py_out);
 }
 
+/* Stores the state file at path in float32 (the comparisons' tolerances
+ * are far above float32 rounding; the reference computes in float64): the
+ * committed state is then half the size. Scalars stay as they are. */
+static int shrink_state(const char *path)
+{
+	rt_file_t in = { 0 }, out = { 0 };
+	char err[700];
+	if (rt_read(&in, path, err, sizeof err)) {
+		fprintf(stderr, "[test_reference] %s\n", err);
+		return -1;
+	}
+	for (int i = 0; i < in.n; i++) {
+		const rt_entry_t *e = &in.e[i];
+		if (e->dtype != RT_F64 || e->ndim == 0) {
+			rt_add(&out, e->name, e->dtype, e->ndim, e->dims, e->data);
+			continue;
+		}
+		float *f = malloc((e->numel ? e->numel : 1) * sizeof *f);
+		for (size_t j = 0; f && j < e->numel; j++) f[j] = (float)((const double *)e->data)[j];
+		if (f) rt_add(&out, e->name, RT_F32, e->ndim, e->dims, f);
+		free(f);
+	}
+	int rc = rt_write(&out, path, err, sizeof err);
+	if (rc) fprintf(stderr, "[test_reference] %s\n", err);
+	rt_free(&in);
+	rt_free(&out);
+	return rc;
+}
+
+/* Whether the file at path holds exactly len bytes of data. */
+static int same_bytes(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) return 0;
+	char *buf = malloc(len + 1);
+	size_t n = buf ? fread(buf, 1, len + 1, fp) : 0;
+	int same = buf && n == len && memcmp(buf, data, len) == 0;
+	free(buf);
+	fclose(fp);
+	return same;
+}
+
+/* The committed state: every file there, every .case as this file writes
+ * it now; else state_error says what to do. */
+static void check_committed_state(void)
+{
+	char path[600], fresh[600];
+	snprintf(statedir, sizeof statedir, "%s/tests/reference/state", tu_srcdir());
+	const char *t = getenv("TMPDIR");
+	snprintf(fresh, sizeof fresh, "%s/gf_refcase_%d", t && *t ? t : "/tmp", (int)getpid());
+	for (int i = 0; i < N_CASES && !state_error[0]; i++) {
+		case_path(path, sizeof path, cases[i].name, "state");
+		if (access(path, R_OK) != 0) {
+			snprintf(state_error, sizeof state_error, "%s is missing: run 'make reference-state'", path);
+			break;
+		}
+		write_case(&cases[i], fresh);
+		FILE *fp = fopen(fresh, "rb");
+		char *data = NULL;
+		size_t len = 0;
+		if (fp && fseek(fp, 0, SEEK_END) == 0 && (len = (size_t)ftell(fp)) > 0 && (data = malloc(len)) &&
+		    fseek(fp, 0, SEEK_SET) == 0 && fread(data, 1, len, fp) == len) {
+			case_path(path, sizeof path, cases[i].name, "case");
+			if (!same_bytes(path, data, len))
+				snprintf(state_error, sizeof state_error, "%s differs from case '%s' of this file (the case table "
+				         "or the batch changed): run 'make reference-state'", path, cases[i].name);
+		}
+		free(data);
+		if (fp) fclose(fp);
+		unlink(fresh);
+	}
+	snprintf(path, sizeof path, "%s/selftest.gfts", statedir);
+	if (!state_error[0] && access(path, R_OK) != 0)
+		snprintf(state_error, sizeof state_error, "%s is missing: run 'make reference-state'", path);
+}
+
+/* Parent process, once: the committed state, or (--live) a run of the
+ * reference into a temporary folder. */
+static void reference_setup(void)
+{
+	char cmd[512];
+	if (!live) {
+		check_committed_state();
+		return;
+	}
+	const char *t = getenv("TMPDIR");
+	snprintf(statedir, sizeof statedir, "%s/gf_reference_XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(statedir)) {
+		perror(statedir);
+		exit(1);
+	}
+	snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy' 2>&1", python());
+	if (tu_run(cmd, py_out, sizeof py_out) != 0) {
+		snprintf(state_error, sizeof state_error, "--live: %s cannot import torch (install python3-torch)", python());
+		return;
+	}
+	run_reference();
+}
+
 static void reference_teardown(void)
 {
 	char path[600];
+	if (!live) return;
 	for (int i = 0; i < N_CASES; i++) {
 		case_path(path, sizeof path, cases[i].name, "case");
 		unlink(path);
 		case_path(path, sizeof path, cases[i].name, "state");
 		unlink(path);
 	}
-	snprintf(path, sizeof path, "%s/selftest.gfts", tmpdir);
+	snprintf(path, sizeof path, "%s/selftest.gfts", statedir);
 	unlink(path);
-	rmdir(tmpdir);
+	rmdir(statedir);
 }
 
 /* The reference's results, or a failure quoting python's output. */
 static void read_reference(rt_file_t *st, const char *file)
 {
 	char path[600], err[700];
-	snprintf(path, sizeof path, "%s/%s", tmpdir, file);
+	if (state_error[0]) ck_abort_msg("%s", state_error);
+	snprintf(path, sizeof path, "%s/%s", statedir, file);
 	if (rt_read(st, path, err, sizeof err) != 0)
-		ck_abort_msg("%s (reformer_ref.py exit %d): %s", err, py_rc, py_out);
+		ck_abort_msg(live ? "%s (reformer_ref.py exit %d): %s" : "%s", err, py_rc, py_out);
 }
 
 static const rt_entry_t *need(const rt_file_t *st, const char *cas, const char *name)
@@ -322,10 +424,6 @@ static void compare_tensors(report_t *r, rf_model_t *m, const char *prefix, cons
 
 static void check_case(const char *cas)
 {
-	if (!have_torch) {
-		printf("SKIPPED: python3-torch not available: %s not compared\n", cas);
-		return;
-	}
 	const ref_case_t *c = NULL;
 	for (int i = 0; i < N_CASES; i++)
 		if (strcmp(cases[i].name, cas) == 0) c = &cases[i];
@@ -410,10 +508,6 @@ CASE_TEST(training_dropout_matches_reference, "dropout")
 
 START_TEST(reference_passes_its_self_checks)
 {
-	if (!have_torch) {
-		printf("SKIPPED: python3-torch not available: reference self-checks not run\n");
-		return;
-	}
 	rt_file_t st = { 0 };
 	read_reference(&st, "selftest.gfts");
 	ck_assert_msg(st.n >= 8, "only %d self-checks ran: %s", st.n, py_out);
@@ -439,7 +533,8 @@ START_TEST(tensor_file_round_trips_every_dtype)
 	rt_add_scalar(&a, "d", RT_F64, &f64);
 	rt_add_scalar(&a, "u64", RT_U64, &u64);
 	rt_add_1d(&a, "empty", RT_F32, 0, f);
-	snprintf(path, sizeof path, "%s/roundtrip_%d.gfts", tmpdir, (int)getpid());
+	const char *t = getenv("TMPDIR");
+	snprintf(path, sizeof path, "%s/gf_roundtrip_%d.gfts", t && *t ? t : "/tmp", (int)getpid());
 	ck_assert_msg(rt_write(&a, path, err, sizeof err) == 0, "%s", err);
 	ck_assert_msg(rt_read(&b, path, err, sizeof err) == 0, "%s", err);
 	ck_assert_int_eq(b.n, a.n);
@@ -486,7 +581,27 @@ static Suite *reference_suite(void)
 	return s;
 }
 
-int main(void)
+/* test_reference: against the committed state. --live: against a run of
+ * reformer_ref.py now. --write-state DIR: writes the cases and the
+ * reference's state files into DIR (make reference-state) and exits with
+ * python's status. */
+int main(int argc, char *argv[])
 {
+	if (argc == 3 && !strcmp(argv[1], "--write-state")) {
+		char path[600];
+		snprintf(statedir, sizeof statedir, "%s", argv[2]);
+		run_reference();
+		fputs(py_out, stderr);
+		for (int i = 0; py_rc == 0 && i < N_CASES; i++) {
+			case_path(path, sizeof path, cases[i].name, "state");
+			if (shrink_state(path)) return 1;
+		}
+		return py_rc;
+	}
+	live = argc == 2 && !strcmp(argv[1], "--live");
+	if (argc > 1 && !live) {
+		fprintf(stderr, "usage: test_reference [--live | --write-state DIR]\n");
+		return 2;
+	}
 	return tu_run_suite(reference_suite());
 }

@@ -55,7 +55,7 @@ static char *sh(const char *cmd)
 typedef struct {
 	uint64_t n, bases, hash;
 	int ret;
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 } scan_t;
 
 static uint64_t fnv(uint64_t h, const char *s, size_t n)
@@ -107,7 +107,7 @@ static void check_against_fai(const char *fa, uint64_t want_n, uint64_t want_bas
 	gf_record_t rec;
 	gf_record_init(&rec);
 	uint64_t n = 0, bases = 0;
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 	const char *line = fai;
 	int ret;
 	while ((ret = gf_seqio_read(r, &rec, err, sizeof err)) > 0) {
@@ -244,7 +244,7 @@ END_TEST
 START_TEST(bam_reverse_reads_come_back_as_sequenced)
 {
 	need_cache();
-	char dir[64], cmd[2 * PATH_MAX], fq[128], err[GF_ERRLEN];
+	char dir[64], cmd[2 * PATH_MAX], fq[128], err[GF_SEQIO_ERRLEN];
 	make_tmp(dir);
 	snprintf(fq, sizeof fq, "%s/as_sequenced.fq", dir);
 	/* samtools fastq reverse-complements 0x10 reads back, as sequenced. It
@@ -284,7 +284,7 @@ END_TEST
 START_TEST(bam_as_stored_returns_seq_and_qual_columns)
 {
 	need_cache();
-	char cmd[2 * PATH_MAX], err[GF_ERRLEN];
+	char cmd[2 * PATH_MAX], err[GF_SEQIO_ERRLEN];
 	snprintf(cmd, sizeof cmd, "samtools view -F 0xb00 '%s' | cut -f 2,10,11", P("data/cache/lambda/aln.bam"));
 	FILE *p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
@@ -422,7 +422,7 @@ END_TEST
 /* Opens a committed sample, checks its format, reads its first record. */
 static gf_reader_t *open_sample(const char *rel, gf_format_t fmt, gf_record_t *rec, const char *first)
 {
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 	gf_reader_t *r = gf_seqio_open(P(rel), NULL, err, sizeof err);
 	ck_assert_msg(r != NULL, "%s", err);
 	ck_assert_int_eq(gf_seqio_format(r), fmt);
@@ -436,7 +436,7 @@ START_TEST(fasta_keeps_case_and_iupac_and_has_no_quality)
 {
 	gf_record_t rec;
 	gf_reader_t *r = open_sample("data/samples/small.fa", GF_FMT_FASTA, &rec, "lambda_head");
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 	ck_assert_int_eq(strncmp(rec.seq, "GGGCGGCGACCTCGCGGGTT", 20), 0);
 	ck_assert_int_eq(gf_seqio_read(r, &rec, err, sizeof err), 1);
 	ck_assert_str_eq(rec.name, "lambda_soft");
@@ -458,7 +458,7 @@ START_TEST(fastq_record_has_name_bases_and_quality)
 {
 	gf_record_t rec;
 	gf_reader_t *r = open_sample("data/samples/small.fq", GF_FMT_FASTQ, &rec, "r1");
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 	ck_assert_uint_eq(rec.len, 122);
 	ck_assert_int_eq(strncmp(rec.seq, "TGAATGCGAACTCCGGGACG", 20), 0);
 	ck_assert_int_eq(strncmp(rec.qual, "+\"@6<:27(F&5)9)\"B:%B", 20), 0);
@@ -531,7 +531,7 @@ static void check_regions(const char *fa, const char *const *regs, int n, const 
 	gf_seqio_opts_init(&o);
 	o.regions = regs;
 	o.n_regions = n;
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 	gf_reader_t *r = gf_seqio_open(fa, &o, err, sizeof err);
 	ck_assert_msg(r != NULL, "%s", err);
 	gf_record_t rec;
@@ -577,7 +577,7 @@ START_TEST(region_record_gives_coordinates_in_the_source)
 	gf_reader_t *r = gf_seqio_open(P("data/samples/small.fa"), &o, NULL, 0);
 	gf_record_t rec;
 	gf_record_init(&rec);
-	char err[GF_ERRLEN];
+	char err[GF_SEQIO_ERRLEN];
 	ck_assert_int_eq(gf_seqio_read(r, &rec, err, sizeof err), 1);
 	ck_assert_str_eq(rec.name, "lambda_soft");
 	ck_assert_uint_eq(rec.len, 80);
@@ -594,7 +594,7 @@ END_TEST
 
 START_TEST(fastq_region_has_the_quality_of_samtools_fqidx)
 {
-	char dir[64], cmd[2 * PATH_MAX], fq[128], err[GF_ERRLEN];
+	char dir[64], cmd[2 * PATH_MAX], fq[128], err[GF_SEQIO_ERRLEN];
 	make_tmp(dir);
 	snprintf(fq, sizeof fq, "%s/copy.fq", dir);
 	snprintf(cmd, sizeof cmd, "cp '%s' %s", P("data/samples/small.fq"), fq);
@@ -712,7 +712,7 @@ static void check_bad(const char *path, const char *region, const char *const *n
 		o.regions = regs;
 		o.n_regions = 1;
 	}
-	char err[GF_ERRLEN] = "";
+	char err[GF_SEQIO_ERRLEN] = "";
 	gf_reader_t *r = gf_seqio_open(path, &o, err, sizeof err);
 	if (r) {
 		gf_record_t rec;
@@ -720,7 +720,7 @@ static void check_bad(const char *path, const char *region, const char *const *n
 		int ret;
 		while ((ret = gf_seqio_read(r, &rec, err, sizeof err)) > 0) {}
 		ck_assert_msg(ret == -1, "%s: read to the end without an error", path);
-		char again[GF_ERRLEN];
+		char again[GF_SEQIO_ERRLEN];
 		ck_assert_int_eq(gf_seqio_read(r, &rec, again, sizeof again), -1);
 		gf_seqio_close(r);
 		gf_record_free(&rec);

@@ -282,28 +282,17 @@ static float key_rnorm(const float *row, int dh)
 	return 1.0f / sqrtf(ss + KEY_EPS);
 }
 
-/* e^x for the softmax arguments (x <= ~0): Cody-Waite reduction and Cephes'
- * polynomial (within 2 ulp), exactly 0 below -87 (masked scores). Written
- * without calls, branches or float comparisons (which GCC will not
- * if-convert under -ftrapping-math) so that the loops around it vectorise:
- * below -87 is tested on the bits, which order negative floats by magnitude. */
+/* e^x for the softmax arguments (x <= ~0), exactly 0 below -87 (masked
+ * scores). Below -87 is tested on the bits, which order negative floats by
+ * magnitude, so the loops around it still vectorise (see cpu_expf). */
 static inline float softmax_exp(float x)
 {
 	union { float f; uint32_t u; } in = { x }, scale;
 	int dead = in.u > 0xc2ae0000u;   /* bits of -87.0f */
 	in.u = dead ? 0xc2ae0000u : in.u;
-	float xc = in.f;
-	float n = (xc * 1.44269504089f + 12582912.0f) - 12582912.0f;   /* round(x / ln 2) */
-	float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-	float p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	p = p * r * r + r + 1.0f;
+	float n, er = cpu_exp_reduced(in.f, &n);
 	scale.u = dead ? 0u : (uint32_t)((int32_t)n + 127) << 23;
-	return p * scale.f;
+	return er * scale.f;
 }
 
 /* The distinct chunks c-before .. c+after (mod n), in that order. */

@@ -18,8 +18,18 @@ static void cpu_memcpy(void *dst, const void *src, size_t bytes) { memcpy(dst, s
 static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
 static void cpu_sync(void) {}
 
+/* The CPU kernels take any shape. */
+static int cpu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen)
+{
+	(void)s;
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
 static const rf_backend_t cpu_backend = {
 	.name = "cpu",
+	.supports_attn = cpu_supports_attn,
 	.alloc = cpu_alloc,
 	.free = cpu_free,
 	.upload = cpu_memcpy,

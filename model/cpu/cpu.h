@@ -3,7 +3,40 @@
 #ifndef RF_CPU_H
 #define RF_CPU_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include "model/backend.h"
+
+/* e^x = 2^k e^r for x in [-87, 88]: returns e^r and sets *k = round(x /
+ * ln 2). Cody-Waite reduction and Cephes' expf polynomial (within 2 ulp),
+ * without the libm call that keeps loops scalar, and without branches or
+ * float comparisons (which GCC will not if-convert under -ftrapping-math),
+ * so the loops around it vectorise. The callers build 2^k from exponent
+ * bits: cpu_expf (GELU, ops.c) and softmax_exp (attn.c). */
+static inline float cpu_exp_reduced(float x, float *k)
+{
+	/* k = round(x / ln 2) with the 1.5 * 2^23 trick, r = x - k ln 2 in two parts. */
+	*k = x * 1.44269504088896341f + 12582912.0f - 12582912.0f;
+	float r = x - *k * 0.693359375f + *k * 2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	return p * r * r + r + 1.0f;
+}
+
+/* exp(x) for x in [-87, 88] (a normal float result). */
+static inline float cpu_expf(float x)
+{
+	float k, er = cpu_exp_reduced(x, &k);
+	int32_t bits = ((int32_t)k + 127) << 23;
+	float two_k;
+	memcpy(&two_k, &bits, sizeof two_k);
+	return er * two_k;
+}
 
 /* attn.c */
 void cpu_lsh_hash(uint16_t *buckets, const float *qk, const float *rot,

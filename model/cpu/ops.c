@@ -174,25 +174,6 @@ void cpu_bias_backward(float *db, const float *dout, int N, int C)
  * -ftrapping-math GCC will not if-convert them, and the loops would not
  * vectorise. Selections use sign bits and integer compares instead. */
 
-/* exp(x) for x in [-87, 88] (a normal float result), without the libm call
- * that keeps loops scalar: Cephes' expf, 2^k built from exponent bits. */
-static inline float cpu_expf(float x)
-{
-	/* k = round(x / ln 2) with the 1.5 * 2^23 trick, r = x - k ln 2 in two parts. */
-	float k = x * 1.44269504088896341f + 12582912.0f - 12582912.0f;
-	float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-	float p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	int32_t bits = ((int32_t)k + 127) << 23;
-	float two_k;
-	memcpy(&two_k, &bits, sizeof two_k);
-	return (p * r * r + r + 1.0f) * two_k;
-}
-
 /* |x| capped at 12.5 (beyond it Phi(x) is 0 or 1 in float and the exp
  * arguments below stay above -87), divided by sqrt(2); *neg = 1 for x < 0. */
 static inline float cpu_gelu_z(float x, float *neg)

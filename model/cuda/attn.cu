@@ -58,7 +58,14 @@ static void att_tiling(att_geom_t *g)
 	g->T = g->dh <= 64 ? 64 : 32;
 }
 
-static att_geom_t att_geom(const rf_attn_shape_t *s)
+int cu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen)
+{
+	if (s->dh >= 1 && s->dh <= ATT_MAX_DH) return 0;
+	snprintf(why, whylen, "attention head width %d above %d", s->dh, ATT_MAX_DH);
+	return -1;
+}
+
+static att_geom_t att_geom(const rf_attn_shape_t *s, const char *op)
 {
 	att_geom_t g;
 	g.B = s->B; g.L = s->L; g.H = s->H; g.dh = s->dh; g.HD = s->H * s->dh;
@@ -70,10 +77,8 @@ static att_geom_t att_geom(const rf_attn_shape_t *s)
 		g.lsh = s->kind == RF_ATTN_LSH;
 		g.R = g.lsh ? s->n_hashes : 1;
 	}
-	if (g.dh > ATT_MAX_DH || g.dh < 1) {
-		fprintf(stderr, "[cuda] attention: head width %d not in [1, %d]\n", g.dh, ATT_MAX_DH);
-		exit(1);
-	}
+	char why[128];
+	if (cu_supports_attn(s, why, sizeof why)) cu_fail(op, __FILE__, __LINE__, why);
 	att_tiling(&g);
 	g.vec = 0;
 	return g;
@@ -672,7 +677,7 @@ __global__ static void lsh_hash_kernel(uint16_t *buckets, const float *qk, const
 void cu_lsh_hash(uint16_t *buckets, const float *qk, const float *rot,
                  const uint8_t *mask, const rf_attn_shape_t *s)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	g.R = s->n_hashes;
 	if (g.B * g.L == 0) return;
 	dim3 grid((g.L + HASH_TILE - 1) / HASH_TILE, g.B * g.H);
@@ -758,7 +763,7 @@ static att_ws_t att_layout(const rf_attn_shape_t *s, const att_geom_t &g, void *
 
 size_t cu_attn_workspace(const rf_attn_shape_t *s)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	return att_layout(s, g, NULL).total;
 }
 
@@ -851,7 +856,7 @@ static void att_run_forward(float *out, const float *qk, const float *v, const u
 void cu_attn_forward(float *out, const float *qk, const float *v, const uint16_t *buckets,
                      const uint8_t *mask, const rf_attn_shape_t *s, void *work)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	if (g.B * g.L == 0) return;
 	g.vec = att_vec(g, qk, v, NULL);
 	att_run_forward(out, qk, v, buckets, mask, s, g, att_layout(s, g, work));
@@ -861,7 +866,7 @@ void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
                       const float *v, const uint16_t *buckets, const uint8_t *mask,
                       const rf_attn_shape_t *s, void *work)
 {
-	att_geom_t g = att_geom(s);
+	att_geom_t g = att_geom(s, __func__);
 	if (g.B * g.L == 0) return;
 	g.vec = att_vec(g, qk, v, dout);
 	att_ws_t w = att_layout(s, g, work);

@@ -14,16 +14,17 @@ static void *g_scratch;
 static size_t g_scratch_bytes;
 static int g_tf32;
 
-void cu_fail(const char *file, int line, const char *what)
+void cu_fail(const char *op, const char *file, int line, const char *what)
 {
-	fprintf(stderr, "[cuda] %s:%d: %s\n", file, line, what);
+	if (!strncmp(op, "cu_", 3)) op += 3;
+	fprintf(stderr, "[cuda] %s (%s:%d): %s\n", op, file, line, what);
 	exit(1);
 }
 
-static void blas_check(cublasStatus_t st, int line)
-{
-	if (st != CUBLAS_STATUS_SUCCESS) cu_fail(__FILE__, line, cublasGetStatusString(st));
-}
+#define BLAS_CHECK(call) do { \
+	cublasStatus_t st_ = (call); \
+	if (st_ != CUBLAS_STATUS_SUCCESS) cu_fail(__func__, __FILE__, __LINE__, cublasGetStatusString(st_)); \
+	} while (0)
 
 void *cu_scratch(size_t bytes)
 {
@@ -44,8 +45,7 @@ extern "C" void rf_cuda_set_math(int tf32)
 {
 	g_tf32 = tf32 != 0;
 	if (!g_blas) return;
-	blas_check(cublasSetMathMode(g_blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-	           __LINE__);
+	BLAS_CHECK(cublasSetMathMode(g_blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 static void *cu_alloc(size_t bytes)
@@ -95,12 +95,13 @@ static void cu_matmul(float *C, const float *A, const float *B, int M, int N, in
                       int ta, int tb, float alpha, float beta)
 {
 	int lda = ta ? M : K, ldb = tb ? K : N;
-	blas_check(cublasSgemm(g_blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-	                       N, M, K, &alpha, B, ldb, A, lda, &beta, C, N), __LINE__);
+	BLAS_CHECK(cublasSgemm(g_blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+	                       N, M, K, &alpha, B, ldb, A, lda, &beta, C, N));
 }
 
 static const rf_backend_t cuda_backend = {
 	"cuda",
+	cu_supports_attn,
 	cu_alloc, cu_free, cu_upload, cu_download, cu_copy, cu_zero, cu_sync,
 	cu_matmul,
 	cu_embed_forward, cu_embed_backward,
@@ -120,9 +121,19 @@ static const rf_backend_t cuda_backend = {
 	cu_adamw,
 };
 
-extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
+extern "C" const rf_backend_t *rf_backend_cuda_table(void)
 {
-	if (g_blas) return &cuda_backend;
+	return &cuda_backend;
+}
+
+extern "C" const rf_backend_t *rf_backend_cuda(int device, char *err, size_t errlen)
+{
+	static int g_device = -1;
+	if (g_blas && device == g_device) return &cuda_backend;
+	if (g_blas) {
+		snprintf(err, errlen, "cuda:%d: this process already runs on cuda:%d", device, g_device);
+		return NULL;
+	}
 	int n = 0;
 	cudaError_t e = cudaGetDeviceCount(&n);
 	if (e != cudaSuccess) {
@@ -133,9 +144,15 @@ extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
 		snprintf(err, errlen, "cuda: no CUDA device found");
 		return NULL;
 	}
-	e = cudaFree(NULL); /* creates the context now, so a broken device is reported here */
+	if (device >= n) {
+		snprintf(err, errlen, "cuda:%d: this machine has %d CUDA device%s (cuda:0..cuda:%d)", device, n,
+		         n > 1 ? "s" : "", n - 1);
+		return NULL;
+	}
+	e = cudaSetDevice(device);
+	if (e == cudaSuccess) e = cudaFree(NULL); /* creates the context now, so a broken device is reported here */
 	if (e != cudaSuccess) {
-		snprintf(err, errlen, "cuda: cannot start device 0 (%s)", cudaGetErrorString(e));
+		snprintf(err, errlen, "cuda: cannot start device %d (%s)", device, cudaGetErrorString(e));
 		return NULL;
 	}
 	cublasStatus_t st = cublasCreate(&g_blas);
@@ -144,6 +161,7 @@ extern "C" const rf_backend_t *rf_backend_cuda(char *err, size_t errlen)
 		snprintf(err, errlen, "cuda: cublasCreate failed (%s)", cublasGetStatusString(st));
 		return NULL;
 	}
+	g_device = device;
 	const char *tf32 = getenv("GF_CUDA_TF32");
 	rf_cuda_set_math(tf32 && atoi(tf32) != 0);
 	return &cuda_backend;

@@ -15,11 +15,13 @@ extern "C" {
 }
 
 /* An op has no way to return an error: a failing CUDA call ends the
- * process with one line naming the call site. */
-[[noreturn]] void cu_fail(const char *file, int line, const char *what);
+ * process with one line naming the op (the function that failed, without
+ * its cu_ prefix) and the call site. Shapes the kernels cannot run never
+ * get here: cu_supports_attn refuses them when the model is created. */
+[[noreturn]] void cu_fail(const char *op, const char *file, int line, const char *what);
 #define CU_CHECK(call) do { \
 	cudaError_t e_ = (call); \
-	if (e_ != cudaSuccess) cu_fail(__FILE__, __LINE__, cudaGetErrorString(e_)); \
+	if (e_ != cudaSuccess) cu_fail(__func__, __FILE__, __LINE__, cudaGetErrorString(e_)); \
 	} while (0)
 #define CU_LAUNCHED() CU_CHECK(cudaGetLastError())
 
@@ -58,6 +60,10 @@ __device__ __forceinline__ float cu_warp_max(float v)
 	for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
 	return v;
 }
+
+/* attn.cu: whether the attention kernels take shape s (head width up to
+ * ATT_MAX_DH). */
+int cu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen);
 
 /* ops.cu */
 void cu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,

@@ -2,7 +2,7 @@
  * on random tokens and prints one TSV line (step time, tokens/s, arena peak,
  * process peak RSS), so scripts/bench/engine.sh can build its table from one
  * process per configuration. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,93 +12,104 @@
 #include "model/rng.h"
 #include "src/cmd/commands.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 
 typedef struct {
-	rf_config_t cfg;
-	const char *attn, *device;
-	int L, B, train, steps, warmup, threads, header;
-	int reversible;
+	uint64_t given;
+	int train, reversible, steps, warmup, header;
+	gf_arch_opts_t arch;
+	gf_compute_opts_t compute;
 } bench_opts_t;
 
+#define BO(f) offsetof(bench_opts_t, f)
+static const gf_opt_t bench_opts[] = {
+	{ 'B', NULL, GF_OPT_INT, BO(compute.batch), 1, GF_BATCH_MAX, "INT", .help = "the same as --batch" },
+	{ 0, "train", GF_OPT_SET, BO(train), .help = "time training steps (forward, backward, AdamW)", .dflt = "default" },
+	{ 0, "infer", GF_OPT_CLEAR, BO(train), .help = "time inference (forward, classifier logits)" },
+	{ 0, "stored", GF_OPT_CLEAR, BO(reversible), .dflt = "reversible",
+	  .help = "store every layer's inputs instead of reversible recomputation" },
+	{ 0, "steps", GF_OPT_INT, BO(steps), 1, 1 << 20, "INT", .help = "timed steps" },
+	{ 0, "warmup", GF_OPT_INT, BO(warmup), 0, 1 << 20, "INT", .help = "untimed steps first" },
+	{ 0, "header", GF_OPT_SET, BO(header), .help = "print the TSV header line first" },
+};
+static const gf_optgroup_t bench_group = GF_GROUP("Timing", bench_opts, bench_opts_t);
+static const char *const arch_help[] = { [GF_AR_WINDOW] = "tokens per sequence" };
+static const char *const compute_help[] = { [GF_CO_BATCH] = "sequences per step" };
+
+enum { N_USES = 4 };
+
+static void uses(bench_opts_t *o, gf_optuse_t *use)
+{
+	use[0] = (gf_optuse_t){ .g = &gf_group_arch, .ctx = &o->arch, GF_HELP(arch_help),
+	                        .skip = GF_OPT_BIT(GF_AR_K) | GF_OPT_BIT(GF_AR_STRIDE) | GF_OPT_BIT(GF_AR_DROPOUT) };
+	use[1] = (gf_optuse_t){ .g = &gf_group_compute, .ctx = &o->compute, GF_HELP(compute_help) };
+	use[2] = (gf_optuse_t){ .g = &bench_group, .ctx = o };
+	use[3] = (gf_optuse_t){ .g = &gf_group_verbosity };
+}
+
+/* The engine's defaults: a model larger than train's, one long sequence. */
+static void bench_opts_init(bench_opts_t *o)
+{
+	*o = (bench_opts_t){ .train = 1, .reversible = 1, .steps = 2, .warmup = 1 };
+	gf_arch_init(&o->arch);
+	o->arch.window = 16384;
+	o->arch.layers = 6;
+	o->arch.d_model = 256;
+	o->arch.d_ff = 1024;
+	o->arch.ff_chunk = 2048;
+	o->arch.attn = "lsh";
+	gf_compute_init(&o->compute);
+	o->compute.threads = 2;
+	o->compute.batch = 1;
+}
+
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer bench engine [options]\n"
+	"Times Reformer steps on random tokens and prints one TSV line:\n"
+	"mode attn L B layers reversible ff_chunk threads device steps step_s tokens_per_s arena_peak_mib peak_rss_mib\n\n",
+	NULL,
+};
+
+/* The help over the defaults (also for a bare `genoformer bench`). */
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-	        "Usage: genoformer bench engine [options]\n"
-	        "Times Reformer steps on random tokens and prints one TSV line:\n"
-	        "mode attn L B layers reversible ff_chunk threads device steps step_s tokens_per_s arena_peak_mib peak_rss_mib\n\n"
-	        "  -L INT            tokens per sequence [16384]\n"
-	        "  -B INT            sequences per step [1]\n"
-	        "      --attn STR    attention per layer: lsh, local, full or a pattern like local,lsh [lsh]\n"
-	        "      --layers INT  layers [6]\n"
-	        "      --d-model INT width of each residual stream [256]\n"
-	        "      --heads INT   attention heads [4]\n"
-	        "      --d-ff INT    feed-forward width [1024]\n"
-	        "      --hashes INT  LSH rounds [4]\n"
-	        "      --buckets INT LSH buckets, 0 = automatic [0]\n"
-	        "      --chunk INT   LOCAL/LSH chunk length [64]\n"
-	        "      --ff-chunk INT  feed-forward rows per chunk, 0 = unchunked [2048]\n"
-	        "      --train       time training steps (forward, backward, AdamW) [default]\n"
-	        "      --infer       time inference (forward, classifier logits)\n"
-	        "      --stored      store every layer's inputs instead of reversible recomputation [reversible]\n"
-	        "      --steps INT   timed steps [2]\n"
-	        "      --warmup INT  untimed steps first [1]\n"
-	        "      --device STR  cpu or cuda [cpu]\n"
-	        "  -t, --threads INT CPU threads [2]\n"
-	        "      --header      print the TSV header line first\n"
-	        "  -h, --help        this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	bench_opts_t o;
+	gf_optuse_t use[N_USES];
+	bench_opts_init(&o);
+	uses(&o, use);
+	gf_opts_help(fp, &help, use, N_USES);
 }
 
 static int parse_opts(bench_opts_t *o, int argc, char *argv[])
 {
-	enum { O_ATTN = 256, O_LAYERS, O_DMODEL, O_HEADS, O_DFF, O_HASHES, O_BUCKETS, O_CHUNK, O_FFCHUNK,
-	       O_TRAIN, O_INFER, O_STORED, O_STEPS, O_WARMUP, O_DEVICE, O_HEADER };
-	static const struct option longopts[] = {
-		{ "attn", required_argument, NULL, O_ATTN }, { "layers", required_argument, NULL, O_LAYERS },
-		{ "d-model", required_argument, NULL, O_DMODEL }, { "heads", required_argument, NULL, O_HEADS },
-		{ "d-ff", required_argument, NULL, O_DFF }, { "hashes", required_argument, NULL, O_HASHES },
-		{ "buckets", required_argument, NULL, O_BUCKETS }, { "chunk", required_argument, NULL, O_CHUNK },
-		{ "ff-chunk", required_argument, NULL, O_FFCHUNK }, { "train", no_argument, NULL, O_TRAIN },
-		{ "infer", no_argument, NULL, O_INFER }, { "stored", no_argument, NULL, O_STORED },
-		{ "steps", required_argument, NULL, O_STEPS }, { "warmup", required_argument, NULL, O_WARMUP },
-		{ "device", required_argument, NULL, O_DEVICE }, { "threads", required_argument, NULL, 't' },
-		{ "header", no_argument, NULL, O_HEADER }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	rf_config_t *c = &o->cfg;
-	int ch, bad = 0;
-	while (!bad && (ch = gf_getopt(argc, argv, "L:B:t:h", longopts)) >= 0) {
-		switch (ch) {
-		case 'L': bad = gf_parse_int("-L", optarg, 1, 1 << 30, &o->L); break;
-		case 'B': bad = gf_parse_int("-B", optarg, 1, 1 << 20, &o->B); break;
-		case 't': bad = gf_parse_int("--threads", optarg, 1, 1024, &o->threads); break;
-		case O_ATTN: o->attn = optarg; break;
-		case O_LAYERS: bad = gf_parse_int("--layers", optarg, 1, RF_MAX_LAYERS, &c->n_layers); break;
-		case O_DMODEL: bad = gf_parse_int("--d-model", optarg, 2, 1 << 16, &c->d_model); break;
-		case O_HEADS: bad = gf_parse_int("--heads", optarg, 1, 1 << 10, &c->n_heads); break;
-		case O_DFF: bad = gf_parse_int("--d-ff", optarg, 1, 1 << 18, &c->d_ff); break;
-		case O_HASHES: bad = gf_parse_int("--hashes", optarg, 1, 64, &c->n_hashes); break;
-		case O_BUCKETS: bad = gf_parse_int("--buckets", optarg, 0, 65534, &c->n_buckets); break;
-		case O_CHUNK: bad = gf_parse_int("--chunk", optarg, 1, 1 << 20, &c->chunk_len); break;
-		case O_FFCHUNK: bad = gf_parse_int("--ff-chunk", optarg, 0, 1 << 30, &c->ff_chunk); break;
-		case O_TRAIN: o->train = 1; break;
-		case O_INFER: o->train = 0; break;
-		case O_STORED: o->reversible = 0; break;
-		case O_STEPS: bad = gf_parse_int("--steps", optarg, 1, 1 << 20, &o->steps); break;
-		case O_WARMUP: bad = gf_parse_int("--warmup", optarg, 0, 1 << 20, &o->warmup); break;
-		case O_DEVICE: o->device = optarg; break;
-		case O_HEADER: o->header = 1; break;
-		case 'h': usage(stdout); exit(GF_EXIT_OK);
-		default: bad = 1;
-		}
-	}
-	if (bad) return -1;
+	gf_optuse_t use[N_USES];
+	uses(o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
+	if (rc >= 0) return rc;
 	if (optind != argc) {
 		gf_error("unexpected argument '%s' (bench engine takes options only)", argv[optind]);
-		return -1;
+		return GF_EXIT_USAGE;
 	}
-	return 0;
+	return -1;
+}
+
+/* The model of the options: rf_config_default with the architecture's
+ * sizes, no dropout, two classes. 0 or -1 with a message. */
+static int bench_config(const gf_arch_opts_t *a, rf_config_t *c, char *err, size_t errlen)
+{
+	rf_config_default(c);
+	c->dropout = 0.0f;
+	c->n_classes = 2;
+	c->n_layers = a->layers;
+	c->d_model = a->d_model;
+	c->n_heads = a->heads;
+	c->d_ff = a->d_ff;
+	c->n_hashes = a->hashes;
+	c->n_buckets = a->buckets;
+	c->chunk_len = a->chunk;
+	c->ff_chunk = a->ff_chunk;
+	return rf_config_set_layers(c, a->attn, err, errlen);
 }
 
 /* Axial positions for at least L tokens: the default 512 x 2048, with more
@@ -112,37 +123,33 @@ static void fit_axial(rf_config_t *c, int L)
 
 static int bench_engine(int argc, char *argv[])
 {
-	bench_opts_t o = { .attn = "lsh", .device = "cpu", .L = 16384, .B = 1, .train = 1, .steps = 2, .warmup = 1,
-	                   .threads = 2, .reversible = 1 };
+	bench_opts_t o;
+	rf_config_t cfg;
 	char err[512] = "";
-	rf_config_default(&o.cfg);
-	o.cfg.dropout = 0.0f;
-	o.cfg.n_classes = 2;
-	if (parse_opts(&o, argc, argv)) return GF_EXIT_USAGE;
-	if (rf_config_set_layers(&o.cfg, o.attn, err, sizeof err)) {
+	bench_opts_init(&o);
+	int rc = parse_opts(&o, argc, argv);
+	if (rc >= 0) return rc;
+	if (bench_config(&o.arch, &cfg, err, sizeof err)) {
 		gf_error("%s", err);
 		return GF_EXIT_USAGE;
 	}
-	fit_axial(&o.cfg, o.L);
-	if (o.cfg.axial_d1 >= o.cfg.d_model) o.cfg.axial_d1 = o.cfg.d_model / 4 > 0 ? o.cfg.d_model / 4 : 1;
-	if (rf_config_validate(&o.cfg, err, sizeof err)) {
+	const int L = o.arch.window, B = o.compute.batch;
+	fit_axial(&cfg, L);
+	if (cfg.axial_d1 >= cfg.d_model) cfg.axial_d1 = cfg.d_model / 4 > 0 ? cfg.d_model / 4 : 1;
+	if (rf_config_validate(&cfg, err, sizeof err)) {
 		gf_error("%s", err);
 		return GF_EXIT_USAGE;
 	}
-	const rf_backend_t *be = rf_backend_get(o.device, err, sizeof err);
-	if (!be) {
-		gf_error("--device %s: %s", o.device, err);
-		return GF_EXIT_ERROR;
-	}
-	if (!strcmp(o.device, "cpu")) rf_cpu_set_threads(o.threads);
+	const rf_backend_t *be = gf_compute_backend(&o.compute);
+	if (!be) return GF_EXIT_ERROR;
 
-	rf_model_t *m = rf_model_create(&o.cfg, be, err, sizeof err);
+	rf_model_t *m = rf_model_create(&cfg, be, err, sizeof err);
 	rf_optim_t *opt = NULL;
 	rf_optim_config_t oc;
 	rf_optim_default(&oc);
 	if (m && o.train) opt = rf_optim_create(m, &oc, err, sizeof err);
-	size_t n = (size_t)o.B * o.L;
-	int32_t *tok = malloc(n * sizeof *tok), *labels = malloc((size_t)o.B * sizeof *labels);
+	size_t n = (size_t)B * L;
+	int32_t *tok = malloc(n * sizeof *tok), *labels = malloc((size_t)B * sizeof *labels);
 	if (!m || (o.train && !opt) || !tok || !labels) {
 		gf_error("%s", m && (opt || !o.train) ? "out of host memory" : err);
 		free(tok);
@@ -153,18 +160,18 @@ static int bench_engine(int argc, char *argv[])
 	}
 	rf_model_set_reversible(m, o.reversible);
 	uint64_t key = rf_rng_key(1, 0, -1, RF_RNG_DATA);
-	for (size_t i = 0; i < n; i++) tok[i] = 5 + (int32_t)(rf_rng_u64(key, i) % (uint64_t)(o.cfg.vocab - 5));
-	for (int b = 0; b < o.B; b++) labels[b] = b % 2;
-	float *logits = malloc((size_t)o.B * 2 * sizeof *logits);
+	for (size_t i = 0; i < n; i++) tok[i] = 5 + (int32_t)(rf_rng_u64(key, i) % (uint64_t)(cfg.vocab - 5));
+	for (int b = 0; b < B; b++) labels[b] = b % 2;
+	float *logits = malloc((size_t)B * 2 * sizeof *logits);
 
-	int rc = GF_EXIT_OK;
+	rc = GF_EXIT_OK;
 	double t0 = 0.0;
 	for (int s = 0; s < o.warmup + o.steps && rc == GF_EXIT_OK; s++) {
 		if (s == o.warmup) {
 			be->sync();
 			t0 = gf_wall_seconds();
 		}
-		rf_batch_t b = { .tokens = tok, .B = o.B, .L = o.L, .labels = labels, .seed = 1, .step = (uint64_t)s,
+		rf_batch_t b = { .tokens = tok, .B = B, .L = L, .labels = labels, .seed = 1, .step = (uint64_t)s,
 		                 .train = o.train };
 		float loss = 0.0f;
 		int r;
@@ -187,8 +194,8 @@ static int bench_engine(int argc, char *argv[])
 		if (o.header)
 			printf("mode\tattn\tL\tB\tlayers\treversible\tff_chunk\tthreads\tdevice\tsteps\tstep_s\ttokens_per_s\t"
 			       "arena_peak_mib\tpeak_rss_mib\n");
-		printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%.1f\t%.1f\n", o.train ? "train" : "infer", o.attn,
-		       o.L, o.B, o.cfg.n_layers, o.reversible, o.cfg.ff_chunk, o.threads, o.device, o.steps, step_s,
+		printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%.1f\t%.1f\n", o.train ? "train" : "infer", o.arch.attn,
+		       L, B, cfg.n_layers, o.reversible, cfg.ff_chunk, o.compute.threads, be->name, o.steps, step_s,
 		       (double)n / step_s, rf_model_peak_bytes(m) / 1048576.0, gf_peak_rss() / 1048576.0);
 		fflush(stdout);
 	}

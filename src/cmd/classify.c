@@ -1,7 +1,7 @@
 /* genoformer classify: one TSV row per record (read, contig, chromosome)
  * with the predicted class and every class's probability, and optionally a
  * per-class report in the manner of Kraken 2's. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "src/infer.h"
 #include "src/log.h"
 #include "src/openset.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 
 typedef struct {
@@ -24,42 +25,30 @@ typedef struct {
 	uint64_t reason[GF_OPENSET_N_REASONS];  /* records unclassified for each reason */
 } cls_t;
 
-static void usage(FILE *fp)
+typedef struct {
+	uint64_t given;
+	const char *report;
+} cls_opts_t;
+
+static const gf_opt_t report_opt[] = {
+	{ 0, "report", GF_OPT_STR, offsetof(cls_opts_t, report), .arg = "FILE", .dflt = "none",
+	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
+	          "probability of its records), 'unclassified' first, then the classes by\n"
+	          "count (Kraken 2 report style), then one row per reason of being\n"
+	          "unclassified (unclassified:too_short, ...; percent of all records)" },
+};
+static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
+static const char *const output_help[] = { "the table, written atomically" };
+
+enum { N_USES = GF_INFER_USES + 2 };
+
+static void uses(gf_infer_cli_t *c, cls_opts_t *o, gf_optuse_t *use)
 {
-	fprintf(fp,
-	        "Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
-	        "Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
-	        "window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
-	        "Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
-	        "(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	        "follows its windows' rows; 0-based, end exclusive), then 'reason': '-' for a call, else why the\n"
-	        "record is 'unclassified' (the first that applies):\n"
-	        "  too_short        shorter than the model's shortest length (genoformer info: openset.min_length)\n"
-	        "                   or than k\n"
-	        "  mostly_n         under half of the bases are A, C, G or T\n"
-	        "  low_complexity   3-mer entropy under %.1f bits (tandem repeats of period 1..5, homopolymers)\n"
-	        "  background       the top class is the model's background class (sequence from outside its\n"
-	        "                   classes, train --background)\n"
-	        "  below_threshold  top probability under the threshold: the model's (chosen at the end of training\n"
-	        "                   for a stated precision on validation windows; genoformer info), or --min-prob\n"
-	        "The first three give probability 0 and class probabilities NA. Per-window rows only have the\n"
-	        "last two reasons; the record's row has them all.\n\n",
-	        GF_LOWINFO_MIN_ENTROPY);
-	gf_infer_cli_usage(fp, GF_USAGE_PER_WINDOW | GF_USAGE_MIN_PROB);
-	fprintf(fp,
-	        "Output:\n"
-	        "  -o, --output FILE    the table, written atomically [stdout]\n"
-	        "      --report FILE    per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
-	        "                       probability of its records), 'unclassified' first, then the classes by\n"
-	        "                       count (Kraken 2 report style), then one row per reason of being\n"
-	        "                       unclassified (unclassified:too_short, ...; percent of all records) [none]\n"
-	        "  -q, --quiet          errors only on stderr\n"
-	        "  -v, --verbose        more log lines\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	gf_infer_cli_uses(c, 0, output_help, use);
+	use[GF_INFER_USES] = (gf_optuse_t){ .g = &report_group, .ctx = o };
+	use[GF_INFER_USES + 1] = (gf_optuse_t){ .g = &gf_group_verbosity, .ctx = NULL };
 }
 
-enum { O_REPORT = 400 };
 
 static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *window, int64_t beg, int64_t end)
 {
@@ -69,11 +58,11 @@ static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *
 }
 
 /* predicted, probability, the class probabilities of logits (NULL: no
- * window) and the reason; low: the record's lowinfo reason (0 for window
- * rows). Returns the class (-1: unclassified, *reason why) and its
- * probability as the table shows it in shown: the report sums what the
- * table shows, so merged shards (scripts/slurm/merge) reproduce the report
- * exactly. */
+ * window) and the reason, for len bases; low: the record's lowinfo reason
+ * (0 for window rows). Returns the class (-1: unclassified, *reason why)
+ * and its probability as the table shows it in shown: the report sums what
+ * the table shows, so merged shards (scripts/slurm/merge) reproduce the
+ * report exactly. */
 static int print_prediction(cls_t *s, size_t len, int low, const float *logits, double *shown, int *reason)
 {
 	float top;
@@ -150,21 +139,34 @@ static void write_report(const cls_t *s, FILE *fp)
 		        total ? 100.0 * s->reason[r] / total : 0.0);
 }
 
-static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **report)
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer classify -m MODEL.gfm [options] IN...\n"
+	"Classifies every record (one per read for FASTQ/SAM/BAM/CRAM). Records longer than the model's\n"
+	"window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
+	"Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
+	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
+	"follows its windows' rows; 0-based, end exclusive), then 'reason': '-' for a call, else why the\n"
+	"record is 'unclassified' (the first that applies):\n"
+	"  too_short        shorter than the model's shortest length (genoformer info: openset.min_length)\n"
+	"                   or than k\n"
+	"  mostly_n         under half of the bases are A, C, G or T\n"
+	"  low_complexity   3-mer entropy under 2.5 bits (tandem repeats of period 1..5, homopolymers)\n"
+	"  background       the top class is the model's background class (sequence from outside its\n"
+	"                   classes, train --background)\n"
+	"  below_threshold  top probability under the threshold for the record's length: the model's\n"
+	"                   (chosen at the end of training for a stated precision on validation windows;\n"
+	"                   genoformer info), or --min-prob\n"
+	"The first three give probability 0 and class probabilities NA. Per-window rows only have the\n"
+	"last two reasons; the record's row has them all.\n\n",
+	NULL,
+};
+
+static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, cls_opts_t *o)
 {
-	static const struct option longopts[] = {
-		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "report", required_argument, 0, O_REPORT }, { 0, 0, 0, 0 }
-	};
-	int opt, r;
-	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
-		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
-		if (r < 0) return GF_EXIT_USAGE;
-		switch (opt) {
-		case 'h': usage(stdout); return GF_EXIT_OK;
-		case O_REPORT: *report = optarg; break;
-		default: return GF_EXIT_USAGE;
-		}
-	}
+	gf_optuse_t use[N_USES];
+	uses(c, o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
+	if (rc >= 0) return rc;
 	return gf_infer_cli_check(c, argc, optind) ? GF_EXIT_USAGE : -1;
 }
 
@@ -174,7 +176,7 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const char *report, char *const
 	char err[GF_ERRLEN];
 	gf_out_t out, rep = { 0 };
 	gf_infer_stats_t st;
-	if (gf_out_open(&out, c->output, err, sizeof err)) {
+	if (gf_out_open(&out, c->out.path, err, sizeof err)) {
 		gf_error("%s", err);
 		return GF_EXIT_ERROR;
 	}
@@ -218,11 +220,11 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	const char *report = NULL;
+	cls_opts_t o = { 0 };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	int rc = parse_args(argc, argv, &c, &report);
+	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
-	s.min_prob = c.min_prob;
+	s.min_prob = gf_infer_min_prob(&c);
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	char err[GF_ERRLEN];
 	if (rc < 0 && mf && gf_openset_load(&s.os, mf, err, sizeof err)) {
@@ -234,14 +236,14 @@ int cmd_classify(int argc, char *argv[])
 		c.low = s.os.low;
 		if (s.min_prob < 0 && s.os.n_len && s.os.target > 0)
 			gf_debug("thresholds by length %s (chosen for precision %.4g; --min-prob overrides)",
-			        rf_ckpt_meta_get(&mf->meta, GF_OPENSET_KEY_BY_LENGTH), s.os.target);
+			         rf_ckpt_meta_get(&mf->meta, GF_OPENSET_KEY_BY_LENGTH), s.os.target);
 		else if (s.min_prob < 0 && s.os.target > 0)
 			gf_debug("threshold %.4g (chosen for precision %.4g; --min-prob overrides)", (double)s.os.min_prob,
-			        s.os.target);
+			         s.os.target);
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
-		if (s.probs && s.count && s.psum) rc = classify(&c, &s, report, argv + optind, argc - optind);
+		if (s.probs && s.count && s.psum) rc = classify(&c, &s, o.report, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
 	if (rc < 0) rc = GF_EXIT_ERROR;

@@ -1,9 +1,9 @@
-/* The subcommands of `genoformer`: each parses its own options.
- * Exit status: 0 success, 1 error (bad input, I/O), 2 usage error. */
+/* The subcommands of `genoformer`: each parses its own options and returns
+ * its exit status (GF_EXIT_*, src/common.h). */
 #ifndef GF_COMMANDS_H
 #define GF_COMMANDS_H
 
-enum { GF_EXIT_OK = 0, GF_EXIT_ERROR = 1, GF_EXIT_USAGE = 2 };
+#include "src/common.h"
 
 int cmd_tokenize(int argc, char *argv[]);
 int cmd_train(int argc, char *argv[]);

@@ -1,6 +1,5 @@
 /* genoformer embed: the model's pooled representation of every record (or
  * window) as a float32 .npy matrix, with a TSV naming its rows. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,24 +19,22 @@ typedef struct {
 	float *nan_row;
 } emb_t;
 
-static void usage(FILE *fp)
+static const char *const output_help[] = { "the .npy matrix, written atomically" };
+static const char *const infer_help[] = {
+	[GF_INF_PER_WINDOW] = "one row per window of the model's length instead of per record",
+};
+
+enum { N_USES = GF_INFER_USES + 1 };
+
+static void uses(gf_infer_cli_t *c, gf_optuse_t *use)
 {
-	fprintf(fp,
-	        "Usage: genoformer embed -m MODEL.gfm -o OUT.npy [options] IN...\n"
-	        "Writes each record's embedding, the final layer's 2 x d_model features averaged over its real\n"
-	        "tokens (over all its windows), as a float32 matrix OUT.npy with one row per record, and\n"
-	        "OUT.ids.tsv naming the rows: row, id, window ('all' for a record), beg, end (0-based, end\n"
-	        "exclusive). A record shorter than k has no token: its row is NaN.\n\n");
-	gf_infer_cli_usage(fp, 0);
-	fprintf(fp,
-	        "Output:\n"
-	        "  -o, --output FILE    the .npy matrix, written atomically [required]\n"
-	        "      --per-window     one row per window of the model's length instead of per record [off]\n"
-	        "  -q, --quiet          errors only on stderr\n"
-	        "  -v, --verbose        more log lines\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	gf_infer_cli_uses(c, GF_OPT_BIT(GF_INF_MIN_PROB) | GF_OPT_BIT(GF_INF_CONFIDENCE), output_help, use);
+	use[0].help = infer_help;
+	use[0].n_help = sizeof infer_help / sizeof *infer_help;
+	use[3].g = &gf_group_output_required;
+	use[GF_INFER_USES] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
+
 
 static int emit(emb_t *s, const gf_infer_rec_t *r, const float *row, const char *window, int64_t beg, int64_t end,
                 char *err, size_t errlen)
@@ -76,11 +73,11 @@ static int embed(gf_infer_cli_t *c, gf_modelfile_t *mf, char *const *inputs, int
 	emb_t s = { .width = gf_infer_width(mf, 1), .per_window = c->per_window };
 	gf_out_t ids = { 0 };
 	gf_infer_stats_t st;
-	char *idp = ids_path(c->output);
+	char *idp = ids_path(c->out.path);
 	int ok = idp && (s.nan_row = malloc(s.width * sizeof *s.nan_row));
 	if (!ok) snprintf(err, sizeof err, "out of memory");
 	for (int j = 0; ok && j < s.width; j++) s.nan_row[j] = NAN;
-	ok = ok && (s.npy = gf_npy_open(c->output, s.width, err, sizeof err)) && !gf_out_open(&ids, idp, err, sizeof err);
+	ok = ok && (s.npy = gf_npy_open(c->out.path, s.width, err, sizeof err)) && !gf_out_open(&ids, idp, err, sizeof err);
 	if (ok) {
 		s.ids = ids.fp;
 		fprintf(s.ids, "row\tid\twindow\tbeg\tend\n");
@@ -104,24 +101,29 @@ static int embed(gf_infer_cli_t *c, gf_modelfile_t *mf, char *const *inputs, int
 	gf_infer_log_stats(&st);
 	if (s.empty) gf_warn("%llu records shorter than k=%d have no token%s", (unsigned long long)s.empty, mf->k,
 	                     s.per_window ? " and no row" : ": their rows are NaN");
-	gf_info("%llu rows of %d floats in %s", (unsigned long long)s.rows, s.width, c->output);
+	gf_info("%llu rows of %d floats in %s", (unsigned long long)s.rows, s.width, c->out.path);
 	gf_log_summary();
 	return GF_EXIT_OK;
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer embed -m MODEL.gfm -o OUT.npy [options] IN...\n"
+	"Writes each record's embedding, the final layer's 2 x d_model features averaged over its real\n"
+	"tokens (over all its windows), as a float32 matrix OUT.npy with one row per record, and\n"
+	"OUT.ids.tsv naming the rows: row, id, window ('all' for a record), beg, end (0-based, end\n"
+	"exclusive). A record shorter than k has no token: its row is NaN.\n\n",
+	NULL,
+};
+
 int cmd_embed(int argc, char *argv[])
 {
-	static const struct option longopts[] = { GF_INFER_LONGOPTS, { 0, 0, 0, 0 } };
 	gf_infer_cli_t c;
-	int opt, r, rc = -1;
+	gf_optuse_t use[N_USES];
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	while (rc < 0 && (opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
-		if ((r = gf_infer_cli_option(&c, opt, optarg)) > 0) continue;
-		if (opt == 'h') usage(stdout);
-		rc = opt == 'h' ? GF_EXIT_OK : GF_EXIT_USAGE;
-	}
+	uses(&c, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc < 0 && gf_infer_cli_check(&c, argc, optind)) rc = GF_EXIT_USAGE;
-	if (rc < 0 && !c.output) {
+	if (rc < 0 && !c.out.path) {
 		gf_error("no output: -o OUT.npy is required");
 		rc = GF_EXIT_USAGE;
 	}

@@ -2,7 +2,7 @@
  * a classify table) match truth labels: accuracy, macro-F1, per-class
  * precision/recall/F1/support and the confusion matrix. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,30 +27,30 @@ typedef struct {
 	float *probs;
 } ev_t;
 
-static void usage(FILE *fp)
+typedef struct {
+	uint64_t given;
+	const char *labels, *predictions;
+} ev_opts_t;
+
+#define EO(f) offsetof(ev_opts_t, f)
+static const gf_opt_t eval_opts[] = {
+	{ 0, "labels", GF_OPT_STR, EO(labels), .arg = "FILE", .help = "truth labels TSV", .dflt = "required" },
+	{ 0, "predictions", GF_OPT_STR, EO(predictions), .arg = "FILE", .dflt = "none",
+	  .help = "a 'genoformer classify' table (per-window tables: the 'all' rows)\n"
+	          "instead of -m and inputs" },
+};
+static const gf_optgroup_t eval_group = GF_GROUP("Evaluation", eval_opts, ev_opts_t);
+static const char *const output_help[] = { "the tables, written atomically" };
+
+enum { N_USES = GF_INFER_USES + 2 };
+
+static void uses(gf_infer_cli_t *c, ev_opts_t *o, gf_optuse_t *use)
 {
-	fprintf(fp,
-	        "Usage: genoformer eval -m MODEL.gfm --labels TRUTH.tsv [options] IN...\n"
-	        "       genoformer eval --predictions CLASSIFY.tsv --labels TRUTH.tsv [-o FILE]\n"
-	        "Compares predicted classes with the truth (TSV record_id<TAB>class; every record needs a label,\n"
-	        "every label a class of the model). Prints three tab-separated tables, blank-line separated:\n"
-	        "  metric/value: records, accuracy, macro_f1, unclassified;\n"
-	        "  class, precision, recall, f1, support (truth records), predicted (records predicted so);\n"
-	        "  the confusion matrix: rows truth, columns predicted, then 'unclassified'.\n"
-	        "An unclassified record counts as wrong. macro_f1 is the mean F1 over the classes present in the\n"
-	        "truth or the predictions; precision (recall) is 0 for a class never predicted (absent).\n\n");
-	gf_infer_cli_usage(fp, GF_USAGE_MIN_PROB);
-	fprintf(fp,
-	        "Evaluation:\n"
-	        "      --labels FILE    truth labels TSV [required]\n"
-	        "      --predictions FILE  a 'genoformer classify' table (per-window tables: the 'all' rows)\n"
-	        "                       instead of -m and inputs [none]\n"
-	        "  -o, --output FILE    the tables, written atomically [stdout]\n"
-	        "  -q, --quiet          errors only on stderr\n"
-	        "  -v, --verbose        more log lines\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	gf_infer_cli_uses(c, GF_OPT_BIT(GF_INF_PER_WINDOW), output_help, use);
+	use[GF_INFER_USES] = (gf_optuse_t){ .g = &eval_group, .ctx = o };
+	use[GF_INFER_USES + 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
+
 
 /* Maps every truth class to a prediction class; -1 with a message naming
  * the first one the predictions lack. */
@@ -214,36 +214,35 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-enum { O_LABELS = 400, O_PREDICTIONS };
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer eval -m MODEL.gfm --labels TRUTH.tsv [options] IN...\n"
+	"       genoformer eval --predictions CLASSIFY.tsv --labels TRUTH.tsv [-o FILE]\n"
+	"Compares predicted classes with the truth (TSV record_id<TAB>class; every record needs a label,\n"
+	"every label a class of the model). Prints three tab-separated tables, blank-line separated:\n"
+	"  metric/value: records, accuracy, macro_f1, unclassified;\n"
+	"  class, precision, recall, f1, support (truth records), predicted (records predicted so);\n"
+	"  the confusion matrix: rows truth, columns predicted, then 'unclassified'.\n"
+	"An unclassified record counts as wrong. macro_f1 is the mean F1 over the classes present in the\n"
+	"truth or the predictions; precision (recall) is 0 for a class never predicted (absent).\n\n",
+	NULL,
+};
 
-static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, const char **labels, const char **preds)
+static int parse_args(int argc, char *argv[], gf_infer_cli_t *c, ev_opts_t *o)
 {
-	static const struct option longopts[] = {
-		GF_INFER_LONGOPTS, GF_INFER_MIN_PROB_OPT, { "labels", required_argument, 0, O_LABELS },
-		{ "predictions", required_argument, 0, O_PREDICTIONS }, { 0, 0, 0, 0 }
-	};
-	int opt, r;
-	while ((opt = gf_getopt(argc, argv, GF_INFER_SHORTOPTS, longopts)) >= 0) {
-		if ((r = gf_infer_cli_option(c, opt, optarg)) > 0) continue;
-		if (r < 0) return GF_EXIT_USAGE;
-		switch (opt) {
-		case 'h': usage(stdout); return GF_EXIT_OK;
-		case O_LABELS: *labels = optarg; break;
-		case O_PREDICTIONS: *preds = optarg; break;
-		default: return GF_EXIT_USAGE;
-		}
-	}
-	if (!*labels) {
+	gf_optuse_t use[N_USES];
+	uses(c, o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
+	if (rc >= 0) return rc;
+	if (!o->labels) {
 		gf_error("no truth: --labels TRUTH.tsv is required");
 		return GF_EXIT_USAGE;
 	}
-	if (*preds && (c->model_path || optind < argc)) {
+	if (o->predictions && (c->model_path || optind < argc)) {
 		gf_error("--predictions replaces -m and the inputs: give one or the other");
 		return GF_EXIT_USAGE;
 	}
-	c->io.regions = c->regions;
-	c->io.n_regions = c->n_regions;
-	return *preds || !gf_infer_cli_check(c, argc, optind) ? -1 : GF_EXIT_USAGE;
+	gf_input_finish(&c->in);
+	return o->predictions || !gf_infer_cli_check(c, argc, optind) ? -1 : GF_EXIT_USAGE;
 }
 
 /* Fills e's confusion matrix from the model or the predictions table. */
@@ -274,18 +273,19 @@ int cmd_eval(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	ev_t e = { 0 };
-	const char *preds = NULL;
+	ev_opts_t o = { 0 };
 	char err[GF_ERRLEN] = "";
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
-	int rc = parse_args(argc, argv, &c, &e.truth, &preds);
-	e.min_prob = c.min_prob;
+	int rc = parse_args(argc, argv, &c, &o);
+	e.truth = o.labels;
+	e.min_prob = gf_infer_min_prob(&c);
 	if (rc < 0) {
 		gf_out_t out;
 		int ok = (e.lab = gf_labels_new()) && !gf_labels_read_tsv(e.lab, e.truth, err, sizeof err) &&
-		         !evaluate(&e, &c, preds, argv + optind, argc - optind, err, sizeof err);
+		         !evaluate(&e, &c, o.predictions, argv + optind, argc - optind, err, sizeof err);
 		/* with regions or shards, labels of records left out are expected */
-		ok = ok && (c.n_regions || c.shard_n > 1 || !gf_labels_check_used(e.lab, err, sizeof err));
-		ok = ok && !gf_out_open(&out, c.output, err, sizeof err);
+		ok = ok && (c.in.n_regions || c.shard_n > 1 || !gf_labels_check_used(e.lab, err, sizeof err));
+		ok = ok && !gf_out_open(&out, c.out.path, err, sizeof err);
 		if (ok) {
 			write_tables(&e, out.fp);
 			ok = !gf_out_close(&out, 1, err, sizeof err);

@@ -1,50 +1,42 @@
 /* genoformer info: what a model or checkpoint file holds, as key<TAB>value
  * lines, and optionally every tensor with a checksum of its data. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "genomics/seqio.h"
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
 #include "src/log.h"
 #include "src/openset.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 
-static void usage(FILE *fp)
+typedef struct {
+	uint64_t given;
+	int tensors;
+} info_opts_t;
+
+static const gf_opt_t info_opts[] = {
+	{ 0, "tensors", GF_OPT_SET, offsetof(info_opts_t, tensors), .dflt = "off",
+	  .help = "also one line per tensor: tensor<TAB>NAME<TAB>SHAPE<TAB>NUMEL<TAB>CRC32 of its\n"
+	          "float32 data (hex), and params_crc32: the CRC32 of all model tensors'\n"
+	          "data in file order; two files with equal params_crc32 hold the same\n"
+	          "parameters bit for bit (optimizer state: optim_crc32)" },
+};
+static const gf_optgroup_t info_group = GF_GROUP("Options", info_opts, info_opts_t);
+
+static void uses(info_opts_t *o, gf_optuse_t *use)
 {
-	fprintf(fp,
-	        "Usage: genoformer info [options] MODEL.gfm\n"
-	        "Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
-	        "task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
-	        "count, for a classifier what classify calls 'unclassified' (openset.min_prob: the threshold on\n"
-	        "the top class probability, openset.min_prob_by_length: the thresholds classify applies, LEN:PROB\n"
-	        "for records from LEN bases on, openset.target_precision they were chosen for, openset.background:\n"
-	        "the background class, openset.min_length: shortest record in bases, openset.calibration: how\n"
-	        "the threshold was chosen), training steps, how it was trained (command line, genoformer version, date) and any\n"
-	        "other metadata (meta.KEY). Reading verifies every tensor's CRC32.\n\n"
-	        "Options:\n"
-	        "      --tensors        also one line per tensor: tensor<TAB>NAME<TAB>SHAPE<TAB>NUMEL<TAB>CRC32 of its\n"
-	        "                       float32 data (hex), and params_crc32: the CRC32 of all model tensors'\n"
-	        "                       data in file order; two files with equal params_crc32 hold the same\n"
-	        "                       parameters bit for bit (optimizer state: optim_crc32) [off]\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n");
+	use[0] = (gf_optuse_t){ .g = &info_group, .ctx = o };
+	use[1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
+
 
 static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 {
-	const unsigned char *c = (const unsigned char *)p;
-	size_t bytes = n * sizeof(float);
-	while (bytes) {
-		uInt k = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
-		crc = (uint32_t)crc32(crc, c, k);
-		c += k;
-		bytes -= k;
-	}
-	return crc;
+	return rf_ckpt_crc(crc, p, n * sizeof *p);
 }
 
 /* Metadata printed under their own names rather than as meta.KEY. */
@@ -70,17 +62,14 @@ static void print_kv(const char *key, const char *val)
 	putchar('\n');
 }
 
+/* config.NAME<TAB>value for every config record of the file. */
 static void print_config(const rf_config_t *c)
 {
-	printf("config.vocab\t%d\nconfig.d_model\t%d\nconfig.n_heads\t%d\nconfig.d_ff\t%d\nconfig.n_layers\t%d\n",
-	       c->vocab, c->d_model, c->n_heads, c->d_ff, c->n_layers);
-	printf("config.layers\t");
-	for (int i = 0; i < c->n_layers; i++) printf("%s%s", i ? "," : "", rf_attn_kind_name(c->layer_kind[i]));
-	printf("\nconfig.n_hashes\t%d\nconfig.n_buckets\t%d\nconfig.chunk_len\t%d\nconfig.n_before\t%d\n"
-	       "config.n_after\t%d\nconfig.ff_chunk\t%d\nconfig.axial\t%dx%d\nconfig.axial_d1\t%d\nconfig.causal\t%d\n"
-	       "config.dropout\t%g\nconfig.n_classes\t%d\nconfig.mlm\t%d\n",
-	       c->n_hashes, c->n_buckets, c->chunk_len, c->n_before, c->n_after, c->ff_chunk, c->axial1, c->axial2,
-	       c->axial_d1, c->causal, c->dropout, c->n_classes, c->mlm);
+	char val[RF_MAX_LAYERS * 8];
+	for (int i = 0; i < rf_ckpt_config_count(); i++) {
+		const char *name = rf_ckpt_config_show(c, i, val, sizeof val);
+		printf("config.%s\t%s\n", name, val);
+	}
 }
 
 /* The open-set settings classify applies (src/openset.h); a file from
@@ -146,20 +135,28 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		printf("optim_crc32\t%08x\n", crc_floats(crc_floats(0, ck->train.m, ck->train.n), ck->train.v, ck->train.n));
 }
 
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer info [options] MODEL.gfm\n"
+	"Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
+	"task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
+	"count, for a classifier what classify calls 'unclassified' (openset.min_prob: the threshold on\n"
+	"the top class probability over all lengths, openset.min_prob_by_length: the thresholds classify\n"
+	"applies, LEN:PROB for records from LEN bases on, openset.target_precision: the precision they\n"
+	"were chosen for, openset.background: the background class, openset.min_length: the shortest\n"
+	"record in bases, openset.calibration: how the validation windows fared), training steps, how it\n"
+	"was trained (command line, genoformer version, date) and any other metadata (meta.KEY). Reading\n"
+	"verifies every tensor's CRC32.\n\n",
+	NULL,
+};
+
 int cmd_info(int argc, char *argv[])
 {
-	static const struct option longopts[] = { { "tensors", no_argument, 0, 'T' }, { "help", no_argument, 0, 'h' },
-		                                      { 0, 0, 0, 0 } };
-	int opt, tensors = 0;
+	info_opts_t o = { 0 };
+	gf_optuse_t use[2];
 	char err[GF_ERRLEN];
-	while ((opt = gf_getopt(argc, argv, "h", longopts)) >= 0) {
-		if (opt == 'h') {
-			usage(stdout);
-			return GF_EXIT_OK;
-		}
-		if (opt != 'T') return GF_EXIT_USAGE;
-		tensors = 1;
-	}
+	uses(&o, use);
+	int rc = gf_opts_parse(argc, argv, use, 2, &help);
+	if (rc >= 0) return rc;
 	if (optind + 1 != argc) {
 		gf_error("%s (genoformer info -h for help)", optind >= argc ? "no model file" : "one model file at a time");
 		return GF_EXIT_USAGE;
@@ -169,7 +166,7 @@ int cmd_info(int argc, char *argv[])
 		gf_error("%s", err);
 		return GF_EXIT_ERROR;
 	}
-	print_info(ck, tensors);
+	print_info(ck, o.tensors);
 	rf_ckpt_free(ck);
 	if (fflush(stdout) || ferror(stdout)) {
 		gf_error("writing the output failed");

@@ -1,6 +1,6 @@
 /* genoformer tokenize: per-record token statistics (TSV), or the tokens
  * themselves, so a user sees what the model will see. */
-#include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +12,16 @@
 #include "genomics/window.h"
 #include "src/cmd/commands.h"
 #include "src/log.h"
+#include "src/optgroups.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
 
 typedef struct {
-	int k, stride, window, overlap, print, names;
-	gf_seqio_opts_t io;
-	const char **regions;
-	int n_regions;
+	uint64_t given;
+	int window, overlap, print, names;
+	gf_arch_opts_t arch;      /* -k, --stride */
+	gf_compute_opts_t compute;
+	gf_input_opts_t in;
 	gf_labels_t *labels;
 } tok_opts_t;
 
@@ -33,110 +35,113 @@ typedef struct {
 	gf_progress_t progress;
 } tok_state_t;
 
-static void usage(FILE *fp)
+static int add_labels(void *ctx, const gf_opt_t *opt, const char *arg)
 {
-	fprintf(fp,
-	        "Usage: genoformer tokenize [options] IN...\n"
-	        "Reads FASTA/FASTQ (plain or gzip), SAM/BAM/CRAM ('-' = stdin) and prints per-record\n"
-	        "token statistics as TSV (record, bases, tokens, unk, windows, tail[, class]), or the tokens.\n"
-	        "tail = bases at the end of a record that no k-mer covers ((bases - k) %% stride, or all when bases < k).\n\n"
-	        "Tokens:\n"
-	        "  -k INT               k-mer length, 1..%d [6]\n"
-	        "  -s, --stride INT     bases between k-mer starts, 1 (overlapping) .. k (non-overlapping) [1]\n"
-	        "Windows:\n"
-	        "  -L, --window INT     tokens per window, 0 = the whole record [0]\n"
-	        "  -O, --overlap INT    tokens shared by consecutive windows [0]\n"
-	        "Input:\n"
-	        "  -r, --region STR     only chr or chr:beg-end (1-based, inclusive); repeatable; needs an index [all]\n"
-	        "  -t, --threads INT    htslib decompression threads [1]\n"
-	        "      --as-stored      reverse-strand reads as stored in SAM/BAM/CRAM [as sequenced]\n"
-	        "      --keep-secondary keep secondary (0x100) alignments [skipped]\n"
-	        "      --keep-supplementary  keep supplementary (0x800) alignments [skipped]\n"
-	        "      --keep-qcfail    keep QC-failed (0x200) reads [skipped]\n"
-	        "      --skip-unmapped  skip unmapped reads [kept]\n"
-	        "      --reference FILE CRAM reference FASTA [none]\n"
-	        "Labels:\n"
-	        "      --labels FILE    TSV record_id<TAB>class; adds a class column; every record needs one [none]\n"
-	        "      --class NAME=FILE  records of input FILE have class NAME; repeatable [none]\n"
-	        "Output:\n"
-	        "  -p, --print          print tokens: per record 'name<TAB>ids', with -L per window\n"
-	        "                       'name<TAB>window<TAB>beg<TAB>end<TAB>ids' (0-based, end exclusive, [PAD]=0) [off]\n"
-	        "      --names          with --print, k-mer strings instead of ids [off]\n"
-	        "  -q, --quiet          errors only on stderr\n"
-	        "  -v, --verbose        more log lines\n"
-	        "  -h, --help           this help\n"
-	        "Exit status: 0 success, 1 error, 2 usage error.\n",
-	        GF_KMER_MAX_K);
+	char err[GF_ERRLEN];
+	tok_opts_t *o = ctx;
+	int is_class = !strcmp(opt->name, "class");
+	if (!o->labels && !(o->labels = gf_labels_new())) {
+		gf_error("out of memory");
+		return GF_EXIT_ERROR;
+	}
+	if ((is_class ? gf_labels_add_file : gf_labels_read_tsv)(o->labels, arg, err, sizeof err)) {
+		gf_error("%s", err);
+		return is_class ? GF_EXIT_USAGE : GF_EXIT_ERROR;
+	}
+	return 0;
 }
 
-enum { O_AS_STORED = 256, O_KEEP_SEC, O_KEEP_SUPP, O_KEEP_QCFAIL, O_SKIP_UNMAPPED, O_REFERENCE, O_LABELS, O_CLASS, O_NAMES };
+#define TO(f) offsetof(tok_opts_t, f)
+static const gf_opt_t window_opts[] = {
+	{ 'L', "window", GF_OPT_INT, TO(window), 0, INT_MAX, "INT", .help = "tokens per window, 0 = the whole record" },
+	{ 'O', "overlap", GF_OPT_INT, TO(overlap), 0, INT_MAX, "INT", .help = "tokens shared by consecutive windows" },
+};
+static const gf_opt_t label_opts[] = {
+	{ 0, "labels", GF_OPT_CALL, .call = add_labels, .arg = "FILE", .dflt = "none",
+	  .help = "TSV record_id<TAB>class; adds a class column; every record needs one" },
+	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME=FILE", .dflt = "none",
+	  .help = "records of input FILE have class NAME; repeatable" },
+};
+static const gf_opt_t print_opts[] = {
+	{ 'p', "print", GF_OPT_SET, TO(print), .dflt = "off",
+	  .help = "print tokens: per record 'name<TAB>ids', with -L per window\n"
+	          "'name<TAB>window<TAB>beg<TAB>end<TAB>ids' (0-based, end exclusive, [PAD]=0)" },
+	{ 0, "names", GF_OPT_SET, TO(names), .help = "with --print, k-mer strings instead of ids", .dflt = "off" },
+};
+static const gf_optgroup_t window_group = GF_GROUP("Windows", window_opts, tok_opts_t);
+static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, tok_opts_t);
+static const gf_optgroup_t print_group = GF_GROUP("Output", print_opts, tok_opts_t);
+static const char *const threads_help[] = {
+	[GF_CO_THREADS] = "threads; tokenizing is mostly decompression, so they are htslib's\n"
+	                  "unless --hts-threads is given; -@ INT is the same",
+};
+
+enum { N_USES = 7 };
+
+static void uses(tok_opts_t *o, gf_optuse_t *use)
+{
+	const uint64_t all = ~(uint64_t)0;
+	use[0] = (gf_optuse_t){ .g = &gf_group_arch, .ctx = &o->arch, .title = "Tokens",
+	                        .skip = all & ~(GF_OPT_BIT(GF_AR_K) | GF_OPT_BIT(GF_AR_STRIDE)) };
+	use[1] = (gf_optuse_t){ .g = &window_group, .ctx = o };
+	use[2] = (gf_optuse_t){ .g = &gf_group_input, .ctx = &o->in };
+	use[3] = (gf_optuse_t){ .g = &gf_group_compute, .ctx = &o->compute, GF_HELP(threads_help),
+	                        .skip = GF_OPT_BIT(GF_CO_DEVICE) | GF_OPT_BIT(GF_CO_BATCH) };
+	use[4] = (gf_optuse_t){ .g = &label_group, .ctx = o };
+	use[5] = (gf_optuse_t){ .g = &print_group, .ctx = o };
+	use[6] = (gf_optuse_t){ .g = &gf_group_verbosity };
+}
+
+/* Defaults: k 6, stride 1, whole records. -1 when out of memory. */
+static int tok_opts_init(tok_opts_t *o, int argc)
+{
+	memset(o, 0, sizeof *o);
+	gf_arch_init(&o->arch);
+	o->arch.stride = 1;
+	gf_compute_init(&o->compute);
+	o->compute.threads = 1;
+	return gf_input_init(&o->in, argc);
+}
+
+static void tok_opts_free(tok_opts_t *o)
+{
+	gf_input_free(&o->in);
+	gf_labels_free(o->labels);
+}
+
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer tokenize [options] IN...\n"
+	"Reads FASTA/FASTQ (plain or gzip), SAM/BAM/CRAM ('-' = stdin) and prints per-record\n"
+	"token statistics as TSV (record, bases, tokens, unk, windows, tail[, class]), or the tokens.\n"
+	"tail = bases at the end of a record that no k-mer covers ((bases - k) % stride, or all when bases < k).\n\n",
+	NULL,
+};
 
 /* Parses argv into o; returns -1 to continue, or the exit status. */
 static int parse_args(int argc, char *argv[], tok_opts_t *o)
 {
-	static const struct option longopts[] = {
-		{ "stride", required_argument, 0, 's' }, { "window", required_argument, 0, 'L' },
-		{ "overlap", required_argument, 0, 'O' }, { "region", required_argument, 0, 'r' },
-		{ "threads", required_argument, 0, 't' }, { "print", no_argument, 0, 'p' },
-		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' },
-		{ "as-stored", no_argument, 0, O_AS_STORED }, { "keep-secondary", no_argument, 0, O_KEEP_SEC },
-		{ "keep-supplementary", no_argument, 0, O_KEEP_SUPP }, { "keep-qcfail", no_argument, 0, O_KEEP_QCFAIL },
-		{ "skip-unmapped", no_argument, 0, O_SKIP_UNMAPPED }, { "reference", required_argument, 0, O_REFERENCE },
-		{ "labels", required_argument, 0, O_LABELS }, { "class", required_argument, 0, O_CLASS },
-		{ "names", no_argument, 0, O_NAMES }, { 0, 0, 0, 0 }
-	};
 	char err[GF_ERRLEN];
-	int c, bad = 0;
-	while (!bad && (c = gf_getopt(argc, argv, "k:s:L:O:r:t:pqvh", longopts)) >= 0) {
-		switch (c) {
-		case 'k': bad = gf_parse_int("-k", optarg, 1, GF_KMER_MAX_K, &o->k); break;
-		case 's': bad = gf_parse_int("--stride", optarg, 1, GF_KMER_MAX_K, &o->stride); break;
-		case 'L': bad = gf_parse_int("--window", optarg, 0, INT_MAX, &o->window); break;
-		case 'O': bad = gf_parse_int("--overlap", optarg, 0, INT_MAX, &o->overlap); break;
-		case 't': bad = gf_parse_int("--threads", optarg, 1, 1024, &o->io.threads); break;
-		case 'r': o->regions[o->n_regions++] = optarg; break;
-		case 'p': o->print = 1; break;
-		case 'q': gf_verbosity = GF_LOG_QUIET; break;
-		case 'v': gf_verbosity = GF_LOG_VERBOSE; break;
-		case 'h': usage(stdout); return GF_EXIT_OK;
-		case O_AS_STORED: o->io.as_stored = 1; break;
-		case O_KEEP_SEC: o->io.keep_secondary = 1; break;
-		case O_KEEP_SUPP: o->io.keep_supplementary = 1; break;
-		case O_KEEP_QCFAIL: o->io.keep_qcfail = 1; break;
-		case O_SKIP_UNMAPPED: o->io.skip_unmapped = 1; break;
-		case O_REFERENCE: o->io.reference = optarg; break;
-		case O_NAMES: o->names = 1; break;
-		case O_LABELS:
-		case O_CLASS:
-			if (!o->labels && !(o->labels = gf_labels_new())) {
-				gf_error("out of memory");
-				return GF_EXIT_ERROR;
-			}
-			if ((c == O_LABELS ? gf_labels_read_tsv : gf_labels_add_file)(o->labels, optarg, err, sizeof err)) {
-				gf_error("%s", err);
-				return c == O_LABELS ? GF_EXIT_ERROR : GF_EXIT_USAGE;
-			}
-			break;
-		default: bad = 1;
-		}
+	gf_optuse_t use[N_USES];
+	uses(o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
+	if (rc >= 0) return rc;
+	gf_input_finish(&o->in);
+	if (!(o->in.given & GF_OPT_BIT(GF_IN_HTS_THREADS))) o->in.io.threads = o->compute.threads;
+	if (optind >= argc) {
+		gf_error("no input file (genoformer tokenize -h for help)");
+		return GF_EXIT_USAGE;
 	}
-	if (!bad && optind >= argc) {
-		fprintf(stderr, "[tokenize] error: no input file (genoformer tokenize -h for help)\n");
-		bad = 1;
+	if (gf_kmer_check(o->arch.k, o->arch.stride, err, sizeof err) ||
+	    (o->window && gf_window_check(o->window, o->overlap, err, sizeof err)) ||
+	    (!o->window && o->overlap && snprintf(err, sizeof err, "--overlap needs --window") > 0)) {
+		gf_error("%s", err);
+		return GF_EXIT_USAGE;
 	}
-	if (!bad && (gf_kmer_check(o->k, o->stride, err, sizeof err) ||
-	             (o->window && gf_window_check(o->window, o->overlap, err, sizeof err)) ||
-	             (!o->window && o->overlap && snprintf(err, sizeof err, "--overlap needs --window") > 0))) {
-		fprintf(stderr, "[tokenize] error: %s\n", err);
-		bad = 1;
+	if (o->names && !o->print) {
+		gf_error("--names needs --print");
+		return GF_EXIT_USAGE;
 	}
-	if (!bad && o->names && !o->print) {
-		fprintf(stderr, "[tokenize] error: --names needs --print\n");
-		bad = 1;
-	}
-	o->io.regions = o->regions;
-	o->io.n_regions = o->n_regions;
-	return bad ? GF_EXIT_USAGE : -1;
+	return -1;
 }
 
 /* Token ids, or k-mer names with --names, each after a space except the
@@ -146,7 +151,7 @@ static void print_tokens(const int32_t *tok, size_t n, int first, const tok_opts
 	char name[16];
 	for (size_t i = 0; i < n; i++) {
 		if (i || !first) putchar(' ');
-		if (o->names) fputs(gf_kmer_token_name(tok[i], o->k, name), stdout);
+		if (o->names) fputs(gf_kmer_token_name(tok[i], o->arch.k, name), stdout);
 		else printf("%d", tok[i]);
 	}
 }
@@ -188,7 +193,7 @@ __attribute__((target_clones("avx2", "default"))) static size_t count_unk(const 
  * tokens or its windows. */
 static void tokenize_record(const gf_record_t *rec, int cls, const tok_opts_t *o, tok_state_t *s)
 {
-	const int k = o->k, stride = o->stride;
+	const int k = o->arch.k, stride = o->arch.stride;
 	size_t m = gf_kmer_count(rec->len, k, stride), unk = 0;
 	size_t nw = o->window ? gf_window_count(m, o->window, o->overlap) : m > 0;
 	int whole = o->print && !o->window;
@@ -227,7 +232,7 @@ static void tokenize_record(const gf_record_t *rec, int cls, const tok_opts_t *o
 static int tokenize_file(const char *path, tok_opts_t *o, tok_state_t *s)
 {
 	char err[GF_ERRLEN];
-	gf_reader_t *r = gf_seqio_open(path, &o->io, err, sizeof err);
+	gf_reader_t *r = gf_seqio_open(path, &o->in.io, err, sizeof err);
 	if (!r) {
 		gf_error("%s", err);
 		return -1;
@@ -255,12 +260,13 @@ static int tokenize_file(const char *path, tok_opts_t *o, tok_state_t *s)
 
 int cmd_tokenize(int argc, char *argv[])
 {
-	tok_opts_t o = { .k = 6, .stride = 1 };
+	tok_opts_t o;
 	tok_state_t s = { 0 };
 	char err[GF_ERRLEN], b[32];
-	gf_seqio_opts_init(&o.io);
-	o.regions = calloc(argc, sizeof *o.regions);
-	if (!o.regions) return GF_EXIT_ERROR;
+	if (tok_opts_init(&o, argc)) {
+		tok_opts_free(&o);
+		return GF_EXIT_ERROR;
+	}
 	int rc = parse_args(argc, argv, &o);
 	if (rc < 0 && o.window && gf_mem_check_window(o.window, gf_window_bytes)) rc = GF_EXIT_ERROR;
 	if (rc < 0 && (!(s.tok = malloc(TOK_CHUNK * sizeof *s.tok)) || (o.window && gf_window_init(&s.win, o.window)))) {
@@ -275,7 +281,7 @@ int cmd_tokenize(int argc, char *argv[])
 			if (tokenize_file(argv[i], &o, &s)) rc = GF_EXIT_ERROR;
 		gf_progress_end(&s.progress);
 		/* with regions, ids outside them are expected to stay unused */
-		if (rc == GF_EXIT_OK && o.labels && !o.n_regions && gf_labels_check_used(o.labels, err, sizeof err)) {
+		if (rc == GF_EXIT_OK && o.labels && !o.in.n_regions && gf_labels_check_used(o.labels, err, sizeof err)) {
 			gf_error("%s", err);
 			rc = GF_EXIT_ERROR;
 		}
@@ -286,13 +292,12 @@ int cmd_tokenize(int argc, char *argv[])
 		if (rc == GF_EXIT_OK) {
 			gf_info("%llu records, %s, %llu tokens (%llu [UNK]), k=%d stride=%d, %.2f s",
 			        (unsigned long long)s.records, gf_fmt_si((double)s.bases, "bp", b, sizeof b),
-			        (unsigned long long)s.tokens, (unsigned long long)s.unk, o.k, o.stride, gf_wall_seconds());
+			        (unsigned long long)s.tokens, (unsigned long long)s.unk, o.arch.k, o.arch.stride, gf_wall_seconds());
 			gf_log_summary();
 		}
 	}
 	gf_window_free(&s.win);
-	gf_labels_free(o.labels);
+	tok_opts_free(&o);
 	free(s.tok);
-	free(o.regions);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /* genoformer train: a supervised classifier of sequences from labelled
- * genomes (TSV labels or one class per file); the loop is src/trainer. */
-#include <getopt.h>
+ * genomes (TSV labels or one class per file); the training is src/trainer. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,116 +11,106 @@
 #include "src/opts.h"
 #include "src/trainer.h"
 
-enum { O_LABELS = 400, O_CLASS, O_VAL_LABELS, O_BALANCE, O_INIT, O_BACKGROUND, O_CROP_FRAC, O_CROP_MIN, O_TARGET };
-
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-	        "Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
-	        "Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
-	        "sampled at random positions, labelled with their record's class.\n\n"
-	        "Labels:\n"
-	        "      --labels TSV     record_id<TAB>class per line; every record of IN needs one (repeatable)\n"
-	        "      --class NAME=FILE  every record of FILE has class NAME; FILE is an input (repeatable)\n"
-	        "      --val-labels TSV labels of the --val records [--labels]\n"
-	        "      --balance        draw classes equally often [records by length]\n"
-	        "      --init FILE      start from a pretrained model (genoformer pretrain): same tokenizer,\n"
-	        "                       matching tensors copied, new classifier head [none]\n"
-	        "Open set (what classify calls 'unclassified'):\n"
-	        "      --background FILE  sequence from outside the classes (other genomes, phages, plasmids...):\n"
-	        "                       its records are the class '%s', which classify reports as\n"
-	        "                       'unclassified' (reason background) (repeatable) [none]\n"
-	        "      --crop-frac F    fraction of training windows cut to a random length, log-uniform from\n"
-	        "                       --crop-min bases to the window, so short reads are seen in training [%g]\n"
-	        "      --crop-min INT   shortest crop in bases; also the model's shortest length: classify calls\n"
-	        "                       shorter records 'unclassified' (too_short) [%d]\n"
-	        "      --target-precision F  at the end, the threshold on the top class probability is the lowest\n"
-	        "                       at which the validation windows (also cut to 100..1000 bp) are called\n"
-	        "                       right this often; stored in the model, applied by classify [%g]\n",
-	        GF_OPENSET_BACKGROUND_CLASS, GF_TRAIN_CROP_FRAC, GF_OPENSET_MIN_LEN, GF_TRAIN_TARGET_PRECISION);
-	gf_train_usage_common(fp, GF_TASK_CLASSIFY);
-}
-
-/* The common options followed by the command's own. */
-static struct option *all_options(const struct option *own, int n_own)
-{
-	int n = 0;
-	while (gf_train_longopts[n].name) n++;
-	struct option *all = calloc(n + n_own + 1, sizeof *all);
-	if (!all) return NULL;
-	memcpy(all, gf_train_longopts, n * sizeof *all);
-	memcpy(all + n, own, n_own * sizeof *all);
-	return all;
-}
-
-/* Adds --labels or --class; the file of --class is also an input. */
-static int add_labels(gf_train_opts_t *o, int c, const char *arg)
+/* Adds --labels, --val-labels or --class; the file of --class is also an
+ * input. */
+static int add_labels(void *ctx, const gf_opt_t *opt, const char *arg)
 {
 	char err[GF_ERRLEN];
-	gf_labels_t **lab = c == O_VAL_LABELS ? &o->val_labels : &o->labels;
+	gf_train_opts_t *o = ctx;
+	int is_class = !strcmp(opt->name, "class");
+	gf_labels_t **lab = !strcmp(opt->name, "val-labels") ? &o->val_labels : &o->labels;
 	if (!*lab && !(*lab = gf_labels_new())) {
 		gf_error("out of memory");
 		return GF_EXIT_ERROR;
 	}
-	if ((c == O_CLASS ? gf_labels_add_file : gf_labels_read_tsv)(*lab, arg, err, sizeof err)) {
+	if ((is_class ? gf_labels_add_file : gf_labels_read_tsv)(*lab, arg, err, sizeof err)) {
 		gf_error("%s", err);
-		return c == O_CLASS ? GF_EXIT_USAGE : GF_EXIT_ERROR;
+		return is_class ? GF_EXIT_USAGE : GF_EXIT_ERROR;
 	}
-	if (c == O_CLASS) o->inputs[o->n_inputs++] = strchr(arg, '=') + 1;
-	return -1;
+	if (is_class) o->inputs[o->n_inputs++] = strchr(arg, '=') + 1;
+	return 0;
 }
 
+static const gf_opt_t label_opts[] = {
+	{ 0, "labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV",
+	  .help = "record_id<TAB>class per line; every record of IN needs one (repeatable)" },
+	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME=FILE",
+	  .help = "every record of FILE has class NAME; FILE is an input (repeatable)" },
+	{ 0, "val-labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV", .help = "labels of the --val records",
+	  .dflt = "--labels" },
+	{ 0, "balance", GF_OPT_SET, offsetof(gf_train_opts_t, balance), .help = "draw classes equally often",
+	  .dflt = "records by length" },
+	{ 0, "init", GF_OPT_STR, offsetof(gf_train_opts_t, init), .arg = "FILE", .dflt = "none",
+	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer,\n"
+	          "matching tensors copied, new classifier head" },
+};
+static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, gf_train_opts_t);
+
 /* --background FILE: FILE is an input whose records are the background class. */
-static int add_background(gf_train_opts_t *o, const char *path)
+static int add_background(void *ctx, const gf_opt_t *opt, const char *path)
 {
+	gf_train_opts_t *o = ctx;
+	static const gf_opt_t as_class = { .name = "class", .kind = GF_OPT_CALL };
 	char *spec = malloc(strlen(path) + sizeof GF_OPENSET_BACKGROUND_CLASS + 1);
+	(void)opt;
 	if (!spec) {
 		gf_error("out of memory");
 		return GF_EXIT_ERROR;
 	}
 	sprintf(spec, "%s=%s", GF_OPENSET_BACKGROUND_CLASS, path);
-	int rc = add_labels(o, O_CLASS, spec);
-	if (rc < 0) o->inputs[o->n_inputs - 1] = path;
+	int rc = add_labels(o, &as_class, spec);
+	if (rc == 0) o->inputs[o->n_inputs - 1] = path;
 	free(spec);
 	o->background = 1;
 	return rc;
 }
 
+#define TO(f) offsetof(gf_train_opts_t, f)
+static const gf_opt_t openset_opts[] = {
+	{ 0, "background", GF_OPT_CALL, .call = add_background, .arg = "FILE", .dflt = "none",
+	  .help = "sequence from outside the classes (other genomes, phages, plasmids...):\n"
+	          "its records are the class 'background', which classify reports as\n"
+	          "'unclassified' (reason background) (repeatable)" },
+	{ 0, "crop-frac", GF_OPT_DOUBLE, TO(crop_frac), 0, 1, "F",
+	  "fraction of training windows cut to a random length, log-uniform from\n"
+	  "--crop-min bases to the window, so short reads are seen in training", .dflt = NULL },
+	{ 0, "crop-min", GF_OPT_INT, TO(crop_min), 1, 1 << 30, "INT",
+	  "shortest crop in bases; also the model's shortest length: classify calls\n"
+	  "shorter records 'unclassified' (too_short)", .dflt = NULL },
+	{ 0, "target-precision", GF_OPT_DOUBLE, TO(target_precision), 0, 1, "F",
+	  "at the end, the thresholds on the top class probability (one per length:\n"
+	  "100, 150, 300, 500, 1000 bp, the window) are the lowest at which the\n"
+	  "validation windows cut to that length are called right this often;\n"
+	  "stored in the model, applied by classify; 0: none", .dflt = NULL },
+};
+static const gf_optgroup_t openset_group = GF_GROUP("Open set (what classify calls 'unclassified')", openset_opts,
+                                                    gf_train_opts_t);
+
+enum { N_USES = GF_TRAIN_USES + 3 };
+
+static void uses(gf_train_opts_t *o, gf_optuse_t *use)
+{
+	use[0] = (gf_optuse_t){ .g = &label_group, .ctx = o };
+	use[1] = (gf_optuse_t){ .g = &openset_group, .ctx = o };
+	gf_train_uses(o, use + 2);
+	use[N_USES - 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
+}
+
+static const gf_cmdhelp_t help = {
+	"Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
+	"Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
+	"sampled at random positions, labelled with their record's class.\n\n",
+	gf_train_exit_status,
+};
+
 /* Parses argv into o; returns -1 to continue, or the exit status. */
 static int parse_args(int argc, char *argv[], gf_train_opts_t *o)
 {
-	static const struct option own[] = {
-		{ "labels", required_argument, 0, O_LABELS }, { "class", required_argument, 0, O_CLASS },
-		{ "val-labels", required_argument, 0, O_VAL_LABELS }, { "balance", no_argument, 0, O_BALANCE },
-		{ "init", required_argument, 0, O_INIT }, { "background", required_argument, 0, O_BACKGROUND },
-		{ "crop-frac", required_argument, 0, O_CROP_FRAC }, { "crop-min", required_argument, 0, O_CROP_MIN },
-		{ "target-precision", required_argument, 0, O_TARGET },
-	};
-	struct option *longopts = all_options(own, sizeof own / sizeof *own);
-	int c, rc = -1;
-	if (!longopts) return GF_EXIT_ERROR;
-	while (rc < 0 && (c = gf_getopt(argc, argv, GF_TRAIN_SHORTOPTS, longopts)) >= 0) {
-		int r = gf_train_option(o, c, optarg);
-		if (r < 0) rc = GF_EXIT_USAGE;
-		if (r != 1) continue;
-		switch (c) {
-		case 'h': usage(stdout); rc = GF_EXIT_OK; break;
-		case O_LABELS: case O_CLASS: case O_VAL_LABELS: rc = add_labels(o, c, optarg); break;
-		case O_BALANCE: o->balance = 1; break;
-		case O_INIT: o->init = optarg; break;
-		case O_BACKGROUND: rc = add_background(o, optarg); break;
-		case O_CROP_FRAC: rc = gf_parse_double("--crop-frac", optarg, 0, 1, &o->crop_frac) ? GF_EXIT_USAGE : -1; break;
-		case O_CROP_MIN: rc = gf_parse_int("--crop-min", optarg, 1, 1 << 30, &o->crop_min) ? GF_EXIT_USAGE : -1; break;
-		case O_TARGET:
-			rc = gf_parse_double("--target-precision", optarg, 0, 1, &o->target_precision) ? GF_EXIT_USAGE : -1;
-			break;
-		default: rc = GF_EXIT_USAGE;
-		}
-	}
-	free(longopts);
+	gf_optuse_t use[N_USES];
+	uses(o, use);
+	int rc = gf_opts_parse(argc, argv, use, N_USES, &help);
 	if (rc >= 0) return rc;
-	for (int i = optind; i < argc; i++) o->inputs[o->n_inputs++] = argv[i];
-	if (gf_train_check_opts(o)) return GF_EXIT_USAGE;
+	if (gf_train_check_opts(o, argc, argv)) return GF_EXIT_USAGE;
 	if (!o->labels) {
 		gf_error("no labels: give --labels TSV or --class NAME=FILE");
 		return GF_EXIT_USAGE;

@@ -125,7 +125,7 @@ grep -q -- '--batch INT' "$T/out" && grep -q -- '\[16\]' "$T/out" || fail "usage
 expect_error 2 '--shard expects I/N with 0 <= I < N' "$GF" classify -m "$T/m.gfm" --shard 3/3 $IN
 expect_error 2 "got '1/0'" "$GF" classify -m "$T/m.gfm" --shard 1/0 $IN
 expect_error 2 "got 'x'" "$GF" classify -m "$T/m.gfm" --shard x $IN
-expect_error 2 '--min-prob (--confidence) expects a number in 0..1' "$GF" classify -m "$T/m.gfm" --min-prob 1.5 $IN
+expect_error 2 '--min-prob expects a number in 0..1' "$GF" classify -m "$T/m.gfm" --min-prob 1.5 $IN
 expect_error 2 'no model' "$GF" classify $IN
 expect_error 2 'no input file' "$GF" classify -m "$T/m.gfm"
 expect_error 2 '--batch expects an integer' "$GF" classify -m "$T/m.gfm" --batch 0 $IN

@@ -5,7 +5,7 @@ set -u
 
 expect_status 0 "$GF" info "$T/m.gfm"
 for want in $'format_version\t1' $'kind\tmodel' $'task\tclassify' $'tokenizer.k\t3' $'tokenizer.stride\t3' \
-	$'window\t64' $'config.d_model\t16' $'config.n_layers\t2' $'config.n_classes\t2' $'class.0\tecoli' \
+	$'window\t64' $'config.d_model\t16' $'config.n_layers\t2' $'config.layer_kind\tlocal,lsh' $'config.axial1\t8' $'config.n_classes\t2' $'class.0\tecoli' \
 	$'class.1\tlambda' $'classes\t2'; do
 	grep -qxF "$want" "$T/out" || fail "info lacks '$want': $(cat "$T/out")"
 done

@@ -20,7 +20,7 @@ same_tensors() { cmp -s <(tensors "$1") <(tensors "$2") || fail "$1 and $2 hold 
 expect_status 0 "$GF" train -h
 grep -q '^Usage: genoformer train' "$T/out" || fail "train -h: no usage"
 for opt in '-k INT .*\[6\]' '--window INT .*\[1024\]' '--layers INT .*\[4\]' '--d-model INT .*\[128\]' \
-	'--attn LIST .*\[local,lsh\]' '--lr F .*\[1e-3\]' '--batch INT .*\[8\]' '--val-frac F .*\[0.1\]' \
+	'--attn LIST .*\[local,lsh\]' '--lr F .*\[0.001\]' '--batch INT .*\[8\]' '--val-frac F .*\[0.1\]' \
 	'--save-every INT .*\[500\]' '--resume CKPT' '--init FILE' '--balance' '--device NAME .*\[auto\]'; do
 	grep -q -- "$opt" "$T/out" || fail "train -h lacks '$opt'"
 done
@@ -102,7 +102,7 @@ expect_error 2 "no labels: give --labels TSV or --class NAME=FILE" "$GF" train -
 expect_error 2 "--steps and --epochs exclude each other" "$GF" train -o "$T/x.gfm" "${CLS[@]}" --steps 5 --epochs 1
 expect_error 2 "-k expects an integer in 1..8, got '9'" "$GF" train -o "$T/x.gfm" "${CLS[@]}" -k 9
 expect_error 2 "stride must be between 1 and k=4" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" -k 4 -s 5
-expect_error 2 "--device 'gpu': expects cpu, cuda or auto" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" --device gpu
+expect_error 2 "--device 'gpu': expects cpu, cuda, cuda:N (GPU N, from 0) or auto" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" --device gpu
 expect_error 2 "the labels name 1 class" "$GF" train -o "$T/x.gfm" --class a="$T/lambda.fa"
 ls "$T"/x.* >/dev/null 2>&1 && fail "option errors left files: $(ls "$T"/x.*)"
 

@@ -11,7 +11,7 @@
 static inline const rf_backend_t *tu_cuda(void)
 {
 	char err[256];
-	const rf_backend_t *g = rf_backend_cuda(err, sizeof err);
+	const rf_backend_t *g = rf_backend_cuda(0, err, sizeof err);
 	if (!g) ck_abort_msg("%s", err);
 	rf_cuda_set_math(0);
 	return g;

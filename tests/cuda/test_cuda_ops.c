@@ -12,6 +12,7 @@
 #include "model/cuda/cuda.h"
 #include "model/rng.h"
 #include "tests/cuda/cudautil.h"
+#include "tests/optable.h"
 #include "tests/testutil.h"
 
 /* ---- plumbing ---- */
@@ -818,13 +819,27 @@ END_TEST
 
 /* Without a visible GPU the backend says so instead of crashing. Needs a
  * fresh process (Check's fork): skipped under CK_FORK=no. */
+/* Runs without a GPU: the table and its capability check are host code. */
+START_TEST(cuda_table_fills_every_op_and_refuses_heads_wider_than_its_kernels)
+{
+	const rf_backend_t *be = rf_backend_cuda_table();
+	char why[128] = "";
+	tu_assert_table_filled(be);
+	rf_attn_shape_t s = { .B = 1, .L = 64, .H = 2, .dh = 128, .kind = RF_ATTN_LSH, .chunk_len = 64, .n_hashes = 2 };
+	ck_assert_int_eq(be->supports_attn(&s, why, sizeof why), 0);
+	s.dh = 129;
+	ck_assert_int_eq(be->supports_attn(&s, why, sizeof why), -1);
+	ck_assert_str_eq(why, "attention head width 129 above 128");
+}
+END_TEST
+
 START_TEST(missing_gpu_is_reported_clearly)
 {
 	const char *fork_mode = getenv("CK_FORK");
 	if (fork_mode && strcmp(fork_mode, "no") == 0) return;
 	setenv("CUDA_VISIBLE_DEVICES", "", 1);
 	char err[256] = "";
-	ck_assert_ptr_null(rf_backend_cuda(err, sizeof err));
+	ck_assert_ptr_null(rf_backend_cuda(0, err, sizeof err));
 	ck_assert_msg(strstr(err, "cuda:") && (strstr(err, "no usable GPU") || strstr(err, "no CUDA device")),
 	              "message: %s", err);
 }
@@ -835,6 +850,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("cuda_ops");
 	TCase *t = tcase_create("parity");
 	tcase_set_timeout(t, 120);
+	tcase_add_test(t, cuda_table_fills_every_op_and_refuses_heads_wider_than_its_kernels);
 	tcase_add_test(t, matmul_matches_cpu_for_every_transpose);
 	tcase_add_test(t, matmul_tf32_switch_stays_close_and_switches_back);
 	tcase_add_test(t, embed_forward_backward_match_cpu);

@@ -23,7 +23,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1) return 0;
-	char *text = strndup((const char *)data + 1, size - 1), *save = NULL, err[GF_ERRLEN];
+	char *text = strndup((const char *)data + 1, size - 1), *save = NULL, err[GF_SEQIO_ERRLEN];
 	const char *regions[MAX_REGIONS];
 	gf_seqio_opts_t o;
 	gf_seqio_opts_init(&o);

@@ -15,7 +15,7 @@ static void check_record(const gf_record_t *rec)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char path[256], err[GF_ERRLEN];
+	char path[256], err[GF_SEQIO_ERRLEN];
 	fz_write("in", data, size, path, sizeof path);
 	gf_reader_t *r = gf_seqio_open(path, NULL, err, sizeof err);
 	if (!r) {
