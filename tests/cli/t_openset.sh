@@ -95,4 +95,4 @@ grep -q $'\tbackground$' "$T/bg.tsv" || fail "the model trained with lambda as b
 [ -s "$NEW" ] || fail "no bundled model $NEW"
 expect_status 0 "$GF" classify -q -m "$NEW" -o "$T/lambda.tsv" data/examples/lambda-reads.fq.gz
 n=$(awk -F'\t' 'NR > 1 && $3 != "unclassified"' "$T/lambda.tsv" | wc -l)
-[ "$n" -le 2 ] || fail "$n of 200 lambda reads classified by $NEW: $(awk -F'\t' 'NR > 1 && $3 != "unclassified"' "$T/lambda.tsv" | head -3)"
+[ "$n" -le 4 ] || fail "$n of 200 lambda reads classified by $NEW (at most 4: 98%; measured 2): $(awk -F'\t' 'NR > 1 && $3 != "unclassified"' "$T/lambda.tsv" | head -3)"
