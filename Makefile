@@ -56,6 +56,12 @@ LIB_SRC  := $(wildcard genomics/*.c model/*.c model/cpu/*.c)
 APP_SRC  := $(wildcard src/*.c src/cmd/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 CUDA_TEST_SRC := $(wildcard tests/cuda/test_*.c)
+# Benchmark helpers (scripts/bench/*.c, and *.cu with CUDA=1), built by make
+# so that CI compiles them; the scripts in scripts/bench run them.
+BENCH_BIN := $(patsubst scripts/bench/%.c,$(BUILD)/bench/%,$(wildcard scripts/bench/*.c))
+ifeq ($(CUDA),1)
+  BENCH_BIN += $(patsubst scripts/bench/%.cu,$(BUILD)/bench/%,$(wildcard scripts/bench/*.cu))
+endif
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
@@ -64,7 +70,7 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/cmd/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
+.PHONY: all tests bench-tools check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
 # The binary's name does not say how it was built (CPU or CUDA): relink it
@@ -97,6 +103,19 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a tests/t
 
 tests: $(TEST_BIN)
 
+bench-tools: $(BENCH_BIN)
+
+$(BUILD)/bench/%: scripts/bench/%.c $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
+
+# The I/O baseline links htslib and zlib only, as a plain htslib program would.
+$(BUILD)/bench/readonly: LDLIBS := $(HTS_LIBS) -lz -lm
+
+$(BUILD)/bench/%: scripts/bench/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -lcublas
+
 deps:
 	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh
 
@@ -116,7 +135,7 @@ check-cli: $(BIN)
 check:
 	@scripts/install-deps.sh
 	@data/fetch-examples.sh
-	$(MAKE) check-unit
+	$(MAKE) check-unit bench-tools
 	$(MAKE) asan=1 check-unit
 	$(MAKE) asan=1 check-fuzz
 	@if pkg-config --exists ompi-c; then $(MAKE) check-mpi; else \

@@ -12,7 +12,7 @@ typedef struct {
 	const char *cls;   /* interned class name (lab->names owns it) */
 	const char *file;  /* TSV path (lab->files owns it), NULL for --class */
 	long line;
-	int used;
+	long used;         /* lookups so far */
 } label_t;
 
 KHASH_MAP_INIT_STR(label, label_t)
@@ -62,11 +62,60 @@ int gf_labels_class_id(const gf_labels_t *lab, const char *name)
 	return p ? (int)(p - lab->names) : -1;
 }
 
-/* The interned copy of class name, inserted in sorted place when new. */
-static const char *intern_class(gf_labels_t *lab, const char *name)
+static int in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcasecmp(s, *list)) return 1;
+	return 0;
+}
+
+int gf_utf8_len(const unsigned char *p)
+{
+	int n = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 :
+	        p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80) return 0;
+	/* overlong 3- and 4-byte forms, surrogates, above U+10FFFF */
+	if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) return 0;
+	if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))) return 0;
+	return n;
+}
+
+int gf_labels_check_class(const char *name, char *why, size_t whylen)
+{
+	static const char *const reserved[] = { "unclassified", "NA", "N/A", "NaN", "null", "id", "length", "window",
+		                                "beg", "end", "predicted", "probability", NULL };
+	size_t len = strlen(name);
+	if (!len) return snprintf(why, whylen, "is empty"), -1;
+	if (len > 255) return snprintf(why, whylen, "is %zu bytes long (at most 255)", len), -1;
+	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+		int n = gf_utf8_len(p);
+		if (!n) return snprintf(why, whylen, "is not valid UTF-8 (byte %td)", (const char *)p - name + 1), -1;
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0)) /* C0, DEL, C1 */
+			return snprintf(why, whylen, "holds a control character (byte %td)", (const char *)p - name + 1), -1;
+		p += n;
+	}
+	if (isspace((unsigned char)name[0])) return snprintf(why, whylen, "has a leading space"), -1;
+	if (isspace((unsigned char)name[len - 1])) return snprintf(why, whylen, "has a trailing space"), -1;
+	if (in_list(name, reserved))
+		return snprintf(why, whylen, "is a word the output tables use (unclassified, NA, column names)"), -1;
+	return 0;
+}
+
+/* The interned copy of class name, inserted in sorted place when new; NULL
+ * with the reason in why when the name is refused, or out of memory (why
+ * empty). */
+static const char *intern_class(gf_labels_t *lab, const char *name, char *why, size_t whylen)
 {
 	int c = gf_labels_class_id(lab, name);
+	*why = 0;
 	if (c >= 0) return lab->names[c];
+	if (gf_labels_check_class(name, why, whylen)) return NULL;
+	for (int i = 0; i < lab->n_names; i++)
+		if (!strcasecmp(lab->names[i], name)) {
+			snprintf(why, whylen, "differs from class '%s' only in case", lab->names[i]);
+			return NULL;
+		}
 	char **names = realloc(lab->names, (lab->n_names + 1) * sizeof *names);
 	char *dup = strdup(name);
 	if (!names || !dup) {
@@ -86,16 +135,15 @@ static const char *intern_class(gf_labels_t *lab, const char *name)
 }
 
 /* Adds key -> cls. 0; 1 when the key exists (its label in *old); -1 when
- * out of memory. */
-static int add_label(gf_labels_t *lab, const char *key, const char *cls, const char *file, long line, label_t **old)
+ * out of memory, -2 when the class name is refused (the reason in why). */
+static int add_label(gf_labels_t *lab, const char *key, const char *cls, const char *file, long line, label_t **old,
+                     char *why, size_t whylen)
 {
-	const char *name = intern_class(lab, cls);
+	const char *name = intern_class(lab, cls, why, whylen);
+	if (!name) return *why ? -2 : -1;
 	char *k = strdup(key);
 	int absent;
-	if (!name || !k) {
-		free(k);
-		return -1;
-	}
+	if (!k) return -1;
 	khint_t it = kh_put(label, lab->h, k, &absent);
 	if (absent < 0) {
 		free(k);
@@ -120,13 +168,6 @@ static int set_kind(gf_labels_t *lab, int kind, char *err, size_t errlen)
 	return 0;
 }
 
-static int in_list(const char *s, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcasecmp(s, *list)) return 1;
-	return 0;
-}
-
 /* A header names its columns: an id-like name, then a class-like name. */
 static int is_header(const char *id, const char *cls)
 {
@@ -134,6 +175,23 @@ static int is_header(const char *id, const char *cls)
 		                           "name", "read", "read_id", "accession", NULL };
 	static const char *const classes[] = { "class", "label", "species", "taxon", "category", "group", "type", NULL };
 	return in_list(id, ids) && in_list(cls, classes);
+}
+
+/* Spreadsheet programs save text with a byte-order mark: a UTF-8 one is
+ * dropped (else the first id would never match), UTF-16/32 are refused
+ * (every other byte would be a NUL). */
+static int skip_bom(const char *path, char **line, ssize_t *len, char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)*line;
+	if (*len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+		memmove(*line, *line + 3, (size_t)(*len -= 3) + 1);
+		return 0;
+	}
+	if (*len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
+		snprintf(err, errlen, "%s: is UTF-16 or UTF-32 text: save it as UTF-8 (or ASCII)", path);
+		return -1;
+	}
+	return 0;
 }
 
 int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t errlen)
@@ -163,6 +221,17 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
 	int rc = 0;
 	while (rc == 0 && (len = getline(&line, &cap, fp)) >= 0) {
 		lineno++;
+		if (lineno == 1 && (rc = skip_bom(path, &line, &len, err, errlen))) break;
+		if (len > (1 << 20)) {
+			snprintf(err, errlen, "%s:%ld: a line of %zd bytes (at most 1 MiB): not a labels file?", path, lineno, len);
+			rc = -1;
+			break;
+		}
+		if (strlen(line) != (size_t)len) {
+			snprintf(err, errlen, "%s:%ld: holds a NUL byte (not a text file?)", path, lineno);
+			rc = -1;
+			break;
+		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
 		if (len == 0 || line[0] == '#') continue;
 		char *tab = strchr(line, '\t'), *cls = tab ? tab + 1 : NULL;
@@ -181,8 +250,11 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
 			rc = -1;
 		} else {
 			label_t *old = NULL;
-			int r = add_label(lab, line, cls, file, lineno, &old);
-			if (r == 1 && old->file == file)
+			char why[128];
+			int r = add_label(lab, line, cls, file, lineno, &old, why, sizeof why);
+			if (r == -2)
+				snprintf(err, errlen, "%s:%ld: class '%s' %s", path, lineno, cls, why);
+			else if (r == 1 && old->file == file)
 				snprintf(err, errlen, "%s:%ld: duplicate id '%s' (first at line %ld)", path, lineno, line, old->line);
 			else if (r == 1)
 				snprintf(err, errlen, "%s:%ld: duplicate id '%s' (first in %s:%ld)", path, lineno, line, old->file, old->line);
@@ -213,13 +285,19 @@ int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t err
 		return -1;
 	}
 	if (set_kind(lab, KIND_FILE, err, errlen)) return -1;
-	char *name = strndup(spec, eq - spec);
+	char *name = strndup(spec, eq - spec), why[128];
 	label_t *old = NULL;
-	int r = name ? add_label(lab, eq + 1, name, NULL, 0, &old) : -1;
-	if (r == 1) snprintf(err, errlen, "--class %s: %s already has class '%s'", spec, eq + 1, old->cls);
+	int r = name ? add_label(lab, eq + 1, name, NULL, 0, &old, why, sizeof why) : -1;
+	if (r == -2) snprintf(err, errlen, "--class %s: class '%s' %s", spec, name, why);
+	else if (r == 1) snprintf(err, errlen, "--class %s: %s already has class '%s'", spec, eq + 1, old->cls);
 	else if (r < 0) snprintf(err, errlen, "--class %s: out of memory", spec);
 	free(name);
 	return r ? -1 : 0;
+}
+
+const char *gf_labels_tsv(const gf_labels_t *lab, int i)
+{
+	return lab && i >= 0 && i < lab->n_files ? lab->files[i] : NULL;
 }
 
 int gf_labels_n_classes(const gf_labels_t *lab)
@@ -236,8 +314,14 @@ int gf_labels_lookup(gf_labels_t *lab, const char *path, const char *id)
 {
 	khint_t it = kh_get(label, lab->h, lab->kind == KIND_FILE ? path : id);
 	if (it == kh_end(lab->h)) return -1;
-	kh_val(lab->h, it).used = 1;
+	kh_val(lab->h, it).used++;
 	return gf_labels_class_id(lab, kh_val(lab->h, it).cls);
+}
+
+long gf_labels_times_used(const gf_labels_t *lab, const char *path, const char *id)
+{
+	khint_t it = kh_get(label, lab->h, lab->kind == KIND_FILE ? path : id);
+	return it == kh_end(lab->h) ? 0 : kh_val(lab->h, it).used;
 }
 
 static int file_index(const gf_labels_t *lab, const char *file)

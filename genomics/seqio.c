@@ -5,10 +5,13 @@
 #include "genomics/seqio.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <htslib/bgzf.h>
 #include <htslib/cram.h>
@@ -63,13 +66,19 @@ static const char comp_tab[256] = {
 	['b'] = 'v', ['v'] = 'b', ['d'] = 'h', ['h'] = 'd',
 };
 
+char gf_complement(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return comp_tab[u] ? comp_tab[u] : c;
+}
+
 void gf_revcomp(char *seq, size_t len)
 {
 	for (size_t i = 0, j = len; i < j; i++) {
 		j--;
-		unsigned char a = (unsigned char)seq[i], b = (unsigned char)seq[j];
-		seq[i] = comp_tab[b] ? comp_tab[b] : (char)b;
-		seq[j] = comp_tab[a] ? comp_tab[a] : (char)a;
+		char a = seq[i];
+		seq[i] = gf_complement(seq[j]);
+		seq[j] = gf_complement(a);
 	}
 }
 
@@ -135,8 +144,13 @@ static int reserve(char **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Record ids end up in every output row; one past GF_NAME_MAX bytes is a
+ * damaged or foreign file (SAM allows 254). */
 static int set_name(gf_reader_t *r, gf_record_t *rec, const char *s, size_t n, char *err, size_t errlen)
 {
+	if (n > GF_NAME_MAX)
+		return fail(r, err, errlen, "line %lld: a record name of %zu bytes (at most %d): a damaged file?", r->lineno, n,
+		            GF_NAME_MAX);
 	if (reserve(&rec->name, &rec->cap_name, n + 1) < 0) return fail(r, err, errlen, "out of memory");
 	memcpy(rec->name, s, n);
 	rec->name[n] = 0;
@@ -407,18 +421,87 @@ static int parse_regions(gf_reader_t *r, char *err, size_t errlen)
 	return 0;
 }
 
+static void (*seqio_note)(const char *msg);
+
+void gf_seqio_set_note(void (*note)(const char *msg))
+{
+	seqio_note = note;
+}
+
+static void note(const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+	if (!seqio_note) return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	seqio_note(msg);
+}
+
+/* 1 when the file at idx is older than st (the data): an index written
+ * before the data changed points at the wrong bytes. */
+static int older(const char *idx, const struct stat *st)
+{
+	struct stat si;
+	if (stat(idx, &si) != 0) return 0;
+	return si.st_mtim.tv_sec < st->st_mtim.tv_sec ||
+	       (si.st_mtim.tv_sec == st->st_mtim.tv_sec && si.st_mtim.tv_nsec < st->st_mtim.tv_nsec);
+}
+
+/* Builds path's .fai (and .gzi) into temporaries beside them and renames
+ * them into place (the .gzi first), so that runs started together on one
+ * unindexed file never read each other's half-written index. */
+static int build_fai(gf_reader_t *r, const char *fai, const char *gzi, char *err, size_t errlen)
+{
+	char tfai[PATH_MAX + 32], tgzi[PATH_MAX + 32];
+	int fd = -1, fg = -1, rc = -1;
+	snprintf(tfai, sizeof tfai, "%s.tmp.%ld.XXXXXX", fai, (long)getpid());
+	if (gzi) snprintf(tgzi, sizeof tgzi, "%s.tmp.%ld.XXXXXX", gzi, (long)getpid());
+	if ((fd = mkstemp(tfai)) < 0 || (gzi && (fg = mkstemp(tgzi)) < 0)) {
+		fail(r, err, errlen, "cannot build the index %s: %s", fai, strerror(errno));
+	} else if (fai_build3(r->path, tfai, gzi ? tgzi : NULL) != 0) {
+		fail(r, err, errlen, "cannot build the index %s (is the file well formed?)", fai);
+	} else if ((gzi && rename(tgzi, gzi) != 0) || rename(tfai, fai) != 0) {
+		fail(r, err, errlen, "cannot build the index %s: %s", fai, strerror(errno));
+	} else {
+		rc = 0;
+	}
+	if (fd >= 0) close(fd);
+	if (fg >= 0) close(fg);
+	if (rc) {
+		if (fd >= 0) unlink(tfai);
+		if (fg >= 0) unlink(tgzi);
+	}
+	return rc;
+}
+
 static int open_faidx(gf_reader_t *r, const htsFormat *fmt, char *err, size_t errlen)
 {
+	char fai[PATH_MAX], gzi[PATH_MAX];
+	struct stat st;
+	const int bgz = fmt->compression == bgzf;
 	if (strcmp(r->path, "-") == 0) return fail(r, err, errlen, "regions need an indexed file, not standard input");
 	if (fmt->compression == gzip)
 		return fail(r, err, errlen, "regions need an index, and a plain gzip file cannot be indexed: recompress it with bgzip");
+	if ((size_t)snprintf(fai, sizeof fai, "%s.fai", r->path) >= sizeof fai ||
+	    (size_t)snprintf(gzi, sizeof gzi, "%s.gzi", r->path) >= sizeof gzi)
+		return fail(r, err, errlen, "the name is too long for its index");
+	if (stat(r->path, &st) != 0) return fail(r, err, errlen, "cannot open: %s", strerror(errno));
+	/* its index would go beside it: /dev/stdin.fai */
+	if (!S_ISREG(st.st_mode)) return fail(r, err, errlen, "regions need an indexed file, not a pipe or device");
+	int missing = access(fai, F_OK) != 0 || (bgz && access(gzi, F_OK) != 0);
+	int stale = !missing && (older(fai, &st) || (bgz && older(gzi, &st)));
+	if (missing || stale) {
+		if (build_fai(r, fai, bgz ? gzi : NULL, err, errlen)) return -1;
+		if (stale) note("%s was older than %s: rebuilt it%s", fai, r->path, bgz ? " (and its .gzi)" : "");
+		else note("built the index %s%s", fai, bgz ? " and .gzi" : "");
+	}
 	errno = 0;
-	r->fai = fai_load3_format(r->path, NULL, NULL, FAI_CREATE,
-	                          r->fmt == GF_FMT_FASTQ ? FAI_FASTQ : FAI_FASTA);
+	r->fai = fai_load3_format(r->path, fai, bgz ? gzi : NULL, 0, r->fmt == GF_FMT_FASTQ ? FAI_FASTQ : FAI_FASTA);
 	if (!r->fai)
-		return fail(r, err, errlen, "cannot load or build the index %s.fai%s (%s)", r->path,
-		            fmt->compression == bgzf ? " / .gzi" : "",
-		            errno ? strerror(errno) : "is the directory writable and the file well formed?");
+		return fail(r, err, errlen, "cannot load the index %s%s (%s)", fai, bgz ? " / .gzi" : "",
+		            errno ? strerror(errno) : "damaged index? delete it to have it rebuilt");
 	r->kind = SRC_FAIDX;
 	return parse_regions(r, err, errlen);
 }
@@ -503,6 +586,33 @@ static hts_itr_t *region_iterator(gf_reader_t *r)
 	return sam_itr_regions(r->idx, r->hdr, rl, (unsigned)m);
 }
 
+/* Without REF_PATH, htslib looks a CRAM's reference up on the EBI server:
+ * a cluster node may have no network, and nobody asked for a download. So
+ * unless the user set REF_PATH, lookups go to htslib's local cache only,
+ * and a missing reference is an error that names --reference. */
+static void offline_references(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX];
+	if (getenv("REF_PATH")) return;
+	if (xdg && *xdg) snprintf(path, sizeof path, "%s/hts-ref/%%2s/%%2s/%%s", xdg);
+	else snprintf(path, sizeof path, "%s/.cache/hts-ref/%%2s/%%2s/%%s", home && *home ? home : "/nonexistent");
+	setenv("REF_PATH", path, 1);
+}
+
+/* 0, or -1 when an index beside path (.bai, .csi, .crai) is older than st. */
+static int stale_sam_index(gf_reader_t *r, const struct stat *st, char *err, size_t errlen)
+{
+	static const char *const ext[] = { ".bai", ".csi", ".crai" };
+	char idx[PATH_MAX];
+	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+		if ((size_t)snprintf(idx, sizeof idx, "%s%s", r->path, ext[i]) >= sizeof idx) continue;
+		if (older(idx, st))
+			return fail(r, err, errlen, "the index %s is older than the file: rebuild it with samtools index", idx);
+	}
+	return 0;
+}
+
 static int open_sam(gf_reader_t *r, hFILE *hf, char *err, size_t errlen)
 {
 	r->kind = SRC_SAM;
@@ -513,6 +623,7 @@ static int open_sam(gf_reader_t *r, hFILE *hf, char *err, size_t errlen)
 	}
 	if (r->o.reference && r->fmt == GF_FMT_CRAM && hts_set_fai_filename(r->hts, r->o.reference) < 0)
 		return fail(r, err, errlen, "cannot use '%s' as the CRAM reference", r->o.reference);
+	if (!r->o.reference && r->fmt == GF_FMT_CRAM) offline_references();
 	if (r->o.threads > 1 && hts_set_threads(r->hts, r->o.threads) < 0)
 		return fail(r, err, errlen, "cannot start %d decompression threads", r->o.threads);
 	int eof = r->fmt == GF_FMT_CRAM ? cram_check_EOF(r->hts->fp.cram)
@@ -528,6 +639,8 @@ static int open_sam(gf_reader_t *r, hFILE *hf, char *err, size_t errlen)
 	}
 	if (r->o.n_regions == 0) return 0;
 	if (strcmp(r->path, "-") == 0) return fail(r, err, errlen, "regions need an indexed file, not standard input");
+	struct stat st;
+	if (stat(r->path, &st) == 0 && stale_sam_index(r, &st, err, errlen)) return -1;
 	r->idx = sam_index_load(r->hts, r->path);
 	if (!r->idx)
 		return fail(r, err, errlen, "regions need an index (.bai, .csi or .crai) and none was found: run samtools index");
@@ -562,7 +675,8 @@ static int read_sam(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen)
 		if (ret < -1)
 			return fail(r, err, errlen, "corrupt or truncated data after record %llu%s%s%s%s",
 			            (unsigned long long)r->count, r->count ? " ('" : "", r->count ? rec->name : "", r->count ? "')" : "",
-			            r->fmt == GF_FMT_CRAM ? ", or the CRAM reference was not found (give the reference FASTA)" : "");
+			            r->fmt == GF_FMT_CRAM ? ", or the CRAM reference was not found (give it with --reference FASTA; "
+			                                     "references are never fetched over the network unless REF_PATH says so)" : "");
 		uint16_t flag = b->core.flag;
 		if (!keep_flag(&r->o, flag)) continue;
 		size_t n = (size_t)b->core.l_qseq;
@@ -652,8 +766,11 @@ static int open_any(gf_reader_t *r, char *err, size_t errlen)
 	r->fmt = format_of(&fmt);
 	if (r->fmt == GF_FMT_SAM || r->fmt == GF_FMT_BAM || r->fmt == GF_FMT_CRAM) return open_sam(r, hf, err, errlen);
 	if (r->fmt == GF_FMT_UNKNOWN && fmt.format != text_format) {
+		unsigned char b[2];
+		int utf16 = hpeek(hf, b, 2) == 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff));
 		hclose_abruptly(hf);
-		return not_sequences(r, &fmt, err, errlen);
+		return utf16 ? fail(r, err, errlen, "is UTF-16 text (a byte-order mark first): save it as ASCII")
+		             : not_sequences(r, &fmt, err, errlen);
 	}
 	if (open_text(r, hf, &fmt, err, errlen) < 0) return -1;
 	/* htslib calls a FASTA/FASTQ file "text" when its first record holds a
@@ -661,6 +778,10 @@ static int open_any(gf_reader_t *r, char *err, size_t errlen)
 	if (r->fmt == GF_FMT_UNKNOWN) {
 		int c = bgzf_peek(r->bgzf);
 		r->fmt = c == '>' ? GF_FMT_FASTA : c == '@' ? GF_FMT_FASTQ : GF_FMT_UNKNOWN;
+		/* what a text editor on another system may have put first */
+		if (c == 0xef)
+			return fail(r, err, errlen, "starts with a UTF-8 byte-order mark, not '>' or '@': remove it "
+			            "(sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)");
 		if (r->fmt == GF_FMT_UNKNOWN) return not_sequences(r, &fmt, err, errlen);
 	}
 	if (r->o.n_regions == 0) return 0;

@@ -36,14 +36,24 @@ typedef struct {
 
 typedef struct gf_reader gf_reader_t;
 
+/* Longest record name read (bytes); longer is an error naming the line. */
+#define GF_NAME_MAX 65536
+
 void gf_seqio_opts_init(gf_seqio_opts_t *o);
 
 /* Opens path ("-" for stdin), detecting the format from the content.
  * NULL with a message in err on failure. With regions, every region is
  * checked here (an unknown name or a range off the sequence is an error);
- * FASTA/FASTQ regions go through faidx, which builds a missing .fai (and .gzi
- * for bgzip) beside the file; SAM/BAM/CRAM regions need .bai/.csi/.crai.
+ * FASTA/FASTQ regions go through faidx: a missing .fai (and .gzi for bgzip),
+ * or one older than the file, is built beside it (to a temporary, then
+ * renamed: safe when many runs start at once) and the note says so;
+ * SAM/BAM/CRAM regions need .bai/.csi/.crai, which must not be older than
+ * the file.
  * Switches htslib's own logging off: every error comes back in err. */
+/* Where the readers tell what they did beside the inputs ("built the index
+ * X.fai"); NULL (the default) keeps them silent. */
+void gf_seqio_set_note(void (*note)(const char *msg));
+
 gf_reader_t *gf_seqio_open(const char *path, const gf_seqio_opts_t *o, char *err, size_t errlen);
 
 /* Next record: 1, 0 at the end, -1 on error with a message in err (and -1
@@ -59,6 +69,8 @@ void gf_seqio_close(gf_reader_t *r);
 void gf_record_init(gf_record_t *rec);
 void gf_record_free(gf_record_t *rec);
 
+/* The complement of an IUPAC base, case kept; other bytes unchanged. */
+char gf_complement(char c);
 /* In place: reverse complement of IUPAC bases, case kept. */
 void gf_revcomp(char *seq, size_t len);
 

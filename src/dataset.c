@@ -6,6 +6,7 @@
  * dropout are all keyed by the same (seed, step). */
 #include "src/dataset.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,132 @@ static int build_order(gf_dataset_t *ds, char *err, size_t errlen)
 	ds->class_beg[nc] = ds->n_order;
 	if (ds->n_order == 0)
 		return snprintf(err, errlen, "no training data: no record has %d training bases (one k-mer)", ds->k), -1;
+	return 0;
+}
+
+int gf_dataset_empty_class(const gf_dataset_t *ds)
+{
+	for (int c = 0; ds->class_beg && c < ds->n_classes; c++)
+		if (ds->class_beg[c] == ds->class_beg[c + 1]) return c;
+	return -1;
+}
+
+/* ---- the same sequence twice ---- */
+
+typedef struct {
+	uint64_t h;
+	size_t i;
+} ds_hash_t;
+
+static char upper(char c)
+{
+	return (char)toupper((unsigned char)c);
+}
+
+static uint64_t fnv_add(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 0x100000001b3ull;
+}
+
+/* Hash of a record's bases, letter case aside, the same for the reverse
+ * complement (the smaller of the two strands' hashes). */
+static uint64_t strand_free_hash(const char *s, size_t n)
+{
+	uint64_t f = 0xcbf29ce484222325ull, r = f;
+	for (size_t j = 0; j < n; j++) {
+		f = fnv_add(f, (unsigned char)upper(s[j]));
+		r = fnv_add(r, (unsigned char)upper(gf_complement(s[n - 1 - j])));
+	}
+	return f < r ? f : r;
+}
+
+/* 1: a and b hold the same bases; 2: b is a's reverse complement; 0: neither. */
+static int same_bases(const gf_ds_record_t *a, const gf_ds_record_t *b)
+{
+	int fwd = a->len == b->len, rc = fwd;
+	for (size_t j = 0; j < a->len && (fwd || rc); j++) {
+		char x = upper(a->seq[j]);
+		fwd = fwd && x == upper(b->seq[j]);
+		rc = rc && x == upper(gf_complement(b->seq[a->len - 1 - j]));
+	}
+	return fwd ? 1 : rc ? 2 : 0;
+}
+
+/* Whether a's training bases are b's validation bases or the other way
+ * round, for records holding the same bases (how 1 or 2). */
+static int leaks(const gf_ds_record_t *a, const gf_ds_record_t *b, int how)
+{
+	if (how == 1) return a->split != b->split;
+	return (a->split > 0 && b->split < b->len) || (b->split > 0 && a->split < a->len);
+}
+
+static int by_hash(const void *x, const void *y)
+{
+	const ds_hash_t *a = x, *b = y;
+	return a->h != b->h ? (a->h < b->h ? -1 : 1) : (a->i > b->i) - (a->i < b->i);
+}
+
+int gf_dataset_duplicates(const gf_dataset_t *ds, gf_ds_dups_t *d)
+{
+	memset(d, 0, sizeof *d);
+	ds_hash_t *h = malloc((ds->n + 1) * sizeof *h);
+	if (!h) return -1;
+	for (size_t i = 0; i < ds->n; i++) h[i] = (ds_hash_t){ strand_free_hash(ds->rec[i].seq, ds->rec[i].len), i };
+	qsort(h, ds->n, sizeof *h, by_hash);
+	for (size_t x = 0; x < ds->n; x++)
+		for (size_t y = x + 1; y < ds->n && h[y].h == h[x].h; y++) {
+			const gf_ds_record_t *a = &ds->rec[h[x].i], *b = &ds->rec[h[y].i];
+			int how = same_bases(a, b);
+			int kind = !how ? -1 : a->cls != b->cls ? GF_DS_DUP_CLASSES : leaks(a, b, how) ? GF_DS_DUP_VAL : -1;
+			if (kind < 0) continue;
+			if (!d->pairs[kind] || h[x].i < d->a[kind] || (h[x].i == d->a[kind] && h[y].i < d->b[kind])) {
+				d->a[kind] = h[x].i;
+				d->b[kind] = h[y].i;
+				d->rc[kind] = how == 2;
+			}
+			d->pairs[kind]++;
+			d->bases[kind] += a->len;
+		}
+	free(h);
+	return 0;
+}
+
+/* "records 'A' and 'B' hold the same bases (one the reverse complement of
+ * the other)" for the first pair of kind. */
+static int same_text(const gf_dataset_t *ds, const gf_ds_dups_t *d, int kind, char *buf, size_t len)
+{
+	return snprintf(buf, len, "records '%s' and '%s' hold the same bases%s", ds->rec[d->a[kind]].name,
+	                ds->rec[d->b[kind]].name, d->rc[kind] ? " (one the reverse complement of the other)" : "");
+}
+
+int gf_dataset_check(const gf_dataset_t *ds, const char *const *classes, char *err, size_t errlen, char *warn,
+                     size_t warnlen)
+{
+	gf_ds_dups_t d;
+	char what[1024];
+	int c = classes ? gf_dataset_empty_class(ds) : -1;
+	*warn = 0;
+	if (c >= 0)
+		return snprintf(err, errlen, "class '%s' has no training data: its records are shorter than k=%d or all held "
+		                "out for validation", classes[c], ds->k), -1;
+	if (gf_dataset_duplicates(ds, &d)) return snprintf(err, errlen, "out of memory"), -1;
+	uint64_t all = ds->train_bases + ds->val_bases;
+	for (int kind = 0; kind < 2; kind++) {
+		if (!d.pairs[kind] || (kind == GF_DS_DUP_CLASSES && !classes)) continue;
+		same_text(ds, &d, kind, what, sizeof what);
+		/* a few identical short reads (a conserved stretch) are life; a genome twice is a mistake */
+		int fatal = d.bases[kind] * 100 >= all;
+		char *out = fatal ? err : warn;
+		size_t len = fatal ? errlen : warnlen;
+		if (kind == GF_DS_DUP_CLASSES)
+			snprintf(out, len, "%s but are in classes '%s' and '%s': the labels contradict each other (%zu such pairs, "
+			         "%llu bp)", what, classes[ds->rec[d.a[kind]].cls], classes[ds->rec[d.b[kind]].cls],
+			         d.pairs[kind], (unsigned long long)d.bases[kind]);
+		else
+			snprintf(out, len, "%s, and one trains on what the other validates: the validation would measure memory "
+			         "(%zu such pairs, %llu bp)", what, d.pairs[kind], (unsigned long long)d.bases[kind]);
+		if (fatal) return -1;
+	}
 	return 0;
 }
 

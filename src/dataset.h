@@ -66,6 +66,35 @@ int gf_dataset_add(gf_dataset_t *ds, const char *name, const char *seq, size_t l
  * balance is asked and a class has none. */
 int gf_dataset_finish(gf_dataset_t *ds, int balance, size_t max_val, char *err, size_t errlen);
 
+/* After gf_dataset_finish: the first class (0..n_classes-1) that has no
+ * training window (its records are all shorter than k, or all held out for
+ * validation), or -1 when every class has some. */
+int gf_dataset_empty_class(const gf_dataset_t *ds);
+
+/* Records that hold the same bases (letter case aside, or one the reverse
+ * complement of the other) where that spoils training: in two classes
+ * (GF_DS_DUP_CLASSES: the labels contradict each other), or with one's
+ * training bases being the other's validation bases (GF_DS_DUP_VAL: the
+ * validation measures memory). Per kind: the number of such pairs, their
+ * bases, and the first pair in record order (a < b, rc when reversed).
+ * 0, or -1 when out of memory. */
+enum { GF_DS_DUP_CLASSES = 0, GF_DS_DUP_VAL = 1 };
+typedef struct {
+	size_t pairs[2], a[2], b[2];
+	uint64_t bases[2];
+	int rc[2];
+} gf_ds_dups_t;
+int gf_dataset_duplicates(const gf_dataset_t *ds, gf_ds_dups_t *d);
+
+/* The checks a training run makes after gf_dataset_finish, with messages
+ * naming records and classes (classes: the class names, NULL when
+ * unlabelled): a class without training data, and records holding the
+ * same bases in two classes or across the split. Duplicates covering 1% of
+ * all bases or more are an error (-1, message in err); fewer (identical
+ * short reads of a conserved stretch) a warning in warn (empty if none). */
+int gf_dataset_check(const gf_dataset_t *ds, const char *const *classes, char *err, size_t errlen, char *warn,
+                     size_t warnlen);
+
 /* Training window for (seed, step, row): tok and mask of L entries, label
  * the record's class. With rc_aug, the reverse complement half of the time.
  * scratch holds gf_dataset_span() bytes. */

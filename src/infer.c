@@ -1,5 +1,6 @@
 /* Batched inference over records' windows; see infer.h. */
 #include "src/infer.h"
+#include "src/files.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "model/backend.h"
 #include "model/util.h"
 #include "src/common.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -54,6 +56,8 @@ static const gf_opt_t infer_opts[] = {
 	                      .dflt = "the model's thresholds (genoformer info), else 0" },
 	[GF_INF_CONFIDENCE] = { 0, "confidence", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT", "the same as --min-prob",
 	                        .dflt = "the model's" },
+	[GF_INF_NO_KMER_HEAD] = { 0, "no-kmer-head", GF_OPT_SET, INF(no_kmer_head), .dflt = "the head when present",
+	                          .help = "the Reformer alone, without the model's k-mer head" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
 	                   .help = "only records whose index over all inputs (from 0) is I modulo N;\n"
 	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
@@ -176,6 +180,7 @@ typedef struct {
 	int *win_real;        /* real tokens per window (weights) */
 	float *out, *win_out;
 	int64_t *win_beg, *win_end;
+	char *seq;            /* the bases, kept for the k-mer head */
 } pending_t;
 
 /* The windows of one rung of the length ladder waiting for a forward pass:
@@ -203,6 +208,7 @@ typedef struct {
 	void *ctx;
 	gf_infer_stats_t *st;
 	gf_progress_t progress;
+	gf_kh_t *kh;          /* the model's k-mer head (classifier outputs), or NULL */
 } infer_t;
 
 static void pending_free(pending_t *p)
@@ -215,6 +221,7 @@ static void pending_free(pending_t *p)
 	free(p->win_out);
 	free(p->win_beg);
 	free(p->win_end);
+	free(p->seq);
 	free(p);
 }
 
@@ -243,6 +250,12 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		     (g->rec = malloc(c->compute.batch * sizeof *g->rec)) && (g->win = malloc(c->compute.batch * sizeof *g->win));
 	}
 	if (!ok) snprintf(err, errlen, "out of memory for batches of %d windows of %d tokens", c->compute.batch, L);
+	const char *kh = embed || c->no_kmer_head ? NULL : rf_ckpt_meta_get(&mf->meta, GF_KH_META);
+	char e[GF_ERRLEN];
+	if (ok && kh && !(in->kh = gf_kh_parse(kh, mf->n_classes, e, sizeof e))) {
+		snprintf(err, errlen, "%s: %s", c->model_path, e);
+		ok = 0;
+	}
 	return ok ? 0 : -1;
 }
 
@@ -258,6 +271,7 @@ static void infer_free(infer_t *in)
 	free(in->pend);
 	free(in->out);
 	gf_window_free(&in->win);
+	gf_kh_free(in->kh);
 }
 
 /* One forward pass over a rung's queued windows; stores each window's
@@ -291,6 +305,7 @@ static void finish_record(infer_t *in, pending_t *p)
 		for (size_t w = 0; w < p->r.n_windows; w++) s += (double)p->win_real[w] * p->win_out[w * W + j];
 		p->out[j] = (float)(s / (double)p->r.tokens);
 	}
+	if (in->kh) gf_kh_classify(in->kh, p->seq, p->r.len, p->out, gf_kh_key(p->name), p->out);
 	p->r.out = p->out;
 }
 
@@ -382,6 +397,7 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
 	in->pend[in->n_pend++] = p;
 	p->r.lowinfo = gf_lowinfo_check(rec->seq, rec->len, &in->c->low);
+	if (in->kh && !(p->seq = strndup(rec->seq, rec->len))) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
 	in->st->records++;
 	in->st->bases += rec->len;
 	in->st->windows += nw;
@@ -432,28 +448,9 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 	return rc;
 }
 
-int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen)
+int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
+                   int n_outputs)
 {
-	o->af = NULL;
-	o->fp = stdout;
-	if (!path) return 0;
-	if (!(o->af = rf_afile_open(path, err, errlen))) return -1;
-	o->fp = rf_afile_fp(o->af);
-	return 0;
-}
-
-int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen)
-{
-	rf_afile_t *af = o->af;
-	o->af = NULL;
-	o->fp = NULL;
-	if (!af) {
-		if ((fflush(stdout) || ferror(stdout)) && ok) return rf_fail(err, errlen, "writing the output failed");
-		return 0;
-	}
-	if (!ok) {
-		rf_afile_abort(af);
-		return 0;
-	}
-	return rf_afile_commit(af, err, errlen);
+	const char *own[] = { c->model_path, c->in.io.reference };
+	return gf_files_claim(own, 2, NULL, 0) || gf_files_claim(inputs, n_inputs, outputs, n_outputs) ? -1 : 0;
 }

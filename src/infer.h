@@ -19,7 +19,6 @@
 
 #include "genomics/lowinfo.h"
 #include "genomics/seqio.h"
-#include "model/atomicfile.h"
 #include "src/modelfile.h"
 #include "src/optgroups.h"
 
@@ -29,6 +28,7 @@ typedef struct {
 	int rc_average, per_window;
 	float min_prob;           /* below it: unclassified (gf_infer_min_prob) */
 	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
+	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	gf_compute_opts_t compute;
 	gf_input_opts_t in;
@@ -36,9 +36,10 @@ typedef struct {
 } gf_infer_cli_t;
 
 /* The options of classify, embed and eval that are not in a shared group:
- * -m, --rc-average, --per-window, --min-prob (or --confidence), --shard. */
+ * -m, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head, --shard. */
 extern const gf_optgroup_t gf_group_infer;
-enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_CONFIDENCE, GF_INF_SHARD };
+enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD,
+       GF_INF_SHARD };
 
 /* --min-prob (--confidence) when given, else -1: the model's thresholds
  * (src/openset.h). */
@@ -97,17 +98,11 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 /* probs = softmax(logits[0..n)); returns the index of the largest. */
 int gf_softmax_argmax(const float *logits, int n, float *probs);
 
-/* Output to a file written atomically (path), or to stdout (path NULL). */
-typedef struct {
-	rf_afile_t *af;
-	FILE *fp;
-} gf_out_t;
-
-/* 0, or -1 with a message. */
-int gf_out_open(gf_out_t *o, const char *path, char *err, size_t errlen);
-/* ok: commits the file (or flushes stdout), else drops it. 0, or -1 with
- * a message when writing failed (nothing is left under the name). */
-int gf_out_close(gf_out_t *o, int ok, char *err, size_t errlen);
+/* The same-file guard before any work: claims the model, the CRAM
+ * reference and the inputs, then the outputs (NULL: standard output). 0, or
+ * -1 after logging "OUT: output is the same file as input IN ...". */
+int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,
+                   int n_outputs);
 
 /* "[classify] 12 records (3 in other shards), 4.2 Mbp, 380 windows, 3.1 s, 1.4 Mbp/s". */
 void gf_infer_log_stats(const gf_infer_stats_t *st);

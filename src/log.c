@@ -2,12 +2,15 @@
 #include "src/common.h"
 #include "src/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "genomics/labels.h"
 
 int gf_verbosity = GF_LOG_NORMAL;
 
@@ -32,11 +35,33 @@ void gf_log_init(const char *who, int argc, char *argv[])
 		n += snprintf(log_cmdline + n, sizeof log_cmdline - n, "%s%s", i ? " " : "", argv[i]);
 }
 
+/* A log line is one line whatever the names in it hold: control
+ * characters (a newline, a terminal's escape sequences from a hostile
+ * record or file name, C1 controls) and bytes that are not UTF-8 are
+ * written as \xHH, never sent to the terminal. */
 static void vlog(const char *tag, const char *fmt, va_list ap)
 {
-	char line[4096];
+	char line[4096], safe[4 * sizeof line];
+	size_t n = 0;
 	vsnprintf(line, sizeof line, fmt, ap);
-	fprintf(stderr, "[%s] %s%s\n", log_who, tag, line);
+	for (const unsigned char *p = (const unsigned char *)line; *p;) {
+		int k = gf_utf8_len(p);
+		if (k == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0)) {
+			n += (size_t)sprintf(safe + n, "\\x%02x", *p++);
+			continue;
+		}
+		while (k--) safe[n++] = (char)*p++;
+	}
+	safe[n] = 0;
+	fprintf(stderr, "[%s] %s%s\n", log_who, tag, safe);
+}
+
+int gf_stdout_check(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+	gf_error("standard output: write failed: %s", strerror(errno ? errno : EIO));
+	clearerr(stdout);
+	return -1;
 }
 
 #define GF_LOG_AT(level, tag) do { \
@@ -47,6 +72,7 @@ void gf_info(const char *fmt, ...) { GF_LOG_AT(GF_LOG_NORMAL, ""); }
 void gf_debug(const char *fmt, ...) { GF_LOG_AT(GF_LOG_VERBOSE, ""); }
 void gf_warn(const char *fmt, ...) { GF_LOG_AT(GF_LOG_NORMAL, "warning: "); }
 void gf_error(const char *fmt, ...) { GF_LOG_AT(GF_LOG_QUIET, "error: "); }
+void gf_info_line(const char *msg) { gf_info("%s", msg); }
 
 double gf_wall_seconds(void)
 {

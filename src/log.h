@@ -21,9 +21,15 @@ void gf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* gf_info of a ready line: a callback for modules that cannot log (seqio). */
+void gf_info_line(const char *msg);
 
 /* Version, command line, wall and CPU time, peak RSS (getrusage). */
 void gf_log_summary(void);
+
+/* Flushes stdout; -1 after logging "standard output: write failed: REASON"
+ * when anything written there was lost (disk full, closed, /dev/full). */
+int gf_stdout_check(void);
 
 double gf_wall_seconds(void); /* since gf_log_init */
 double gf_cpu_seconds(void);  /* user + system of this process */

@@ -2,6 +2,7 @@
 #include "src/modelfile.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +129,28 @@ static int read_tokenizer(gf_modelfile_t *mf, const rf_ckpt_t *ck, char *err, si
 	return 0;
 }
 
+/* The first weight of host (the model's parameters) that is not finite, or
+ * whose magnitude exceeds bound: -1 with "tensor 'X' holds NaN at index i"
+ * in why; 0 when all are sane. */
+static int insane_weight(const rf_model_t *m, const float *host, float bound, char *why, size_t whylen)
+{
+	for (int i = 0; i < rf_model_n_tensors(m); i++) {
+		const rf_tensor_t *t = rf_model_tensor(m, i);
+		for (size_t j = 0; j < t->numel; j++) {
+			float x = host[t->offset + j];
+			if (isfinite(x) && fabsf(x) <= bound) continue;
+			if (isnan(x)) snprintf(why, whylen, "tensor '%s' holds NaN at index %zu", t->name, j);
+			else snprintf(why, whylen, "tensor '%s' holds %.3g at index %zu", t->name, (double)x, j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Every model tensor from the file, shapes checked, and no tensor the model
- * lacks; then uploaded to the backend. */
+ * lacks, every weight finite (a CRC only says the bytes are those written:
+ * a diverged run's NaN would classify as "probability nan"); then uploaded
+ * to the backend. */
 static int read_params(gf_modelfile_t *mf, const rf_ckpt_t *ck, char *err, size_t errlen)
 {
 	rf_model_t *m = mf->model;
@@ -151,6 +172,11 @@ static int read_params(gf_modelfile_t *mf, const rf_ckpt_t *ck, char *err, size_
 			return fail(err, errlen, ck->path, "tensor '%s' is not part of the model its config describes",
 			            ck->tensors[i].name), -1;
 		}
+	char why[160];
+	if (insane_weight(m, host, INFINITY, why, sizeof why)) {
+		free(host);
+		return fail(err, errlen, ck->path, "%s: the model diverged in training and cannot be used", why), -1;
+	}
 	rf_model_set_params(m, host);
 	free(host);
 	return 0;
@@ -264,6 +290,7 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 	const rf_config_t *cfg = rf_model_config(m);
 	size_t n = rf_model_n_params(m);
 	int nt = rf_model_n_tensors(m), rc = -1;
+	char why[160];
 	rf_ckpt_meta_t meta;
 	rf_ckpt_meta_init(&meta);
 	float *host = malloc(n * sizeof *host * (opt_or_null ? 3 : 1));
@@ -272,8 +299,9 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 		fail(err, errlen, path, "%d class names for a classifier of %d classes", mf->n_classes, cfg->n_classes);
 	else if (!host || !t)
 		fail(err, errlen, path, "out of memory");
+	else if (rf_model_get_params(m, host), insane_weight(m, host, GF_WEIGHT_BOUND, why, sizeof why))
+		fail(err, errlen, path, "not written: %s (beyond %g: training diverged)", why, (double)GF_WEIGHT_BOUND);
 	else if (save_meta(&meta, mf, step, err, errlen) == 0) {
-		rf_model_get_params(m, host);
 		for (int i = 0; i < nt; i++) {
 			const rf_tensor_t *mt = rf_model_tensor(m, i);
 			snprintf(t[i].name, sizeof t[i].name, "%s", mt->name);

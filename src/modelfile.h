@@ -23,9 +23,14 @@ typedef struct {
 	rf_ckpt_meta_t meta;                      /* everything else (command line, version, steps) */
 } gf_modelfile_t;
 
+/* Weights beyond this magnitude are a diverged run's: no model or
+ * checkpoint is written with one (a checkpoint kept after a divergence is
+ * then one that can be resumed). Trained weights stay below 100. */
+#define GF_WEIGHT_BOUND 1e6f
+
 /* Loads PATH onto backend be: checks every tensor's shape against the
- * config (message naming the tensor), refuses incompatible files. NULL with
- * one line "PATH: reason" in err. */
+ * config (message naming the tensor), refuses incompatible files and
+ * non-finite weights. NULL with one line "PATH: reason" in err. */
 gf_modelfile_t *gf_modelfile_load(const char *path, const rf_backend_t *be, char *err, size_t errlen);
 
 /* Loads a training checkpoint: the model as gf_modelfile_load, and a new
@@ -37,7 +42,9 @@ gf_modelfile_t *gf_modelfile_load_train(const char *path, const rf_backend_t *be
 
 /* Writes mf (atomically) with the tokenizer, window, classes, task, version
  * and "train.steps" = step set in its metadata; with the optimizer's state
- * when opt_or_null is given (a training checkpoint). 0, or -1 with a message. */
+ * when opt_or_null is given (a training checkpoint). 0, or -1 with a
+ * message; a weight that is not finite or beyond GF_WEIGHT_BOUND is refused
+ * ("not written: tensor 'X' holds ...") and the previous file stays. */
 int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim_t *opt_or_null,
                       uint64_t step, uint64_t seed, char *err, size_t errlen);
 

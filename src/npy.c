@@ -62,6 +62,14 @@ gf_npy_t *gf_npy_open(const char *path, int64_t cols, char *err, size_t errlen)
 		free(w);
 		return NULL;
 	}
+	/* the row count goes into the header at the end */
+	if (!rf_afile_seekable(w->f)) {
+		snprintf(err, errlen, "%s: a .npy matrix needs a file it can seek in (not a pipe, FIFO or terminal)",
+		         rf_afile_path(w->f));
+		rf_afile_abort(w->f);
+		free(w);
+		return NULL;
+	}
 	npy_header(head, w->hlen, 0, cols);
 	fwrite(head, 1, w->hlen, rf_afile_fp(w->f));
 	return w;

@@ -4,36 +4,47 @@
 #include <signal.h>
 #include <string.h>
 
+#include "model/atomicfile.h"
+
 static volatile sig_atomic_t preempt_signal;
 
+/* The first signal asks for a checkpoint; a second one ends the process
+ * at once (a stuck run can still be stopped), without leaving a temporary. */
 static void on_signal(int sig)
 {
-	preempt_signal = sig;
+	if (!preempt_signal) {
+		preempt_signal = sig;
+		return;
+	}
+	rf_afile_remove_temporaries();
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
-static void set_action(void (*handler)(int), int flags)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = handler;
-	sa.sa_flags = flags;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-}
+static const int preempt_sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+static struct sigaction saved[3]; /* the actions before gf_preempt_install */
 
 void gf_preempt_install(void)
 {
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	/* SA_RESTART: reads and writes in progress carry on */
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
 	preempt_signal = 0;
-	/* SA_RESTART: reads and writes in progress carry on; SA_RESETHAND: a
-	 * second signal takes the default action, so a stuck run can still be stopped. */
-	set_action(on_signal, SA_RESTART | SA_RESETHAND);
+	for (int i = 0; i < 3; i++) {
+		struct sigaction old;
+		sigaction(preempt_sigs[i], &sa, &old);
+		if (old.sa_handler != on_signal) saved[i] = old; /* installing twice keeps the first */
+	}
 }
 
+/* Back to what was there before (model/atomicfile's cleanup, or the
+ * default): the final saves stay covered. */
 void gf_preempt_uninstall(void)
 {
-	set_action(SIG_DFL, 0);
+	for (int i = 0; i < 3; i++) sigaction(preempt_sigs[i], &saved[i], NULL);
 	preempt_signal = 0;
 }
 

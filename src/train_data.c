@@ -2,6 +2,7 @@
  * labelled, with the validation split; see train_run.h. */
 #include "src/common.h"
 #include "src/log.h"
+#include "src/markers.h"
 #include "src/train_run.h"
 
 /* Adds every record of path in role; classify records take their class
@@ -68,10 +69,16 @@ int gf_training_data(gf_training_t *r)
 		gf_error("%s", err);
 		return -1;
 	}
-	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err)) {
+	if (!sep && r->mk && r->mk->record_split)
+		gf_debug("%zu records held out for validation", gf_mk_split_records(&r->ds, o->val_frac, o->optim.seed));
+	char warn[GF_ERRLEN];
+	if (gf_dataset_finish(&r->ds, o->balance, (size_t)o->val_windows, err, sizeof err) ||
+	    gf_dataset_check(&r->ds, r->mf->n_classes ? (const char *const *)r->mf->classes : NULL, err, sizeof err, warn,
+	                     sizeof warn)) {
 		gf_error("%s", err);
 		return -1;
 	}
+	if (*warn) gf_warn("%s", warn);
 	gf_info("%zu records: %s training, %s validation (%zu windows of %d tokens), %d classes", r->ds.n,
 	        gf_fmt_si((double)r->ds.train_bases, "bp", b1, sizeof b1),
 	        gf_fmt_si((double)r->ds.val_bases, "bp", b2, sizeof b2), r->ds.n_val, r->mf->window, r->mf->n_classes);

@@ -7,6 +7,7 @@
 
 #include "src/common.h"
 #include "src/dist.h"
+#include "src/files.h"
 #include "src/log.h"
 #include "src/openset.h"
 #include "src/preempt.h"
@@ -30,8 +31,7 @@ FILE *gf_training_open_metrics(const gf_training_t *r)
 		fclose(fp);
 		if (mem) fclose(mem);
 	}
-	if (!(fp = fopen(r->metrics, "w"))) {
-		gf_error("%s: cannot create: %s", r->metrics, strerror(errno));
+	if (!(fp = gf_files_open_own_stream(r->metrics))) {
 		free(old);
 		return NULL;
 	}
@@ -47,6 +47,10 @@ int gf_training_save(gf_training_t *r, const char *path, int with_state)
 	char err[GF_ERRLEN];
 	if (gf_dist_rank() == 0 &&
 	    gf_modelfile_save(path, r->mf, with_state ? r->opt : NULL, r->step, r->o->optim.seed, err, sizeof err)) {
+		size_t n = strlen(err);
+		if (r->have_ckpt)
+			snprintf(err + n, sizeof err - n, "; %s still holds step %llu, the last good state", r->ckpt,
+			         (unsigned long long)r->last_saved);
 		if (gf_dist_size() > 1) gf_dist_abort(GF_EXIT_ERROR, "%s", err);
 		gf_error("%s", err);
 		return -1;
@@ -214,6 +218,19 @@ const char *gf_training_val_text(double loss, double acc, char *buf, size_t len)
 	return buf;
 }
 
+/* 1 when the validation loss has not improved for --patience validations
+ * (on any rank: rank 0 validates); es.since < 0 after an error. */
+static int early_stop(gf_training_t *r, double vloss)
+{
+	int s = gf_es_update(&r->es, r->mf->model, r->step, vloss);
+	if (s < 0) r->es.since = -1;
+	if (!gf_dist_any(s != 0)) return 0;
+	if (s > 0)
+		gf_info("early stop at step %llu: no lower validation loss in %d validations (best %.4f at step %llu)",
+		        (unsigned long long)r->step, r->es.patience, r->es.best, (unsigned long long)r->es.best_step);
+	return 1;
+}
+
 int gf_training_loop(gf_training_t *r, FILE *metrics)
 {
 	bufs_t b = { 0 };
@@ -247,6 +264,13 @@ int gf_training_loop(gf_training_t *r, FILE *metrics)
 		if (val) {
 			r->vloss = vloss;
 			r->vacc = vacc;
+		}
+		if (val && r->es.patience && early_stop(r, vloss)) {
+			if (r->es.since < 0) {
+				rc = -1;
+				break;
+			}
+			r->total = end = (int64_t)r->step;
 		}
 		if (val || at_end || r->step % o->log_every == 0 || (int64_t)r->step == end) {
 			double now = gf_wall_seconds();

@@ -109,12 +109,15 @@ static const char **class_names(const gf_labels_t *lab, int *n)
 	return names;
 }
 
-/* Copies every body tensor of the pretrained model with the same name and
- * shape (the heads stay new). 0, or -1 when none matches. */
-static int init_from(gf_modelfile_t *mf, const gf_modelfile_t *pre, const char *path)
+/* Copies every body tensor of the pretrained model (the heads stay new).
+ * A pretrained model of another architecture matches only in part: that is
+ * refused unless partial, and then the log names what was copied. 0, or -1
+ * after the message. */
+static int init_from(gf_modelfile_t *mf, const gf_modelfile_t *pre, const char *path, int partial)
 {
-	size_t n = rf_model_n_params(pre->model), copied = 0, body = 0;
+	size_t n = rf_model_n_params(pre->model), copied = 0, body = 0, len = 0;
 	float *src = malloc(n * sizeof *src), *dst = malloc(rf_model_n_params(mf->model) * sizeof *dst);
+	char names[1024] = "", miss[256] = "";
 	if (!src || !dst) {
 		free(src);
 		free(dst);
@@ -130,19 +133,29 @@ static int init_from(gf_modelfile_t *mf, const gf_modelfile_t *pre, const char *
 		if (p && p->ndim == t->ndim && !memcmp(p->shape, t->shape, sizeof t->shape)) {
 			memcpy(dst + t->offset, src + p->offset, t->numel * sizeof *dst);
 			copied++;
+			if (len < sizeof names) len += snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", t->name);
 		} else {
-			gf_warn("--init %s: tensor '%s' %s; it starts new", path, t->name, p ? "has another shape" : "is missing");
+			if (!*miss) snprintf(miss, sizeof miss, "tensor '%s' %s", t->name, p ? "has another shape" : "is missing");
+			if (partial) gf_warn("--init %s: tensor '%s' %s; it starts new", path, t->name, p ? "has another shape" : "is missing");
 		}
 	}
-	rf_model_set_params(mf->model, dst);
 	free(src);
-	free(dst);
+	int rc = 0;
 	if (copied == 0) {
 		gf_error("--init %s: no tensor of the model matches (different --d-model?)", path);
-		return -1;
+		rc = -1;
+	} else if (copied < body && !partial) {
+		gf_error("--init %s: only %zu of %zu body tensors match (%s): another architecture? --init-partial "
+		         "copies the ones that match", path, copied, body, miss);
+		rc = -1;
+	} else {
+		rf_model_set_params(mf->model, dst);
+		if (copied < body) gf_info("--init %s: copied %zu of %zu body tensors: %s%s", path, copied, body, names,
+		                           len >= sizeof names ? "..." : "");
+		gf_info("--init %s: %zu of %zu body tensors copied; new classifier head", path, copied, body);
 	}
-	gf_info("--init %s: %zu of %zu body tensors copied; new classifier head", path, copied, body);
-	return 0;
+	free(dst);
+	return rc;
 }
 
 /* The checkpoint's classes and task against this run's. */
@@ -224,7 +237,7 @@ static int new_model(gf_training_t *r, const rf_optim_config_t *oc, const char *
 	}
 	if (rc == 0) {
 		rf_model_init(r->mf->model, r->o->optim.seed);
-		if (pre) rc = init_from(r->mf, pre, r->o->init);
+		if (pre) rc = init_from(r->mf, pre, r->o->init, r->o->init_partial);
 	}
 	if (rc == 0 && !(r->opt = rf_optim_create(r->mf->model, oc, err, sizeof err))) {
 		gf_error("%s", err);

@@ -11,6 +11,7 @@
 #include "model/backend.h"
 #include "model/optim.h"
 #include "src/dataset.h"
+#include "src/earlystop.h"
 #include "src/modelfile.h"
 #include "src/trainer.h"
 
@@ -30,6 +31,8 @@ typedef struct {
 	int64_t total;
 	double vloss, vacc;          /* the last validation's */
 	int preempted;               /* the signal that stopped the loop, or 0 */
+	struct gf_mk_plan *mk;       /* settings from the data (src/markers.h) */
+	gf_es_t es;                  /* early stopping, best parameters */
 } gf_training_t;
 
 /* The model and its optimizer: resumed from the checkpoint from (r->be

@@ -6,13 +6,16 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "genomics/kmer.h"
 #include "model/atomicfile.h"
 #include "src/common.h"
 #include "src/dist.h"
+#include "src/files.h"
 #include "src/log.h"
+#include "src/markers.h"
 #include "src/modelfile.h"
 #include "src/openset.h"
 #include "src/train_run.h"
@@ -21,10 +24,11 @@
 
 #define TR(f) offsetof(gf_train_opts_t, f)
 enum { T_VAL_FRAC, T_VAL, T_VAL_EVERY, T_VAL_WINDOWS, T_LOG_EVERY, T_NO_RC_AUG, T_RESUME, T_SAVE_EVERY, T_STOP_AT,
-       T_DRY_RUN };
+       T_DRY_RUN, T_PATIENCE };
 static const gf_opt_t train_opts[] = {
 	[T_VAL_FRAC] = { 0, "val-frac", GF_OPT_DOUBLE, TR(val_frac), 0, 0.9, "F",
-	                 "hold out the last fraction of every record" },
+	                 "hold out this fraction: of the records of every class when records are\n"
+	                 "short or many, else the last part of every record" },
 	[T_VAL] = { 0, "val", GF_OPT_LIST, TR(val_inputs), .off2 = TR(n_val_inputs), .arg = "FILE",
 	            .help = "validate on FILE instead (repeatable)", .dflt = "none" },
 	[T_VAL_EVERY] = { 0, "val-every", GF_OPT_I64, TR(val_every), 0, 1e15, "INT",
@@ -43,6 +47,9 @@ static const gf_opt_t train_opts[] = {
 	[T_DRY_RUN] = { 0, "dry-run", GF_OPT_SET, TR(dry_run), .dflt = "off",
 	                .help = "check the options, the memory, the inputs and the labels, then stop\n"
 	                        "without training or writing anything" },
+	[T_PATIENCE] = { 0, "patience", GF_OPT_INT, TR(patience), 0, 1 << 30, "INT",
+	                 "stop after INT validations without a lower validation loss and write\n"
+	                 "the model of the best one; 0: never", "0; 3 with settings from the data" },
 };
 const gf_optgroup_t gf_group_train = GF_GROUP("Validation and the run", train_opts, gf_train_opts_t);
 
@@ -107,6 +114,7 @@ const char gf_train_exit_status[] =
 
 int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 {
+	struct stat st;
 	for (int i = optind; i < argc; i++) o->inputs[o->n_inputs++] = argv[i];
 	gf_input_finish(&o->in);
 	if (!o->out.path) gf_error("no output: -o MODEL.gfm is required");
@@ -114,6 +122,10 @@ int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 		gf_error("--steps and --epochs exclude each other");
 	else if (o->n_inputs == 0) gf_error("no input file (genoformer %s -h for help)", o->task == GF_TASK_MLM ? "pretrain" : "train");
 	else if (o->init && o->resume) gf_error("--init and --resume exclude each other");
+	else if (o->init_partial && !o->init) gf_error("--init-partial needs --init");
+	else if (!strcmp(o->out.path, "-") || (stat(o->out.path, &st) == 0 && !S_ISREG(st.st_mode)))
+		gf_error("-o %s: not a regular file: training writes a model with its checkpoint and metrics beside it "
+		         "(give a file name)", o->out.path);
 	else return 0;
 	return -1;
 }
@@ -129,11 +141,12 @@ static char *beside(const char *path, const char *suffix, int keep_ext)
 }
 
 
-/* A writable output path, checked before any training. */
-static int check_writable(const char *path)
+/* A writable output path, checked before any training (own: a name the
+ * tool derived, where a symbolic link is refused). */
+static int check_writable(const char *path, int own)
 {
 	char err[GF_ERRLEN];
-	rf_afile_t *f = rf_afile_open(path, err, sizeof err);
+	rf_afile_t *f = (own ? rf_afile_open_own : rf_afile_open)(path, err, sizeof err);
 	if (!f) {
 		gf_error("%s", err);
 		return -1;
@@ -153,6 +166,20 @@ static int64_t steps_of(const gf_training_t *r)
 	return s > 0 ? s : 1;
 }
 
+/* The same-file guard over every input and output of the run. */
+static int claim_files(const gf_training_t *r)
+{
+	const gf_train_opts_t *o = r->o;
+	const char *own[] = { o->init, o->in.io.reference }, *outs[] = { o->out.path, r->ckpt, r->metrics }, *tsv;
+	if (gf_files_claim(own, 2, NULL, 0) || gf_files_claim(o->inputs, o->n_inputs, NULL, 0) ||
+	    gf_files_claim(o->val_inputs, o->n_val_inputs, NULL, 0))
+		return -1;
+	for (int l = 0; l < 2; l++)
+		for (int i = 0; (tsv = gf_labels_tsv(l ? o->val_labels : o->labels, i)); i++)
+			if (gf_files_claim(&tsv, 1, NULL, 0)) return -1;
+	return gf_files_claim(NULL, 0, outs, 3);
+}
+
 static int setup(gf_training_t *r)
 {
 	gf_train_opts_t *o = r->o;
@@ -166,10 +193,18 @@ static int setup(gf_training_t *r)
 		return -1;
 	}
 	if (!(r->be = gf_compute_backend(&o->compute))) rc = -1;
-	if (rc == 0 && (check_writable(o->out.path) || check_writable(r->ckpt))) rc = -1;
+	if (rc == 0 && (claim_files(r) || check_writable(o->out.path, 0) || check_writable(r->ckpt, 1) ||
+	                check_writable(r->metrics, 1)))
+		rc = -1;
+	/* rank 0 of a real run locks the model: two runs writing one -o would
+	 * interleave their metrics and lose a model */
+	if (rc == 0 && !o->dry_run && gf_dist_rank() == 0 && gf_files_lock(o->out.path)) rc = -1;
 	const char *from = o->resume && !strcmp(o->resume, "auto") ? (access(r->ckpt, F_OK) ? NULL : r->ckpt) : o->resume;
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
+	if (rc == 0 && !(r->mk = gf_mk_plan(o, (o->given & GF_OPT_BIT(T_PATIENCE)) != 0))) rc = -1;
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
+	if (rc == 0) rc = gf_mk_stamp(r->mk, r->mf);
+	gf_es_init(&r->es, o->patience);
 	if (rc == 0) rc = gf_training_data(r);
 	return rc;
 }
@@ -193,8 +228,22 @@ static int calibrate(gf_training_t *r)
 	return 0;
 }
 
+/* The best parameters on validation (--patience) into the model to be
+ * written; 1 when swapped (swap again for the checkpoint). */
+static int keep_best(gf_training_t *r)
+{
+	uint64_t best = gf_es_swap(&r->es, r->mf->model, r->step);
+	if (best)
+		gf_info("the model keeps the parameters of step %llu, the lowest validation loss (%.4f)",
+		        (unsigned long long)best, r->es.best);
+	return best != 0;
+}
+
 static void run_free(gf_training_t *r)
 {
+	gf_files_unlock();
+	gf_mk_free(r->mk);
+	gf_es_free(&r->es);
 	gf_dataset_free(&r->ds);
 	rf_optim_free(r->opt);
 	gf_modelfile_free(r->mf);
@@ -249,9 +298,14 @@ int gf_train_run(gf_train_opts_t *o)
 			        100 * gf_dist_allreduce_seconds() / (gf_wall_seconds() - t0));
 	}
 	int done = rc == 0 && (int64_t)r.step == r.total;
-	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
+	/* the model first: on a nearly full disk it fits where the checkpoint
+	 * (three times its size) may not */
+	int swapped = rc == 0 && done && keep_best(&r);
+	if (rc == 0 && done) rc = gf_mk_finish(&r);
 	if (rc == 0 && done && o->task == GF_TASK_CLASSIFY && gf_dist_rank() == 0) rc = calibrate(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out.path, 0);
+	if (swapped) gf_es_swap(&r.es, r.mf->model, r.step);   /* the last step's parameters for the checkpoint */
+	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);
 	if (metrics && fclose(metrics)) {
 		gf_error("%s: write failed", r.metrics);
 		rc = -1;

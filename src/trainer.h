@@ -35,6 +35,7 @@ typedef struct {
 	double val_frac;
 	int64_t val_every, log_every;
 	int val_windows;
+	int patience;                     /* early stopping (src/earlystop.h); 0: off */
 	int rc_aug;
 	const char **val_inputs;
 	int n_val_inputs;
@@ -49,6 +50,7 @@ typedef struct {
 	int crop_min;                     /* bases, the shortest crop */
 	double target_precision;          /* the thresholds stored in the model are chosen for it */
 	const char *init;
+	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;
 	const char **inputs;
 	int n_inputs;

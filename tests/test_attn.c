@@ -4,7 +4,7 @@
  * rounds approach full attention). */
 #include "model/cpu/cpu.h"
 #include "model/rng.h"
-#include "tests/gradcheck.h"
+#include "tests/optable.h"
 #include "tests/testutil.h"
 
 #include <omp.h>
@@ -165,30 +165,15 @@ static void check_against_reference(rf_attn_shape_t s, int pad, uint64_t seed)
 
 /* ------------------------------------------------ finite differences */
 
-typedef struct { case_t *c; float *out; } fd_t;
-
-static double fd_loss(const float *x, void *ctx)
-{
-	fd_t *f = ctx;
-	(void)x;   /* x is the case's own qk or v, perturbed in place */
-	forward(f->c, f->out);
-	return gc_dot(f->c->dout, f->out, f->c->n);
-}
-
-/* dqk and dv of attn_backward against central differences of sum(dout*out)
- * (tests/gradcheck.h: h 1e-3, atol 1e-3, rtol 1e-2); they accumulate, so
- * the analytic gradient is taken from buffers that start at 1. */
+/* dqk and dv of attn_backward against central differences of sum(dout*out),
+ * and a second backward adding the same again: the op-case table's driver
+ * (tests/optable.h) on this shape and padding. */
 static void check_gradients(rf_attn_shape_t s, int pad, uint64_t seed)
 {
-	case_t c = make_case(s, pad, seed);
-	float *dqk = malloc(c.n * sizeof(float)), *dv = malloc(c.n * sizeof(float));
-	fd_t f = { &c, malloc(c.n * sizeof(float)) };
-	for (size_t i = 0; i < c.n; i++) dqk[i] = dv[i] = 1.0f;
-	cpu_attn_backward(dqk, dv, c.dout, c.qk, c.v, c.buckets, c.mask, &c.s, c.work);
-	for (size_t i = 0; i < c.n; i++) { dqk[i] -= 1.0f; dv[i] -= 1.0f; }
-	ck_assert_gradcheck("dqk", fd_loss, &f, c.qk, dqk, c.n);
-	ck_assert_gradcheck("dv", fd_loss, &f, c.v, dv, c.n);
-	free(dqk); free(dv); free(f.out); free_case(&c);
+	char name[48];
+	snprintf(name, sizeof name, "attention %llu", (unsigned long long)seed);
+	oc_case_t c = oc_attn_case_of(name, s, pad);
+	oc_assert_gradients(&c);
 }
 
 /* The cases every kind is checked on: padding in sequence 1, causal or not,

@@ -3,6 +3,7 @@
  * augmentation, determinism in (seed, step, row), validation windows, and
  * masked-LM masking rates. Rates are checked over 4000 draws with
  * tolerances of about 4 standard deviations. */
+#include <ctype.h>
 #include <stdint.h>
 
 #include "src/dataset.h"
@@ -246,6 +247,64 @@ START_TEST(no_training_bases_and_empty_balanced_class_are_errors)
 }
 END_TEST
 
+START_TEST(a_class_without_training_windows_is_named)
+{
+	char *s[2] = { random_bases(100, 11), random_bases(100, 12) };
+	char err[256];
+	gf_dataset_t ds;
+	gf_dataset_init(&ds, K, K, L, 3);
+	ck_assert_int_eq(gf_dataset_add(&ds, "a", s[0], 100, 0, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_add(&ds, "b", s[1], 100, 2, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_finish(&ds, 0, 10, err, sizeof err), 0);
+	ck_assert_int_eq(gf_dataset_empty_class(&ds), 1);
+	ck_assert_int_eq(gf_dataset_add(&ds, "c", s[1], 1, 1, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_finish(&ds, 0, 10, err, sizeof err), 0);
+	ck_assert_int_eq(gf_dataset_empty_class(&ds), 1); /* one base: no k-mer */
+	ck_assert_int_eq(gf_dataset_add(&ds, "d", s[0] + 50, 50, 1, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_finish(&ds, 0, 10, err, sizeof err), 0);
+	ck_assert_int_eq(gf_dataset_empty_class(&ds), -1);
+	gf_dataset_free(&ds);
+	free(s[0]);
+	free(s[1]);
+}
+END_TEST
+
+START_TEST(the_same_bases_in_two_classes_or_across_the_split_are_found)
+{
+	char *s = random_bases(200, 21), *lower = strdup(s), *rc = strdup(s), *other = random_bases(200, 22);
+	for (int j = 0; j < 200; j++) lower[j] = (char)tolower((unsigned char)lower[j]);
+	gf_revcomp(rc, 200);
+	gf_dataset_t ds;
+	gf_ds_dups_t d;
+	gf_dataset_init(&ds, K, K, L, 2);
+	/* the same genome twice in one class, split alike: harmless */
+	ck_assert_int_eq(gf_dataset_add(&ds, "a", s, 200, 0, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_add(&ds, "a2", s, 200, 0, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_add(&ds, "o", other, 200, 1, GF_DS_SPLIT, 0.1), 0);
+	ck_assert_int_eq(gf_dataset_duplicates(&ds, &d), 0);
+	ck_assert_uint_eq(d.pairs[GF_DS_DUP_CLASSES] + d.pairs[GF_DS_DUP_VAL], 0);
+	/* soft-masked copy in another class */
+	ck_assert_int_eq(gf_dataset_add(&ds, "b", lower, 200, 1, GF_DS_SPLIT, 0.1), 0);
+	/* reverse complement as validation data (--val) */
+	ck_assert_int_eq(gf_dataset_add(&ds, "v", rc, 200, 0, GF_DS_VAL, 0), 0);
+	ck_assert_int_eq(gf_dataset_duplicates(&ds, &d), 0);
+	ck_assert_uint_eq(d.pairs[GF_DS_DUP_CLASSES], 3); /* a-b, a2-b, b-v */
+	ck_assert_uint_eq(d.a[GF_DS_DUP_CLASSES], 0);
+	ck_assert_uint_eq(d.b[GF_DS_DUP_CLASSES], 3);
+	ck_assert_int_eq(d.rc[GF_DS_DUP_CLASSES], 0);
+	ck_assert_uint_eq(d.bases[GF_DS_DUP_CLASSES], 600);
+	ck_assert_uint_eq(d.pairs[GF_DS_DUP_VAL], 2); /* a-v, a2-v */
+	ck_assert_uint_eq(d.a[GF_DS_DUP_VAL], 0);
+	ck_assert_uint_eq(d.b[GF_DS_DUP_VAL], 4);
+	ck_assert_int_eq(d.rc[GF_DS_DUP_VAL], 1);
+	gf_dataset_free(&ds);
+	free(s);
+	free(lower);
+	free(rc);
+	free(other);
+}
+END_TEST
+
 START_TEST(mlm_masks_15_percent_of_kmers_80_10_10)
 {
 	enum { B = 8, ML = 500 };
@@ -313,6 +372,8 @@ static Suite *suite(void)
 	tcase_add_test(t, short_record_gives_a_padded_window);
 	tcase_add_test(t, validation_windows_tile_the_held_out_bases);
 	tcase_add_test(t, no_training_bases_and_empty_balanced_class_are_errors);
+	tcase_add_test(t, a_class_without_training_windows_is_named);
+	tcase_add_test(t, the_same_bases_in_two_classes_or_across_the_split_are_found);
 	tcase_add_test(t, mlm_masks_15_percent_of_kmers_80_10_10);
 	tcase_add_test(t, mlm_masks_one_token_when_chance_picks_none);
 	suite_add_tcase(s, t);

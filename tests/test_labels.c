@@ -166,6 +166,73 @@ START_TEST(file_classes_label_every_record_of_their_file)
 }
 END_TEST
 
+START_TEST(class_names_must_be_one_clean_field)
+{
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+		{ "", "is empty" },
+		{ "A\nB", "holds a control character (byte 2)" },
+		{ "A\tB", "holds a control character (byte 2)" },
+		{ "red\033[31m", "holds a control character (byte 4)" },
+		{ "A\xc2\x9b", "holds a control character (byte 2)" },
+		{ "A  ", "has a trailing space" },
+		{ " A", "has a leading space" },
+		{ "E.c\xffoli", "is not valid UTF-8 (byte 4)" },
+		{ "\xed\xa0\x80", "is not valid UTF-8 (byte 1)" },
+		{ "unclassified", "is a word the output tables use (unclassified, NA, column names)" },
+		{ "NA", "is a word the output tables use (unclassified, NA, column names)" },
+		{ "nan", "is a word the output tables use (unclassified, NA, column names)" },
+		{ "Probability", "is a word the output tables use (unclassified, NA, column names)" },
+	};
+	char why[128], long_name[300];
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ck_assert_msg(gf_labels_check_class(bad[i].name, why, sizeof why) == -1, "'%s' accepted", bad[i].name);
+		ck_assert_str_eq(why, bad[i].why);
+	}
+	memset(long_name, 'x', 256);
+	long_name[256] = 0;
+	ck_assert_int_eq(gf_labels_check_class(long_name, why, sizeof why), -1);
+	long_name[255] = 0;
+	ck_assert_int_eq(gf_labels_check_class(long_name, why, sizeof why), 0);
+	ck_assert_int_eq(gf_labels_check_class("E. coli K-12", why, sizeof why), 0);
+	ck_assert_int_eq(gf_labels_check_class("Escherichia_coli \xc3\xa9t\xc3\xa9", why, sizeof why), 0);
+	ck_assert_int_eq(gf_labels_check_class("unclassified_bacteria", why, sizeof why), 0);
+}
+END_TEST
+
+START_TEST(bad_class_names_are_refused_in_files_and_specs)
+{
+	char err[512];
+	gf_labels_t *lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "a\tA\nb\tA  \n", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, ":2: class 'A  ' has a trailing space"));
+	gf_labels_free(lab);
+	lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "a\tE.coli\nb\te.coli\n", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, ":2: class 'e.coli' differs from class 'E.coli' only in case"));
+	gf_labels_free(lab);
+	lab = gf_labels_new();
+	ck_assert_int_eq(gf_labels_add_file(lab, "A\nB=x.fa", err, sizeof err), -1);
+	ck_assert_str_eq(err, "--class A\nB=x.fa: class 'A\nB' holds a control character (byte 2)");
+	gf_labels_free(lab);
+}
+END_TEST
+
+START_TEST(byte_order_marks_utf8_skipped_utf16_refused)
+{
+	char err[512];
+	gf_labels_t *lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "\xef\xbb\xbfid\tclass\nr1\tA\n", err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_lookup(lab, "x.fa", "r1"), 0);
+	gf_labels_free(lab);
+	lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "\xff\xfer\x00" "1", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is UTF-16 or UTF-32 text"));
+	gf_labels_free(lab);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("labels");
@@ -178,6 +245,9 @@ int main(void)
 	tcase_add_test(tc, duplicate_across_two_files_names_both);
 	tcase_add_test(tc, unused_ids_are_reported_in_file_order);
 	tcase_add_test(tc, file_classes_label_every_record_of_their_file);
+	tcase_add_test(tc, class_names_must_be_one_clean_field);
+	tcase_add_test(tc, bad_class_names_are_refused_in_files_and_specs);
+	tcase_add_test(tc, byte_order_marks_utf8_skipped_utf16_refused);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

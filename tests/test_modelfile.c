@@ -2,6 +2,7 @@
  * tokenizer, window and class names (spaces and '|' included); refusal of
  * files that do not fit their config, naming the tensor; device selection. */
 #include <stdint.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "model/backend.h"
@@ -225,6 +226,40 @@ START_TEST(checkpoint_without_tokenizer_metadata_is_not_a_model_file)
 }
 END_TEST
 
+START_TEST(diverged_weights_are_never_saved_and_the_previous_file_stays)
+{
+	char err[512];
+	gf_modelfile_t *mf = saved_model(16);
+	size_t n = rf_model_n_params(mf->model), before_len, after_len;
+	FILE *fp = fopen(path, "rb");
+	ck_assert_ptr_nonnull(fp);
+	static unsigned char before[1 << 20], after[1 << 20];
+	before_len = fread(before, 1, sizeof before, fp);
+	fclose(fp);
+	float *w = malloc(n * sizeof *w);
+	rf_model_get_params(mf->model, w);
+	const rf_tensor_t *t = rf_model_tensor(mf->model, 2);
+	w[t->offset + 1] = 3e9f;
+	rf_model_set_params(mf->model, w);
+	ck_assert_int_eq(gf_modelfile_save(path, mf, NULL, 4, 1, err, sizeof err), -1);
+	char want[512];
+	snprintf(want, sizeof want, "%s: not written: tensor '%s' holds 3e+09 at index 1 (beyond 1e+06: training diverged)",
+	         path, t->name);
+	ck_assert_str_eq(err, want);
+	w[t->offset + 1] = NAN;
+	rf_model_set_params(mf->model, w);
+	ck_assert_int_eq(gf_modelfile_save(path, mf, NULL, 4, 1, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "holds NaN at index 1"), "%s", err);
+	fp = fopen(path, "rb");
+	after_len = fread(after, 1, sizeof after, fp);
+	fclose(fp);
+	ck_assert_uint_eq(after_len, before_len);
+	ck_assert_mem_eq(after, before, before_len);
+	free(w);
+	gf_modelfile_free(mf);
+}
+END_TEST
+
 START_TEST(class_name_with_newline_is_refused_on_save)
 {
 	char err[512];
@@ -250,6 +285,7 @@ static Suite *suite(void)
 	tcase_add_test(t, missing_file_is_refused_with_the_system_reason);
 	tcase_add_test(t, checkpoint_without_tokenizer_metadata_is_not_a_model_file);
 	tcase_add_test(t, class_name_with_newline_is_refused_on_save);
+	tcase_add_test(t, diverged_weights_are_never_saved_and_the_previous_file_stays);
 	suite_add_tcase(s, t);
 	return s;
 }

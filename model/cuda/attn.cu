@@ -507,6 +507,26 @@ att_fwd_kernel(float *out, float *lse_m, float *lse_s, const float *qk, const fl
 	}
 }
 
+/* The shared memory of the two backward kernels, laid out as att_smem(g, 4,
+ * 2) counts it: four row buffers [T, DS], two score tiles [T, T+4], four
+ * float arrays and three int arrays of T. */
+struct att_bwd_smem {
+	float *row[4], *S, *P, *f[4];
+	int *i[3];
+};
+
+__device__ __forceinline__ static att_bwd_smem att_bwd_carve(float *sm, const att_geom_t &g)
+{
+	att_bwd_smem m;
+	int T = g.T, DS = g.DS, LS = T + 4;
+	for (int k = 0; k < 4; k++) m.row[k] = sm + k * T * DS;
+	m.S = sm + 4 * T * DS;
+	m.P = m.S + T * LS;
+	for (int k = 0; k < 4; k++) m.f[k] = m.P + T * LS + k * T;
+	for (int k = 0; k < 3; k++) m.i[k] = (int *)(m.f[3] + T) + k * T;
+	return m;
+}
+
 /* dq of round r for T queries: per key tile, S = Q K^T and dP = dO V^T, then
  * dS = P (dP - delta) for unreplaced scores, then dQ += dS K, kept in
  * registers and added to dqk at the end. */
@@ -518,10 +538,10 @@ att_dq_kernel(float *dqk, const float *dout, const float *qk, const float *v, co
 {
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
-	float *Qs = sm, *Os = Qs + T * DS, *Ks = Os + T * DS, *Vs = Ks + T * DS;
-	float *Ss = Vs + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
-	float *rs = qd + T;
-	int *qpos = (int *)(rs + T), *kpos = qpos + T, *kok = kpos + T;
+	att_bwd_smem m = att_bwd_carve(sm, g);
+	float *Qs = m.row[0], *Os = m.row[1], *Ks = m.row[2], *Vs = m.row[3], *Ss = m.S, *Ps = m.P;
+	float *qm = m.f[0], *qs = m.f[1], *qd = m.f[2], *rs = m.f[3];
+	int *qpos = m.i[0], *kpos = m.i[1], *kok = m.i[2];
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
 	att_frag<TF> gq[ATT_ACC];
@@ -570,10 +590,10 @@ att_dkv_kernel(float *dqk, float *dv, const float *dout, const float *qk, const 
 {
 	extern __shared__ __align__(128) float sm[];
 	int T = g.T, DS = g.DS, LS = T + 4;
-	float *Kn = sm, *Vk = Kn + T * DS, *Qs = Vk + T * DS, *Os = Qs + T * DS;
-	float *Ss = Os + T * DS, *Ps = Ss + T * LS, *qm = Ps + T * LS, *qs = qm + T, *qd = qs + T;
-	float *rs = qd + T;
-	int *kpos = (int *)(rs + T), *kok = kpos + T, *qpos = kok + T;
+	att_bwd_smem m = att_bwd_carve(sm, g);
+	float *Kn = m.row[0], *Vk = m.row[1], *Qs = m.row[2], *Os = m.row[3], *Ss = m.S, *Ps = m.P;
+	float *qm = m.f[0], *qs = m.f[1], *qd = m.f[2], *rs = m.f[3];
+	int *kpos = m.i[0], *kok = m.i[1], *qpos = m.i[2];
 	att_tile_t tl = att_tile(g);
 	int c = tl.c, b = tl.b, h = tl.h, nown = tl.n, mown = tl.m;
 	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;

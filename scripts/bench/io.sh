@@ -20,10 +20,7 @@ COPIES=${COPIES:-5}
 K=${K:-6}
 data/fetch-examples.sh
 [ -x "$GF" ] || make -s -j2 genoformer
-make -s build/libgenoformer.a
-mkdir -p build/bench
-cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags htslib) -o build/bench/readonly \
-   scripts/bench/readonly.c build/libgenoformer.a $(pkg-config --libs htslib) -lz -lm
+make -s build/bench/readonly
 
 GENOME=data/cache/ecoli/MG1655-K12.fasta
 GENOME_GZ=data/cache/ragout/E.Coli/references/MG1655-K12.fasta.gz

@@ -1,11 +1,15 @@
-/* GFLOP/s of OpenBLAS's cblas_sgemm alone (its own threads) against the
- * model's cpu_matmul (OpenMP threads, each running single-threaded OpenBLAS
- * on a block of rows or columns) for the Reformer's matrix shapes with N
- * tokens: the projections and feed-forward products and their weight
- * gradients (transposed A). Each repetition times both in turn; the medians
- * are printed as TSV.
+/* The matrix-product benchmark: GFLOP/s of OpenBLAS's cblas_sgemm alone
+ * (its own THREADS threads, and one thread) against the model's cpu_matmul
+ * (OpenMP threads, each running single-threaded OpenBLAS on a block of rows
+ * or columns) for the Reformer's matrix shapes with N tokens: the
+ * projections and feed-forward products (whole and in feed-forward chunks
+ * of 2048 rows), the input gradients (transposed B) and the weight
+ * gradients (transposed A). Each repetition times the three in turn, so
+ * they see the same load; the medians are printed as TSV, and cpu_matmul
+ * against THREADS times one-thread sgemm (perfect scaling).
  *   sgemm [N [THREADS [REPS]]]        defaults 16384 2 5
- * Built and run by scripts/bench/sgemm.sh. */
+ * Built by make (build/bench/sgemm); run by scripts/bench/sgemm.sh and
+ * scripts/bench/kernels.sh. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -16,7 +20,7 @@
 
 typedef struct {
 	const char *name;
-	int M, N, K, ta;
+	int M, N, K, ta, tb;
 } shape_t;
 
 static double now(void)
@@ -43,23 +47,26 @@ static float *random_matrix(size_t n)
 	return p;
 }
 
-/* One product C = op(A) B with either implementation; returns seconds. */
-static double time_one(int model, const shape_t *s, float *C, const float *A, const float *B, int threads)
+/* One product C = op(A) op(B): through cpu_matmul (threads 0) or as one
+ * cblas_sgemm on OpenBLAS's own threads; returns seconds. */
+static double time_one(const shape_t *s, float *C, const float *A, const float *B, int threads)
 {
-	int lda = s->ta ? s->M : s->K;
-	double t0;
-	if (model) {
-		/* cpu_matmul keeps OpenBLAS single-threaded inside its OpenMP team. */
-		openblas_set_num_threads(1);
-		t0 = now();
-		cpu_matmul(C, A, B, s->M, s->N, s->K, s->ta, 0, 1.0f, 0.0f);
-	} else {
-		openblas_set_num_threads(threads);
-		t0 = now();
-		cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, CblasNoTrans, s->M, s->N, s->K, 1.0f,
-		            A, lda, B, s->N, 0.0f, C, s->N);
-	}
+	int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
+	/* cpu_matmul keeps OpenBLAS single-threaded inside its OpenMP team. */
+	openblas_set_num_threads(threads ? threads : 1);
+	double t0 = now();
+	if (threads)
+		cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, s->M,
+		            s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
+	else
+		cpu_matmul(C, A, B, s->M, s->N, s->K, s->ta, s->tb, 1.0f, 0.0f);
 	return now() - t0;
+}
+
+static double median(double *x, int n)
+{
+	qsort(x, n, sizeof *x, cmp_double);
+	return x[n / 2];
 }
 
 int main(int argc, char *argv[])
@@ -73,30 +80,32 @@ int main(int argc, char *argv[])
 	}
 	omp_set_num_threads(threads);
 	const shape_t shapes[] = {
-		{ "x[N,256]*w[256,256] (q/k/v/o)", n, 256, 256, 0 },
-		{ "x[N,256]*w[256,1024] (ff1)", n, 1024, 256, 0 },
-		{ "h[N,1024]*w[1024,256] (ff2)", n, 256, 1024, 0 },
-		{ "x^T[256,N]*g[N,256] (dW q/k/v/o)", 256, 256, n, 1 },
-		{ "x^T[256,N]*g[N,1024] (dW ff1)", 256, 1024, n, 1 },
-		{ "h^T[1024,N]*g[N,256] (dW ff2)", 1024, 256, n, 1 },
+		{ "x[N,256]*w[256,256] (q/k/v/o)", n, 256, 256, 0, 0 },
+		{ "x[N,256]*w[256,1024] (ff1)", n, 1024, 256, 0, 0 },
+		{ "h[N,1024]*w[1024,256] (ff2)", n, 256, 1024, 0, 0 },
+		{ "x^T[256,N]*g[N,256] (dW q/k/v/o)", 256, 256, n, 1, 0 },
+		{ "x^T[256,N]*g[N,1024] (dW ff1)", 256, 1024, n, 1, 0 },
+		{ "h^T[1024,N]*g[N,256] (dW ff2)", 1024, 256, n, 1, 0 },
+		{ "x[2048,256]*w[256,1024] (ff1 chunk)", 2048, 1024, 256, 0, 0 },
+		{ "h[2048,1024]*w[1024,256] (ff2 chunk)", 2048, 256, 1024, 0, 0 },
+		{ "g[N,256]*w^T[256,256] (dx q/k/v/o)", n, 256, 256, 0, 1 },
+		{ "g[2048,256]*w^T[256,1024] (dh ff2 chunk)", 2048, 1024, 256, 0, 1 },
 	};
-	printf("shape\tM\tN\tK\ttransA\tthreads\tsgemm_gflops\tcpu_matmul_gflops\tratio\n");
+	printf("shape\tM\tN\tK\ttransA\tthreads\tsgemm_gflops\tcpu_matmul_gflops\tratio\ttransB\t"
+	       "sgemm_1thread_gflops\tscaling\n");
 	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
 		const shape_t *s = &shapes[i];
 		float *A = random_matrix((size_t)s->M * s->K), *B = random_matrix((size_t)s->K * s->N);
 		float *C = random_matrix((size_t)s->M * s->N);
-		double t[2][64];
-		time_one(0, s, C, A, B, threads); /* first touch and thread start-up, untimed */
-		time_one(1, s, C, A, B, threads);
+		double t[3][64];
+		const int thr[3] = { threads, 0, 1 };   /* sgemm, cpu_matmul, one-thread sgemm */
+		for (int k = 0; k < 3; k++) time_one(s, C, A, B, thr[k]);   /* first touch, thread start-up: untimed */
 		for (int r = 0; r < reps; r++)
-			for (int model = 0; model < 2; model++) t[model][r] = time_one(model, s, C, A, B, threads);
-		double flop = 2.0 * s->M * s->N * s->K, g[2];
-		for (int model = 0; model < 2; model++) {
-			qsort(t[model], reps, sizeof(double), cmp_double);
-			g[model] = flop / t[model][reps / 2] * 1e-9;
-		}
-		printf("%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.2f\n", s->name, s->M, s->N, s->K, s->ta, threads, g[0], g[1],
-		       g[1] / g[0]);
+			for (int k = 0; k < 3; k++) t[k][r] = time_one(s, C, A, B, thr[k]);
+		double flop = 2.0 * s->M * s->N * s->K, g[3];
+		for (int k = 0; k < 3; k++) g[k] = flop / median(t[k], reps) * 1e-9;
+		printf("%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.2f\t%d\t%.1f\t%.2f\n", s->name, s->M, s->N, s->K, s->ta,
+		       threads, g[0], g[1], g[1] / g[0], s->tb, g[2], g[1] / (threads * g[2]));
 		fflush(stdout);
 		free(A);
 		free(B);

@@ -20,10 +20,7 @@ DOC=${DOC:-docs/bench-engine.md}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-make -s -j2 genoformer build/libgenoformer.a
-mkdir -p build/bench
-cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -I. -o build/bench/sgemm scripts/bench/sgemm.c build/libgenoformer.a \
-   -lopenblas -lm
+make -s -j2 genoformer build/bench/sgemm
 load_before=$(uptime)
 build/bench/sgemm "$N" "$THREADS" "$REPS" | tee "$OUT" | column -t -s $'\t' >&2
 

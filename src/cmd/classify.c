@@ -8,8 +8,10 @@
 
 #include "src/cmd/commands.h"
 #include "src/infer.h"
+#include "src/lineage.h"
 #include "src/log.h"
 #include "src/openset.h"
+#include "src/output.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
 
@@ -18,16 +20,20 @@ typedef struct {
 	gf_openset_t os;
 	float min_prob;     /* --min-prob, or < 0: the model's */
 	int per_window;
+	int shard_i, shard_n;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
 	uint64_t reason[GF_OPENSET_N_REASONS];  /* records unclassified for each reason */
+	gf_lineage_t *lin;  /* the classes' lineages, or NULL (flat classes) */
+	float rank_conf;
 } cls_t;
 
 typedef struct {
 	uint64_t given;
 	const char *report;
+	float rank_conf;
 } cls_opts_t;
 
 static const gf_opt_t report_opt[] = {
@@ -36,9 +42,12 @@ static const gf_opt_t report_opt[] = {
 	          "probability of its records), 'unclassified' first, then the classes by\n"
 	          "count (Kraken 2 report style), then one row per reason of being\n"
 	          "unclassified (unclassified:too_short, ...; percent of all records)" },
+	{ 0, "rank-conf", GF_OPT_FLOAT, offsetof(cls_opts_t, rank_conf), 0, 1, .arg = "F",
+	  .help = "lineage classes: the confidence a rank needs to be called" },
 };
 static const gf_optgroup_t report_group = GF_GROUP("", report_opt, cls_opts_t);
-static const char *const output_help[] = { "the table, written atomically" };
+static const char *const output_help[] = { "the table, written atomically; with --shard its first line\n"
+	                                          "is '#shard<TAB>I/N' (scripts/slurm/merge reads it)" };
 
 enum { N_USES = GF_INFER_USES + 2 };
 
@@ -76,6 +85,7 @@ static int print_prediction(cls_t *s, size_t len, int low, const float *logits, 
 	for (int c = 0; c < C; c++)
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
+	if (s->lin) gf_lineage_print(s->lin, logits ? s->probs : NULL, s->rank_conf, s->fp);
 	fprintf(s->fp, "\t%s\n", gf_openset_reason_name(*reason));
 	return cls;
 }
@@ -105,11 +115,15 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	return 0;
 }
 
+/* A shard's table starts with its own "#shard I/N" line, from which
+ * scripts/slurm/merge orders the shards and finds a missing one. */
 static void write_header(const cls_t *s)
 {
+	if (s->shard_n > 1) fprintf(s->fp, "#shard\t%d/%d\n", s->shard_i, s->shard_n);
 	fputs(s->per_window ? "id\twindow\tbeg\tend\tlength" : "id\tlength", s->fp);
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
+	if (s->lin) fputs("\tlineage\tlineage_conf", s->fp);
 	fputs("\treason\n", s->fp);
 }
 
@@ -145,8 +159,11 @@ static const gf_cmdhelp_t help = {
 	"window are cut into windows (no overlap) whose logits are averaged, weighted by real tokens.\n"
 	"Output: TSV with a header: id, length, predicted, probability, then each class's probability\n"
 	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	"follows its windows' rows; 0-based, end exclusive), then 'reason': '-' for a call, else why the\n"
-	"record is 'unclassified' (the first that applies):\n"
+	"follows its windows' rows; 0-based, end exclusive). When the classes are lineages (ranks joined\n"
+	"by ';'), two more columns: lineage, the top class's lineage down to the deepest rank whose\n"
+	"confidence (the summed probability of the classes below it) reaches --rank-conf, 'unclassified'\n"
+	"when none does; lineage_conf, the confidence of each of its ranks. Last, 'reason': '-' for a\n"
+	"call, else why the record is 'unclassified' (the first that applies):\n"
 	"  too_short        shorter than the model's shortest length (genoformer info: openset.min_length)\n"
 	"                   or than k\n"
 	"  mostly_n         under half of the bases are A, C, G or T\n"
@@ -220,11 +237,16 @@ int cmd_classify(int argc, char *argv[])
 {
 	gf_infer_cli_t c;
 	cls_t s = { 0 };
-	cls_opts_t o = { 0 };
+	cls_opts_t o = { .rank_conf = GF_LINEAGE_CUTOFF };
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
 	s.min_prob = gf_infer_min_prob(&c);
+	s.shard_i = c.shard_i;
+	s.shard_n = c.shard_n;
+	const char *outs[] = { c.out.path, o.report };
+	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, o.report ? 2 : 1))
+		rc = GF_EXIT_ERROR;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
 	char err[GF_ERRLEN];
 	if (rc < 0 && mf && gf_openset_load(&s.os, mf, err, sizeof err)) {
@@ -243,6 +265,8 @@ int cmd_classify(int argc, char *argv[])
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);
+		s.lin = gf_lineage_new(mf->classes, mf->n_classes);  /* NULL: flat classes */
+		s.rank_conf = o.rank_conf;
 		if (s.probs && s.count && s.psum) rc = classify(&c, &s, o.report, argv + optind, argc - optind);
 		else gf_error("out of memory");
 	}
@@ -250,6 +274,7 @@ int cmd_classify(int argc, char *argv[])
 	free(s.probs);
 	free(s.count);
 	free(s.psum);
+	gf_lineage_free(s.lin);
 	if (mf) gf_modelfile_free(mf);
 	gf_infer_cli_free(&c);
 	return rc;

@@ -13,6 +13,7 @@
 #include "src/infer.h"
 #include "src/log.h"
 #include "src/openset.h"
+#include "src/output.h"
 #include "src/opts.h"
 
 typedef struct {
@@ -81,6 +82,9 @@ static int count(ev_t *e, const char *path, const char *id, int pred, char *err,
 {
 	int t = gf_labels_lookup(e->lab, path, id);
 	if (t < 0) return rf_fail(err, errlen, "%s: record '%s' has no label in %s", path, id, e->truth);
+	if (gf_labels_times_used(e->lab, path, id) > 1)
+		return rf_fail(err, errlen, "%s: record '%s' comes a second time: each record counts once (an input given twice?)",
+		               path, id);
 	e->cm[(size_t)e->to_class[t] * (e->C + 1) + (pred < 0 ? e->C : pred)]++;
 	return 0;
 }
@@ -158,9 +162,10 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 	char *line = NULL, **f = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int rc = 0, nf = 0, pc = -1, wc = -1, max = 0;
+	int rc = 0, nf = 0, pc = -1, wc = -1, max = 0, header = 1;
 	for (long ln = 1; rc == 0 && (len = getline(&line, &cap, fp)) > 0; ln++) {
 		if (line[len - 1] == '\n') line[--len] = 0;
+		if (header && line[0] == '#') continue; /* a shard's "#shard I/N" line */
 		if (max < (int)len + 2) {
 			char **g = realloc(f, (len + 2) * sizeof *g);
 			if (!g) {
@@ -171,14 +176,15 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 			max = (int)len + 2;
 		}
 		int n = split_tabs(line, f, max);
-		if (ln == 1) {
+		if (header) {
+			header = 0;
 			for (int i = 0; i < n; i++) {
 				if (!strcmp(f[i], "predicted")) pc = i;
 				if (!strcmp(f[i], "window")) wc = i;
 			}
 			if (strcmp(f[0], "id") || pc < 0 || pc + 2 >= n || strcmp(f[pc + 1], "probability")) {
-				rc = rf_fail(err, errlen, "%s:1: not a genoformer classify table (id ... predicted probability CLASS...)",
-				             path);
+				rc = rf_fail(err, errlen, "%s:%ld: not a genoformer classify table (id ... predicted probability CLASS...)",
+				             path, ln);
 				break;
 			}
 			nf = n;
@@ -279,6 +285,10 @@ int cmd_eval(int argc, char *argv[])
 	int rc = parse_args(argc, argv, &c, &o);
 	e.truth = o.labels;
 	e.min_prob = gf_infer_min_prob(&c);
+	const char *ins[] = { e.truth, o.predictions };
+	if (rc < 0 && (gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, NULL, 0) ||
+	               gf_infer_claim(&c, ins, 2, &c.out.path, 1)))
+		rc = GF_EXIT_ERROR;
 	if (rc < 0) {
 		gf_out_t out;
 		int ok = (e.lab = gf_labels_new()) && !gf_labels_read_tsv(e.lab, e.truth, err, sizeof err) &&

@@ -8,6 +8,7 @@
 #include "genomics/seqio.h"
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
+#include "src/kmerhead.h"
 #include "src/log.h"
 #include "src/openset.h"
 #include "src/optgroups.h"
@@ -118,7 +119,9 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		if (known_meta(m->key[i])) continue;
 		char key[300];
 		snprintf(key, sizeof key, "meta.%s", m->key[i]);
-		print_kv(key, m->val[i]);
+		char head[256];   /* the k-mer head's counts are data, not for reading: its summary line */
+		if (!strcmp(m->key[i], GF_KH_META)) gf_kh_summary(m->val[i], head, sizeof head);
+		print_kv(key, strcmp(m->key[i], GF_KH_META) ? m->val[i] : head);
 	}
 	if (!tensors) return;
 	uint32_t all = 0;
@@ -144,8 +147,8 @@ static const gf_cmdhelp_t help = {
 	"applies, LEN:PROB for records from LEN bases on, openset.target_precision: the precision they\n"
 	"were chosen for, openset.background: the background class, openset.min_length: the shortest\n"
 	"record in bases, openset.calibration: how the validation windows fared), training steps, how it\n"
-	"was trained (command line, genoformer version, date) and any other metadata (meta.KEY). Reading\n"
-	"verifies every tensor's CRC32.\n\n",
+	"was trained (command line, genoformer version, date) and any other metadata (meta.KEY; of the\n"
+	"k-mer head, meta.kmerhead, its summary line). Reading verifies every tensor's CRC32.\n\n",
 	NULL,
 };
 
@@ -168,9 +171,6 @@ int cmd_info(int argc, char *argv[])
 	}
 	print_info(ck, o.tensors);
 	rf_ckpt_free(ck);
-	if (fflush(stdout) || ferror(stdout)) {
-		gf_error("writing the output failed");
-		return GF_EXIT_ERROR;
-	}
+	if (gf_stdout_check()) return GF_EXIT_ERROR;
 	return GF_EXIT_OK;
 }

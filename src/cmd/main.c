@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "src/cmd/commands.h"
+#include "genomics/seqio.h"
 #include "src/log.h"
 
 static const struct {
@@ -58,17 +59,20 @@ int main(int argc, char *argv[])
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
-		return GF_EXIT_OK;
+		return gf_stdout_check() ? GF_EXIT_ERROR : GF_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("genoformer %s\n", GF_VERSION);
-		return GF_EXIT_OK;
+		return gf_stdout_check() ? GF_EXIT_ERROR : GF_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		if (!strcmp(argv[1], commands[i].name)) {
 			if (commands[i].compute) prefer_passive_waiting(argv);
 			gf_log_init(commands[i].name, argc, argv);
-			return commands[i].run(argc - 1, argv + 1);
+			gf_seqio_set_note(gf_info_line);
+			int rc = commands[i].run(argc - 1, argv + 1);
+			/* what a command printed (its -h too) must have arrived */
+			return gf_stdout_check() && rc == GF_EXIT_OK ? GF_EXIT_ERROR : rc;
 		}
 	fprintf(stderr, "genoformer: unknown command '%s' (genoformer -h lists them)\n", argv[1]);
 	return GF_EXIT_USAGE;

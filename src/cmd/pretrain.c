@@ -21,7 +21,9 @@ static const gf_cmdhelp_t help = {
 	"Pre-trains the model as a masked language model on windows of the genomes (FASTA/FASTQ,\n"
 	"SAM/BAM/CRAM): 15% of the k-mer tokens are chosen; 80% of those become [MASK], 10% a\n"
 	"random k-mer, 10% stay. With the default stride = k the tokens do not overlap, so a masked\n"
-	"k-mer cannot be read off its neighbours. `genoformer train --init MODEL.gfm` fine-tunes it.\n\n",
+	"k-mer cannot be read off its neighbours. `genoformer train --init MODEL.gfm` fine-tunes it.\n"
+	"With short records (median up to 20 kbp) the window, the body and the schedule left out are\n"
+	"set from the data and printed ('settings from the data'), and whole records validate.\n\n",
 	gf_train_exit_status,
 };
 

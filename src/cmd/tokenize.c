@@ -11,6 +11,7 @@
 #include "genomics/seqio.h"
 #include "genomics/window.h"
 #include "src/cmd/commands.h"
+#include "src/files.h"
 #include "src/log.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
@@ -273,6 +274,8 @@ int cmd_tokenize(int argc, char *argv[])
 		gf_error("out of memory");
 		rc = GF_EXIT_ERROR;
 	}
+	if (rc < 0 && gf_files_claim((const char *const *)argv + optind, argc - optind, (const char *const[]){ NULL }, 1))
+		rc = GF_EXIT_ERROR;
 	if (rc < 0) {
 		rc = GF_EXIT_OK;
 		if (!o.print) printf("record%s\tbases\ttokens\tunk\twindows\ttail\n", o.labels ? "\tclass" : "");
@@ -285,10 +288,7 @@ int cmd_tokenize(int argc, char *argv[])
 			gf_error("%s", err);
 			rc = GF_EXIT_ERROR;
 		}
-		if (fflush(stdout) || ferror(stdout)) {
-			gf_error("writing the output failed");
-			rc = GF_EXIT_ERROR;
-		}
+		if (gf_stdout_check()) rc = GF_EXIT_ERROR;
 		if (rc == GF_EXIT_OK) {
 			gf_info("%llu records, %s, %llu tokens (%llu [UNK]), k=%d stride=%d, %.2f s",
 			        (unsigned long long)s.records, gf_fmt_si((double)s.bases, "bp", b, sizeof b),

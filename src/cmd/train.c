@@ -41,8 +41,11 @@ static const gf_opt_t label_opts[] = {
 	{ 0, "balance", GF_OPT_SET, offsetof(gf_train_opts_t, balance), .help = "draw classes equally often",
 	  .dflt = "records by length" },
 	{ 0, "init", GF_OPT_STR, offsetof(gf_train_opts_t, init), .arg = "FILE", .dflt = "none",
-	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer,\n"
-	          "matching tensors copied, new classifier head" },
+	  .help = "start from a pretrained model (genoformer pretrain): same tokenizer\n"
+	          "and architecture, every body tensor copied, new classifier head" },
+	{ 0, "init-partial", GF_OPT_SET, offsetof(gf_train_opts_t, init_partial), .dflt = "refused",
+	  .help = "with --init of another architecture: copy the tensors whose name and\n"
+	          "shape match, the others start new" },
 };
 static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, gf_train_opts_t);
 
@@ -99,7 +102,9 @@ static void uses(gf_train_opts_t *o, gf_optuse_t *use)
 static const gf_cmdhelp_t help = {
 	"Usage: genoformer train -o MODEL.gfm (--labels TSV IN... | --class NAME=FILE...) [options]\n"
 	"Trains a classifier of sequences: windows of the inputs (FASTA/FASTQ, plain or gzip, SAM/BAM/CRAM)\n"
-	"sampled at random positions, labelled with their record's class.\n\n",
+	"sampled at random positions, labelled with their record's class. With short records (median\n"
+	"up to 20 kbp: marker genes, amplicons) the options left out are set from the data and printed\n"
+	"('settings from the data'), whole records validate, and a k-mer head is added (README).\n\n",
 	gf_train_exit_status,
 };
 

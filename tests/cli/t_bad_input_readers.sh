@@ -46,7 +46,7 @@ bad "$S/small.fa" "out of range: the sequence has 1200 bp" -r lambda_head:1190-1
 bad "$B/plain_gzip.fa.gz" "plain gzip file cannot be indexed" -r lambda_head
 bad "$S/small.sam" "regions need an index" -r 'gi|9626243|ref|NC_001416.1|:1-100'
 cp "$S/small.fa" "$T/copy.fa" && mkdir "$T/copy.fa.fai"
-bad "$T/copy.fa" "cannot load or build the index" -r lambda_head
+bad "$T/copy.fa" "cannot load the index" -r lambda_head
 
 # standard input, through a pipe (so not checkable up front): the message says so
 # shellcheck disable=SC2002

@@ -54,12 +54,13 @@ tail -n 3 "$T/b1.tsv" | cmp -s - <(tail -n +2 "$T/stdin.tsv") || fail "stdin dif
 # rows gives the unsharded table: bit-identical with --batch 1
 for i in 0 1 2; do
 	expect_status 0 "$GF" classify -m "$T/m.gfm" --batch 1 --shard $i/3 -o "$T/s$i.tsv" $IN
-	head -n 1 "$T/s$i.tsv" | cmp -s - <(head -n 1 "$T/all.tsv") || fail "shard $i header"
+	[ "$(head -n 1 "$T/s$i.tsv")" = "$(printf '#shard\t%d/3' $i)" ] || fail "shard $i: first line $(head -n 1 "$T/s$i.tsv")"
+	sed -n 2p "$T/s$i.tsv" | cmp -s - <(head -n 1 "$T/all.tsv") || fail "shard $i header"
 done
 grep -q '^\[classify\] 11 records (22 more in other shards)' "$T/err" || fail "shard summary: $(cat "$T/err")"
-interleave() {
-	head -n 1 "$1"
-	paste -d '\n' <(tail -n +2 "$1") <(tail -n +2 "$2") <(tail -n +2 "$3") | grep -v '^$'
+interleave() { # the shards' tables without their "#shard I/N" line
+	sed -n 2p "$1"
+	paste -d '\n' <(tail -n +3 "$1") <(tail -n +3 "$2") <(tail -n +3 "$3") | grep -v '^$'
 }
 interleave "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv" | cmp -s - "$T/b1.tsv" || fail "interleaved shards differ from the unsharded table"
 for i in 0 1 2; do "$GF" classify -q -m "$T/m.gfm" --shard $i/3 $IN >"$T/d$i.tsv" || fail "shard $i/3"; done

@@ -69,3 +69,17 @@ ffc=$(grep -o -- '--ff-chunk INT .*\[[0-9]*\]' "$T/out" | grep -o '[0-9]*]$' | t
 grep -q $'^config.n_hashes\t'"$hashes"'$' "$T/info" || fail "usage says --hashes [$hashes]: $(grep n_hashes "$T/info")"
 grep -q $'^config.ff_chunk\t'"$ffc"'$' "$T/info" || fail "usage says --ff-chunk [$ffc]: $(grep ff_chunk "$T/info")"
 grep -q $'^config.dropout\t0.1$' "$T/info" || fail "dropout: $(grep dropout "$T/info")"
+
+# --steps, --lr and --warmup: the run uses the defaults the help shows (one
+# step of the default schedule: lr * 1 / warmup) on long records (short
+# ones get their schedule from the data: t_markers.sh)
+expect_status 0 "$GF" pretrain -o "$T/s.gfm" -k 3 --window 64 --layers 1 --d-model 16 --heads 2 --d-ff 32 \
+	--chunk 16 --stop-at 1 --log-every 1 --val-every 0 -t 1 data/cache/lambda/lambda_virus.fa
+"$GF" pretrain -h >"$T/help"
+steps=$(grep -o -- '--steps INT .*\[[0-9]*\]' "$T/help" | grep -o '[0-9]*]$' | tr -d ']')
+lr=$(grep -o -- '--lr F .*\[[0-9.e-]*\]' "$T/help" | grep -o '[0-9.e-]*]$' | tr -d ']')
+warmup=$(grep -o -- '--warmup INT .*\[[0-9]*\]' "$T/help" | grep -o '[0-9]*]$' | tr -d ']')
+grep -q "; $steps steps of " "$T/err" || fail "help says --steps [$steps]: $(grep 'model:' "$T/err")"
+got=$(awk -F'\t' '$1 == 1 { print $3 }' "$T/s.metrics.tsv")
+awk -v got="$got" -v lr="$lr" -v w="$warmup" 'BEGIN { d = got - lr / w; exit !(d < 1e-9 && d > -1e-9) }' ||
+	fail "step 1 lr $got, help says --lr [$lr] and --warmup [$warmup]"

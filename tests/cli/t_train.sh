@@ -87,12 +87,18 @@ expect_error 2 "its tokenizer is k=4 stride=4, this run asks for k=5 stride=5" \
 expect_error 2 "a pretrain checkpoint cannot resume train" \
 	"$GF" train -q -o "$T/p.gfm" --resume auto "${CLS[@]}" "${M[@]}" --steps 20
 
-# NaN loss: a clear message, exit 1, the last checkpoint kept and loadable
-expect_error 1 "(learning rate 1e+09 too high?); stopped; kept the last good checkpoint (step 1): $T/n.gfm.ckpt" \
-	"$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 20 --save-every 1
-[ -e "$T/n.gfm" ] && fail "a model was written after a NaN"
-expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 1 --resume auto
-[ -s "$T/n.gfm" ] || fail "the checkpoint kept after the NaN does not load"
+# divergence (F8): weights beyond 1e6 are never saved; the message names
+# the checkpoint kept and its step, which resumes with finite weights
+expect_error 1 "(beyond 1e+06: training diverged); $T/n.gfm.ckpt still holds step 1, the last good state" \
+	"$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e5 --warmup 1 --steps 20 --save-every 1
+[ -e "$T/n.gfm" ] && fail "a model was written after the divergence"
+expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --warmup 1 --steps 3 --resume auto
+expect_status 0 "$GF" classify -q -m "$T/n.gfm" "$T/lambda.fa"
+grep -q nan "$T/out" && fail "the model resumed after the divergence classifies as NaN: $(cat "$T/out")"
+# diverging before the first checkpoint: nothing is kept, and it says why
+expect_error 1 "$T/n9.gfm.ckpt: not written: tensor 'tok_emb' holds" \
+	"$GF" train -q -o "$T/n9.gfm" "${CLS[@]}" "${M[@]}" --lr 1e9 --warmup 1 --steps 20 --save-every 1
+[ -e "$T/n9.gfm.ckpt" ] && fail "a diverged checkpoint was written"
 
 # option errors: one line, exit 2, nothing written
 expect_error 2 "--heads 3 does not divide --d-model 32" "$GF" train -q -o "$T/x.gfm" "${CLS[@]}" "${M[@]}" --heads 3
@@ -121,9 +127,25 @@ expect_error 1 "--val-labels: class 'virus' is not among the training classes" \
 	"$GF" train -q -o "$T/x.gfm" --labels "$T/l.tsv" --val "$T/lambda.fa" --val-labels "$T/v.tsv" "$T/lambda.fa" "$T/ecoli.fa"
 ls "$T"/x.* >/dev/null 2>&1 && fail "label errors left files: $(ls "$T"/x.*)"
 
-# separate validation files labelled by --labels ids
-expect_status 0 "$GF" train -o "$T/v.gfm" --labels "$T/l.tsv" "${M[@]}" --steps 2 --val "$T/lambda.fa" "$T/lambda.fa" "$T/ecoli.fa"
-grep -q '3 records: 98.5 kbp training, 48.5 kbp validation' "$T/err" || fail "--val: $(cat "$T/err")"
+# separate validation files labelled by --labels ids: the first half of
+# lambda trains, the second half validates
+sed -n '2,$p' "$T/lambda.fa" | tr -d '\n' >"$T/lambda.seq"
+{ echo ">$lambda_id"; cut -c1-24000 "$T/lambda.seq" | fold -w 60; } >"$T/lambda_a.fa"
+{ echo ">$lambda_id"; cut -c24001- "$T/lambda.seq" | fold -w 60; } >"$T/lambda_b.fa"
+expect_status 0 "$GF" train -o "$T/v.gfm" --labels "$T/l.tsv" "${M[@]}" --steps 2 --val "$T/lambda_b.fa" "$T/lambda_a.fa" "$T/ecoli.fa"
+grep -q '3 records: 74.0 kbp training, 24.5 kbp validation' "$T/err" || fail "--val: $(cat "$T/err")"
+
+# F21: validating on training data, or the same genome in two classes
+expect_error 1 "records '$lambda_id' and '$lambda_id' hold the same bases, and one trains on what the other validates: the validation would measure memory (1 such pairs, 48502 bp)" \
+	"$GF" train -q -o "$T/x.gfm" --labels "$T/l.tsv" "${M[@]}" --steps 2 --val "$T/lambda.fa" "$T/lambda.fa" "$T/ecoli.fa"
+tr ACGT TGCA <"$T/lambda.seq" | rev | fold -w 60 | { echo ">copy"; cat; } >"$T/lambda_rc.fa"
+expect_error 1 "records '$lambda_id' and 'copy' hold the same bases (one the reverse complement of the other) but are in classes 'lambda' and 'phage': the labels contradict each other" \
+	"$GF" train -q --dry-run -o "$T/x.gfm" "${CLS[@]}" --class phage="$T/lambda_rc.fa" "${M[@]}" "$T/lambda.fa" "$T/ecoli.fa" "$T/lambda_rc.fa"
+# F20: a class with no usable data (records shorter than k)
+printf '>tiny\nACG\n' >"$T/tiny.fa"
+expect_error 1 "class 'tiny' has no training data: its records are shorter than k=4 or all held out for validation" \
+	"$GF" train -q --dry-run -o "$T/x.gfm" "${CLS[@]}" --class tiny="$T/tiny.fa" "${M[@]}" "$T/lambda.fa" "$T/ecoli.fa" "$T/tiny.fa"
+ls "$T"/x.* >/dev/null 2>&1 && fail "refused runs left files: $(ls "$T"/x.*)"
 
 # an output path that cannot be written: exit 1 before training, nothing left
 expect_error 1 "$T/no/m.gfm: cannot create" "$GF" train -q -o "$T/no/m.gfm" "${CLS[@]}" "${M[@]}" --steps 2

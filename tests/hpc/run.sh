@@ -5,9 +5,11 @@
 #     shell (what --signal=B:USR1@120 sends before a time limit) makes it save,
 #     exit 75 and requeue itself; the second run resumes (--resume auto) and
 #     ends with the parameters of an uninterrupted 2-rank run, bit for bit.
+#     SIGTERM (scancel) ends a training job for good: saved, not requeued.
 #  2. scripts/slurm/classify-array.sbatch classifies with that model as a
-#     3-task array; scripts/slurm/merge gives the unsharded table and report
-#     byte for byte.
+#     3-task stepped array (0-4:2); scripts/slurm/merge gives the unsharded
+#     table and report byte for byte; one task resubmitted alone
+#     (--array=2) rewrites only its own shard.
 #  0. srun --mpi=pmix launches the dist suite on 2 ranks (real collectives).
 # GF: the MPI binary [./genoformer-mpi]. Keeps its folder on failure.
 set -u
@@ -74,13 +76,33 @@ mpirun --oversubscribe -np 2 "$GF" train -q -t 1 -o "$D/u.gfm" "${TR[@]}" || fai
 cmp -s <(tensors "$D/m.gfm") <(tensors "$D/u.gfm") || fail "the requeued job's model differs from an uninterrupted run"
 say "train-mpi: model equals the uninterrupted 2-rank run"
 
+# SIGTERM (scancel) ends a training job for good: the ranks save, but the
+# job is not requeued. TERM to the batch shell alone is the case the script
+# decides (a plain scancel also kills the launcher under it).
+job=$(sbatch --parsable --ntasks=2 --cpus-per-task=1 --mem=1G --time=10 -o "$D/cancel_%j.log" \
+	"$OLDPWD/scripts/slurm/train-mpi.sbatch" -o "$D/c.gfm" "${TR[@]}") || fail "sbatch train-mpi failed"
+for i in $(seq 600); do
+	[ -s "$D/c.gfm.ckpt" ] && break
+	sleep 0.1
+done
+scancel --signal=TERM --batch "$job" || fail "scancel --signal=TERM failed"
+for i in $(seq 300); do
+	case $(job_state "$job") in COMPLETED | FAILED | CANCELLED) break ;; esac
+	sleep 0.2
+done
+sleep 12 # past cred_expire: a requeued job would be pending or running again
+case $(job_state "$job") in COMPLETED | FAILED | CANCELLED) ;; *) fail "job $job after SIGTERM: $(job_state "$job"): $(cat "$D/cancel_$job.log")" ;; esac
+grep -q "requeueing" "$D/cancel_$job.log" && fail "SIGTERM requeued the job: $(cat "$D/cancel_$job.log")"
+grep -q "the job was cancelled and ends here" "$D/cancel_$job.log" || fail "no checkpoint before ending: $(cat "$D/cancel_$job.log")"
+say "train-mpi: scancel ends the job for good"
+
 # ---- 2. classification array and merge ------------------------------------
 gzip -dc "$OLDPWD/$C/lambda/reads_1.fq.gz" | head -n 200 >"$D/reads.fq"
 { printf '>ctg1\n'; sed -n 2,60p "$D/lambda.fa"; printf '>ctg2\n'; sed -n 2,60p "$D/ecoli.fa"; } >"$D/ctg.fa"
-sbatch --wait --array=0-2 --cpus-per-task=1 --mem=500M -o "$D/cls_%A_%a.log" "$OLDPWD/scripts/slurm/classify-array.sbatch" \
+sbatch --wait --array=0-4:2 --cpus-per-task=1 --mem=500M -o "$D/cls_%A_%a.log" "$OLDPWD/scripts/slurm/classify-array.sbatch" \
 	"$D/m.gfm" "$D/out" "$D/reads.fq" "$D/ctg.fa" >"$D/sbatch.out" || fail "array job failed: $(cat "$D"/cls_*.log)"
 arr=$(sed -n 's/Submitted batch job //p' "$D/sbatch.out")
-for i in 0 1 2; do [ -s "$D/cls_${arr}_$i.log" ] || fail "no log cls_${arr}_$i.log (%A_%a names)"; done
+for i in 0 2 4; do [ -s "$D/cls_${arr}_$i.log" ] || fail "no log cls_${arr}_$i.log (%A_%a names)"; done
 ls "$D"/out.shard-000[012].tsv >/dev/null || fail "shard outputs: $(ls "$D")"
 "$OLDPWD/scripts/slurm/merge" -o "$D/merged.tsv" --report "$D/merged.rep" "$D"/out.shard-*.tsv || fail "merge failed"
 "$GF" classify -q -m "$D/m.gfm" --batch 1 -t 1 -o "$D/all.tsv" --report "$D/all.rep" "$D/reads.fq" "$D/ctg.fa" ||
@@ -88,6 +110,17 @@ ls "$D"/out.shard-000[012].tsv >/dev/null || fail "shard outputs: $(ls "$D")"
 cmp "$D/all.tsv" "$D/merged.tsv" || fail "merged table differs from the unsharded run"
 cmp "$D/all.rep" "$D/merged.rep" || fail "merged report differs from the unsharded run"
 say "classify-array: 3 tasks merged = unsharded ($(($(wc -l <"$D/all.tsv") - 1)) records), table and report"
+# task 2 (shard 1) resubmitted alone: shard 1/3 again, the others untouched
+touch -d '1 hour ago' "$D/out.shard-0000.tsv" "$D/out.shard-0002.tsv"
+rm "$D/out.shard-0001.tsv"
+sbatch --wait --array=2 --cpus-per-task=1 --mem=500M -o "$D/re_%A_%a.log" "$OLDPWD/scripts/slurm/classify-array.sbatch" \
+	"$D/m.gfm" "$D/out" "$D/reads.fq" "$D/ctg.fa" >/dev/null || fail "resubmitted task failed: $(cat "$D"/re_*.log)"
+grep -q "shard 1/3" "$D"/re_*.log || fail "the resubmitted task is not shard 1/3: $(cat "$D"/re_*.log)"
+[ -n "$(find "$D" -name out.shard-0000.tsv -mmin +30)" ] && [ -n "$(find "$D" -name out.shard-0002.tsv -mmin +30)" ] ||
+	fail "the resubmitted task rewrote another shard"
+"$OLDPWD/scripts/slurm/merge" -o "$D/merged2.tsv" "$D"/out.shard-*.tsv && cmp -s "$D/all.tsv" "$D/merged2.tsv" ||
+	fail "merge after the resubmission differs"
+say "classify-array: a resubmitted task rewrites only its shard"
 
 cd "$OLDPWD" || exit 1
 slurm_stop
