@@ -110,6 +110,11 @@ const char *gf_format_name(gf_format_t f)
 gf_format_t gf_seqio_format(const gf_reader_t *r) { return r->fmt; }
 uint64_t gf_seqio_count(const gf_reader_t *r) { return r->count; }
 
+const bam1_t *gf_seqio_alignment(const gf_reader_t *r)
+{
+	return r->hts && r->count ? r->b : NULL;
+}
+
 /* Writes "path: message" into err, marks the reader failed, returns -1. */
 static int fail(gf_reader_t *r, char *err, size_t errlen, const char *fmt, ...)
 {

@@ -34,7 +34,8 @@ echo "== Classifying $n contigs ($bp bp) of held-out strains on the CPU ($THREAD
 "$GF" classify -m "$MODEL" --device cpu -t "$THREADS" --report "$T/report.tsv" -o "$T/classify.tsv" $EX/contigs.fa.gz
 echo
 echo "== First rows of the table (id, length, predicted, probability, each class's probability, reason)"
-head -n 9 "$T/classify.tsv" >"$T/head.tsv"
+head -n 1 "$T/classify.tsv"   # the #genoformer line: version, model, the model file's CRC32
+sed -n 2,10p "$T/classify.tsv" >"$T/head.tsv"
 table "$T/head.tsv"
 echo
 echo "== Report (class, records, percent, mean probability)"
@@ -48,5 +49,5 @@ echo "== Out-of-class: 200 lambda phage reads ($EX/lambda-reads.fq.gz), a genome
 "$GF" classify -q -m "$MODEL" --device cpu -t "$THREADS" --report "$T/lambda.tsv" -o "$T/lambda-calls.tsv" \
 	$EX/lambda-reads.fq.gz
 table "$T/lambda.tsv"
-awk -F'\t' 'NR > 1 { n++; u += $3 == "unclassified" }
+awk -F'\t' '/^#/ { next } ++row > 1 { n++; u += $3 == "unclassified" }
 	END { printf "%d of %d lambda reads unclassified (%.1f%%)\n", u, n, 100 * u / n }' "$T/lambda-calls.tsv"

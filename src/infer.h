@@ -30,6 +30,8 @@ typedef struct {
 	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
+	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
+	int paired;               /* --paired: one input (interleaved, or SAM/BAM/CRAM by flags) or mate files R1 R2 ... */
 	gf_compute_opts_t compute;
 	gf_input_opts_t in;
 	gf_output_opts_t out;
@@ -74,6 +76,14 @@ typedef struct {
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
+	/* With --paired a record is a pair: its windows are mate 1's, then mate
+	 * 2's (window beg/end within its mate), name is the pair's (the mates'
+	 * names without /1 and /2), len the sum of the mates' lengths. */
+	int n_mates;              /* 1, or 2 for a pair */
+	const char *mate_name[2]; /* the mates' own names */
+	size_t mate_len[2], mate_windows;  /* lengths, and windows of mate 1 */
+	const char *seq[2], *qual[2];  /* with keep_reads: the bases as read (qual NULL for FASTA) */
+	const bam1_t *aln[2];     /* with keep_reads 2: the alignments as stored (NULL for FASTA/FASTQ) */
 } gf_infer_rec_t;
 
 /* Called for each record in input order; non-zero stops the run (the

@@ -287,7 +287,13 @@ int gf_training_loop(gf_training_t *r, FILE *metrics)
 			gf_info("step %llu/%lld: loss %.4f%s, lr %.3g", (unsigned long long)r->step, (long long)r->total,
 			        last_loss, gf_training_val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
+		/* --keep-best: the model of the lowest validation loss beside the last (rank 0 validates and writes) */
+		if (val && o->keep_best && !isnan(vloss) && !(vloss >= r->best_vloss)) {
+			r->best_vloss = vloss;
+			if ((rc = gf_training_save(r, r->best_path, 0))) break;
+		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = gf_training_save(r, r->ckpt, 1))) break;
+		snprintf(prog.note, sizeof prog.note, "loss %.4f", loss);
 		gf_progress_update(&prog, r->step - first);
 	}
 	gf_progress_end(&prog);

@@ -16,19 +16,22 @@
 #include "src/files.h"
 #include "src/log.h"
 #include "src/markers.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
 #include "src/openset.h"
 #include "src/train_run.h"
+
+/* Warm-up should stay within 1/WARMUP_MAX_SHARE of the steps. */
+#define WARMUP_MAX_SHARE 10
 
 /* ---- options ------------------------------------------------------------- */
 
 #define TR(f) offsetof(gf_train_opts_t, f)
 enum { T_VAL_FRAC, T_VAL, T_VAL_EVERY, T_VAL_WINDOWS, T_LOG_EVERY, T_NO_RC_AUG, T_RESUME, T_SAVE_EVERY, T_STOP_AT,
-       T_DRY_RUN, T_PATIENCE };
+       T_DRY_RUN, T_PATIENCE, T_KEEP_BEST, T_OVERRIDE };
 static const gf_opt_t train_opts[] = {
 	[T_VAL_FRAC] = { 0, "val-frac", GF_OPT_DOUBLE, TR(val_frac), 0, 0.9, "F",
-	                 "hold out this fraction: of the records of every class when records are\n"
-	                 "short or many, else the last part of every record" },
+	                 "hold out this fraction (whole records when short or many, else tails)" },
 	[T_VAL] = { 0, "val", GF_OPT_LIST, TR(val_inputs), .off2 = TR(n_val_inputs), .arg = "FILE",
 	            .help = "validate on FILE instead (repeatable)", .dflt = "none" },
 	[T_VAL_EVERY] = { 0, "val-every", GF_OPT_I64, TR(val_every), 0, 1e15, "INT",
@@ -50,6 +53,13 @@ static const gf_opt_t train_opts[] = {
 	[T_PATIENCE] = { 0, "patience", GF_OPT_INT, TR(patience), 0, 1 << 30, "INT",
 	                 "stop after INT validations without a lower validation loss and write\n"
 	                 "the model of the best one; 0: never", "0; 3 with settings from the data" },
+	[T_KEEP_BEST] = { 0, "keep-best", GF_OPT_SET, TR(keep_best), .dflt = "off",
+	                  .help = "also write the model of the lowest validation loss so far to FILE\n"
+	                          "without .gfm + .best.gfm, beside the last" },
+	[T_OVERRIDE] = { 0, "override-hparams", GF_OPT_SET, TR(override_hparams), .dflt = "off",
+	                 .help = "--resume with other optimisation settings (--lr, --steps, --warmup,\n"
+	                         "--batch, --accum, --weight-decay, --clip) than the checkpoint's,\n"
+	                         "recorded in the model; without it they are refused" },
 };
 const gf_optgroup_t gf_group_train = GF_GROUP("Validation and the run", train_opts, gf_train_opts_t);
 
@@ -188,7 +198,8 @@ static int setup(gf_training_t *r)
 	rf_optim_default(&oc);
 	oc.weight_decay = o->optim.weight_decay;
 	oc.clip = o->optim.clip;
-	if (!(r->ckpt = beside(o->out.path, ".ckpt", 1)) || !(r->metrics = beside(o->out.path, ".metrics.tsv", 0))) {
+	if (!(r->ckpt = beside(o->out.path, ".ckpt", 1)) || !(r->metrics = beside(o->out.path, ".metrics.tsv", 0)) ||
+	    !(r->best_path = beside(o->out.path, ".best.gfm", 0))) {
 		gf_error("out of memory");
 		return -1;
 	}
@@ -203,6 +214,7 @@ static int setup(gf_training_t *r)
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0 && !(r->mk = gf_mk_plan(o, (o->given & GF_OPT_BIT(T_PATIENCE)) != 0))) rc = -1;
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
+	r->resumed = from != NULL;
 	if (rc == 0) rc = gf_mk_stamp(r->mk, r->mf);
 	gf_es_init(&r->es, o->patience);
 	if (rc == 0) rc = gf_training_data(r);
@@ -249,16 +261,18 @@ static void run_free(gf_training_t *r)
 	gf_modelfile_free(r->mf);
 	free(r->ckpt);
 	free(r->metrics);
+	free(r->best_path);
 }
 
 int gf_train_run(gf_train_opts_t *o)
 {
-	gf_training_t r = { .o = o, .vloss = NAN, .vacc = NAN };
+	gf_training_t r = { .o = o, .vloss = NAN, .vacc = NAN, .best_vloss = INFINITY };
 	FILE *metrics = NULL;
 	char b[32];
 	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
+	gf_mem_report(o->dry_run); /* the dry run says what the memory check planned, on the device it would use */
 	int rc = setup(&r);
 	if (rc == 0 && o->dry_run) {
 		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");
@@ -273,6 +287,19 @@ int gf_train_run(gf_train_opts_t *o)
 			         (long long)r.total);
 			rc = -1;
 		}
+		char err[GF_ERRLEN];
+		gf_hparams_t h = { o->optim.lr, o->optim.weight_decay, o->optim.clip, r.total, o->optim.warmup,
+		                   o->compute.batch, o->optim.accum };
+		if (rc == 0 && gf_guard_hparams(&r.mf->meta, &h, r.resumed, o->override_hparams, err, sizeof err)) {
+			gf_error("%s", err);
+			rc = -2;
+		}
+		/* warm-up eats the run when it is not well below the steps: the rate
+		 * barely reaches --lr before the cosine takes it down again */
+		if (rc == 0 && o->optim.warmup > 0 && (int64_t)o->optim.warmup * WARMUP_MAX_SHARE > r.total)
+			gf_warn("--warmup %d is %.0f%% of the %lld steps: the learning rate hardly reaches --lr; keep it within "
+			        "a tenth of the steps (--warmup %lld)", o->optim.warmup, 100.0 * o->optim.warmup / (double)r.total,
+			        (long long)r.total, (long long)(r.total / WARMUP_MAX_SHARE));
 	}
 	if (ranks > 1 && gf_dist_any(rc != 0) && rc == 0) {
 		gf_error("another rank failed to set up (its message is above)");

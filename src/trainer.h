@@ -42,6 +42,7 @@ typedef struct {
 	const char *resume;
 	int64_t save_every, stop_at;
 	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
+	int keep_best, override_hparams;  /* --keep-best, --override-hparams (src/guard.h) */
 	/* train's own: labels, --balance, --init */
 	int balance;
 	/* open set (classify only; src/openset.h) */
@@ -52,6 +53,7 @@ typedef struct {
 	const char *init;
 	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;
+	const char *taxonomy;             /* NCBI nodes.dmp/names.dmp folder: class lineages into the model */
 	const char **inputs;
 	int n_inputs;
 	int argc;                         /* the command line, kept in the model file */

@@ -187,7 +187,7 @@ gf_rows() {
 		t0=$(now)
 		# shellcheck disable=SC2086
 		"$GF" classify -q -m "$model" -t "$THREADS" $opts -o $W/$tool.$set.tsv $W/test/$set.fa
-		cut -f 1,3 $W/$tool.$set.tsv | tail -n +2 >$W/$tool.$set.pred
+		grep -v '^#' $W/$tool.$set.tsv | cut -f 1,3 | tail -n +2 >$W/$tool.$set.pred
 		score "$tool" $set $W/$tool.$set.pred "$(echo "$(now) - $t0" | bc)"
 	done
 }

@@ -13,6 +13,8 @@
 #include "src/openset.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
+#include "src/provenance.h"
+#include "src/taxa.h"
 
 typedef struct {
 	uint64_t given;
@@ -44,7 +46,7 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
 	                                      "train.steps", "cmdline", "version", "created",
 	                                      GF_OPENSET_KEY_MIN_PROB, GF_OPENSET_KEY_TARGET, GF_OPENSET_KEY_BACKGROUND,
-	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB, GF_OPENSET_KEY_BY_LENGTH };
+	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB, GF_OPENSET_KEY_BY_LENGTH, GF_TAXA_META };
 
 static int known_meta(const char *key)
 {
@@ -88,13 +90,39 @@ static void print_openset(const rf_ckpt_meta_t *m)
 	print_kv(GF_OPENSET_KEY_CALIB, rf_ckpt_meta_get(m, GF_OPENSET_KEY_CALIB));
 }
 
+/* class.ID.taxon<TAB>TAXID<TAB>RANK<TAB>lineage names joined by ';' (none
+ * when the model gives the class no taxid). */
+static void print_taxa(const rf_ckpt_meta_t *m, int n_classes)
+{
+	char err[GF_ERRLEN];
+	gf_taxa_t t;
+	if (gf_taxa_load(&t, m, n_classes, NULL, NULL, err, sizeof err)) {
+		printf("taxa	unreadable: %s\n", err);
+		return;
+	}
+	for (int c = 0; c < n_classes; c++) {
+		const gf_class_taxa_t *x = &t.c[c];
+		if (!x->taxid) {
+			printf("class.%d.taxon\tnone\n", c);
+			continue;
+		}
+		printf("class.%d.taxon\t%u\t%s\t", c, x->taxid, *x->rank ? x->rank : "species");
+		for (int i = 0; i < x->n_lineage; i++) printf("%s%s", i ? ";" : "", x->lineage[i].name);
+		printf("%s\n", x->n_lineage ? "" : "-");
+	}
+	gf_taxa_free(&t);
+}
+
 static void print_info(const rf_ckpt_t *ck, int tensors)
 {
 	const rf_ckpt_meta_t *m = &ck->meta;
 	size_t params = 0;
 	for (int i = 0; i < ck->n_tensors; i++) params += rf_ckpt_numel(&ck->tensors[i]);
+	uint32_t crc;
+	char err[GF_ERRLEN];
 	printf("file\t%s\nformat_version\t%u\nkind\t%s\n", ck->path, ck->version,
 	       ck->has_train ? "checkpoint (model and training state)" : "model");
+	if (!gf_file_crc32(ck->path, &crc, err, sizeof err)) printf("file_crc32\t%08x\n", crc);
 	print_kv("task", rf_ckpt_meta_get(m, "task"));
 	print_kv("tokenizer.k", rf_ckpt_meta_get(m, "tokenizer.k"));
 	print_kv("tokenizer.stride", rf_ckpt_meta_get(m, "tokenizer.stride"));
@@ -107,6 +135,7 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		printf("class.%d\t%.*s\n", id, (int)n, p);
 		p += n + (p[n] == '\n');
 	}
+	print_taxa(m, id);
 	printf("classes\t%d\nparameters\t%zu\n", id, params);
 	if (ck->has_train) printf("train.step\t%llu\ntrain.seed\t%llu\n", (unsigned long long)ck->train.step,
 	                          (unsigned long long)ck->train.seed);

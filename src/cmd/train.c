@@ -33,9 +33,15 @@ static int add_labels(void *ctx, const gf_opt_t *opt, const char *arg)
 
 static const gf_opt_t label_opts[] = {
 	{ 0, "labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV",
-	  .help = "record_id<TAB>class per line; every record of IN needs one (repeatable)" },
-	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME=FILE",
-	  .help = "every record of FILE has class NAME; FILE is an input (repeatable)" },
+	  .help = "record_id<TAB>class[<TAB>taxid] per line; every record of IN needs one;\n"
+	          "the optional NCBI taxid (562, or 561:genus with a rank) goes into the\n"
+	          "model for Kraken-style outputs (repeatable)" },
+	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME[:TAXID[:RANK]]=FILE",
+	  .help = "every record of FILE has class NAME (taxid as\n"
+	          "above); FILE is an input (repeatable)" },
+	{ 0, "taxonomy", GF_OPT_STR, offsetof(gf_train_opts_t, taxonomy), .arg = "DIR", .dflt = "rank species",
+	  .help = "NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): each\n"
+	          "class's lineage and rank are stored in the model" },
 	{ 0, "val-labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV", .help = "labels of the --val records",
 	  .dflt = "--labels" },
 	{ 0, "balance", GF_OPT_SET, offsetof(gf_train_opts_t, balance), .help = "draw classes equally often",
