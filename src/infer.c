@@ -70,7 +70,10 @@ static const gf_opt_t infer_opts[] = {
 	[GF_INF_PER_WINDOW] = { 0, "per-window", GF_OPT_SET, INF(per_window),
 	                        .help = "also one row per window of the model's length", .dflt = "off" },
 	[GF_INF_MIN_PROB] = { 0, "min-prob", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT",
-	                      "'unclassified' when the top class probability is below this" },
+	                      "'unclassified' when the top class probability is below this",
+	                      .dflt = "the model's thresholds (genoformer info), else 0" },
+	[GF_INF_CONFIDENCE] = { 0, "confidence", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT", "the same as --min-prob",
+	                        .dflt = "the model's" },
 	[GF_INF_NO_KMER_HEAD] = { 0, "no-kmer-head", GF_OPT_SET, INF(no_kmer_head), .dflt = "the head when present",
 	                          .help = "the Reformer alone, without the model's k-mer head" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
@@ -93,7 +96,13 @@ int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
 	gf_compute_init(&c->compute);
 	c->compute.batch = 16;
 	c->shard_n = 1;
+	gf_lowinfo_opts_init(&c->low);
 	return gf_input_init(&c->in, argc);
+}
+
+float gf_infer_min_prob(const gf_infer_cli_t *c)
+{
+	return c->given & (GF_OPT_BIT(GF_INF_MIN_PROB) | GF_OPT_BIT(GF_INF_CONFIDENCE)) ? c->min_prob : -1.0f;
 }
 
 void gf_infer_cli_free(gf_infer_cli_t *c)
@@ -505,6 +514,19 @@ static int keep_kh_seq(pending_t *p, const reads_t *rd)
 
 /* Queues every window of one record (or pair); runs batches as they fill
  * and, when too many records wait on part-filled rungs, every rung. */
+/* A record's low-information reason; a pair's is its first mate's when
+ * both mates have one (a pair with one informative mate is judged). */
+static int lowinfo(const reads_t *rd, const gf_lowinfo_opts_t *o)
+{
+	int low = 0;
+	for (int i = 0; i < rd->n; i++) {
+		int l = gf_lowinfo_check(rd->rec[i]->seq, rd->rec[i]->len, o);
+		if (!l) return 0;
+		if (!low) low = l;
+	}
+	return low;
+}
+
 static int add_record(infer_t *in, const char *path, const char *name, const reads_t *rd, uint64_t index, char *err,
                       size_t errlen)
 {
@@ -529,6 +551,7 @@ static int add_record(infer_t *in, const char *path, const char *name, const rea
 	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	p->r.mate_windows = nw[0];
 	in->pend[in->n_pend++] = p;
+	p->r.lowinfo = lowinfo(rd, &in->c->low);
 	if (in->kh && keep_kh_seq(p, rd)) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	in->st->records++;
 	in->st->bases += p->r.len;
@@ -617,15 +640,6 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 	gf_progress_end(&in.progress);
 	infer_free(&in);
 	return rc;
-}
-
-int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top)
-{
-	*top = 0.0f;
-	if (!r->out) return -1;
-	int best = gf_softmax_argmax(r->out, n_classes, probs);
-	*top = probs[best];
-	return probs[best] < min_prob ? -1 : best;
 }
 
 int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "genomics/lowinfo.h"
 #include "genomics/seqio.h"
 #include "src/modelfile.h"
 #include "src/optgroups.h"
@@ -31,7 +32,8 @@ typedef struct {
 	const char *precision;    /* matmul precision (rf_backend_t.set_precision); NULL: the backend's default */
 	int rc_average, per_window;
 	int no_pack;              /* one window per model row instead of packing short ones */
-	float min_prob;           /* below it: unclassified */
+	float min_prob;           /* below it: unclassified (gf_infer_min_prob) */
+	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
@@ -42,10 +44,15 @@ typedef struct {
 } gf_infer_cli_t;
 
 /* The options of classify, embed and eval that are not in a shared group:
- * -m, --precision, --no-pack, --rc-average, --per-window, --min-prob, --no-kmer-head, --shard. */
+ * -m, --precision, --no-pack, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head,
+ * --shard. */
 extern const gf_optgroup_t gf_group_infer;
 enum { GF_INF_MODEL, GF_INF_PRECISION, GF_INF_NO_PACK, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB,
-       GF_INF_NO_KMER_HEAD, GF_INF_SHARD };
+       GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD, GF_INF_SHARD };
+
+/* --min-prob (--confidence) when given, else -1: the model's thresholds
+ * (src/openset.h). */
+float gf_infer_min_prob(const gf_infer_cli_t *c);
 
 /* Defaults (batch 16); the regions get room for argc entries. -1 when out
  * of memory. */
@@ -72,6 +79,7 @@ typedef struct {
 	int64_t beg;              /* first base in its source (regions), else 0 */
 	uint64_t index;           /* record number over all inputs, from 0 */
 	size_t n_windows, tokens; /* windows and real tokens; 0 when len < k */
+	int lowinfo;              /* gf_lowinfo_check of its bases with the options' low */
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
@@ -106,12 +114,6 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 
 /* probs = softmax(logits[0..n)); returns the index of the largest. */
 int gf_softmax_argmax(const float *logits, int n, float *probs);
-
-/* The predicted class of a classified record: probs = softmax of its
- * averaged logits (n_classes); -1 (unclassified) when it has no window or
- * its top probability is below min_prob (*top is then that probability, or
- * 0 without windows). */
-int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
 
 /* The same-file guard before any work: claims the model, the CRAM
  * reference and the inputs, then the outputs (NULL: standard output). 0, or

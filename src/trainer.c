@@ -16,7 +16,9 @@
 #include "src/files.h"
 #include "src/log.h"
 #include "src/markers.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
+#include "src/openset.h"
 #include "src/train_run.h"
 
 /* Warm-up should stay within 1/WARMUP_MAX_SHARE of the steps. */
@@ -84,6 +86,9 @@ int gf_train_opts_init(gf_train_opts_t *o, int task, int argc, char *argv[])
 	o->val_windows = 256;
 	o->rc_aug = 1;
 	o->save_every = 500;
+	o->crop_frac = task == GF_TASK_CLASSIFY ? GF_TRAIN_CROP_FRAC : 0.0;
+	o->crop_min = GF_OPENSET_MIN_LEN;
+	o->target_precision = GF_TRAIN_TARGET_PRECISION;
 	o->argc = argc;
 	o->argv = argv;
 	o->inputs = calloc(argc + 1, sizeof *o->inputs);
@@ -216,6 +221,25 @@ static int setup(gf_training_t *r)
 	return rc;
 }
 
+/* The open-set thresholds for the target precision on the validation
+ * windows, stored in the model (src/openset.h). */
+static int calibrate(gf_training_t *r)
+{
+	char err[GF_ERRLEN];
+	if (!r->ds.n_val) {
+		gf_warn("no validation windows: no threshold stored (classify calls every record)");
+		return 0;
+	}
+	if (gf_openset_calibrate(r->mf, &r->ds, r->o->compute.batch, r->o->target_precision,
+	                         r->o->background ? GF_OPENSET_BACKGROUND_CLASS : NULL, (size_t)r->o->crop_min, err,
+	                         sizeof err)) {
+		gf_error("calibration: %s", err);
+		return -1;
+	}
+	gf_info("open set: %s", rf_ckpt_meta_get(&r->mf->meta, GF_OPENSET_KEY_CALIB));
+	return 0;
+}
+
 /* The best parameters on validation (--patience) into the model to be
  * written; 1 when swapped (swap again for the checkpoint). */
 static int keep_best(gf_training_t *r)
@@ -248,6 +272,7 @@ int gf_train_run(gf_train_opts_t *o)
 	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
+	gf_mem_report(o->dry_run); /* the dry run says what the memory check planned, on the device it would use */
 	int rc = setup(&r);
 	if (rc == 0 && o->dry_run) {
 		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");
@@ -304,6 +329,7 @@ int gf_train_run(gf_train_opts_t *o)
 	 * (three times its size) may not */
 	int swapped = rc == 0 && done && keep_best(&r);
 	if (rc == 0 && done) rc = gf_mk_finish(&r);
+	if (rc == 0 && done && o->task == GF_TASK_CLASSIFY && gf_dist_rank() == 0) rc = calibrate(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out.path, 0);
 	if (swapped) gf_es_swap(&r.es, r.mf->model, r.step);   /* the last step's parameters for the checkpoint */
 	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);

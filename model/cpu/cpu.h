@@ -90,6 +90,9 @@ int cpu_bf16_init(char *err, size_t errlen);
 void cpu_bf16_matmul(float *C, const float *A, const float *B, int M, int N, int K,
                      int ta, int tb, float alpha, float beta);
 
+/* meminfo.c */
+void cpu_mem_info(size_t *free_bytes, size_t *total_bytes);
+
 /* ops.c: everything else; the table itself is in backend_cpu.c */
 void cpu_matmul_use_bf16(int on);
 void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,

@@ -11,7 +11,7 @@
 # default), packed with --precision bf16 (oneDNN; where the CPU has
 # AVX512-BF16).
 # Kraken 2: a custom database of the same training genomes as the model
-# (scripts/bench/lib/kraken-db.sh, shared with species.sh), default k-mers.
+# (scripts/bench/lib/kraken-db.sh, the species benchmark's recipe), default k-mers.
 # Each row: wall and CPU seconds of the classification alone (Kraken 2's
 # includes loading its database, as a user's run does), bp/s over wall,
 # peak RSS, accuracy (the species each read or contig came from;
@@ -19,8 +19,8 @@
 # BASE=path/to/genoformer adds a row "base" run by that binary, an earlier
 # release (e.g. built from main before packing), which then is the baseline
 # of the ratios and of the identical calls. Ratios come from this one run.
-# Also: bf16 against fp32 calls on the species benchmark's fragments (1, 10,
-# 100 kbp).
+# Also: bf16 against fp32 calls on fragments of 1, 10 and 100 kbp of the
+# held-out strains (100, 30 and 8 per species, as the species benchmark cuts them).
 # OMP_WAIT_POLICY is passive unless set (see species.sh). Work files in
 # data/cache/bench-classify/, the table to stdout, docs/bench-classify.tsv
 # and the results block of docs/bench-classify.md.
@@ -36,7 +36,7 @@ READS=${READS:-200000}
 MODEL=${MODEL:-data/models/example.gfm}
 BASE=${BASE:-}
 W=data/cache/bench-classify
-S=data/cache/bench-species
+S=$W/species
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 say() { echo "[classify-bench] $*" >&2; }
 CLASSES="E.coli H.pylori S.aureus V.cholerae"
@@ -116,7 +116,7 @@ for in in reads contigs; do
 	done
 done
 
-# bf16 against fp32 (both packed) on the species benchmark's fragments
+# bf16 against fp32 (both packed) on the fragments
 printf 'fragment_bp\trecords\tsame_calls_bf16_vs_fp32\n' >$W/bf16-species.tsv
 if [ $BF16 = 1 ]; then
 	for size in 1000 10000 100000; do
@@ -141,7 +141,7 @@ fi
 				f[2] == "kraken2" ? "-" : sprintf("%.2f%%", 100 * f[9]) } }' $W/results.tsv
 	if [ $BF16 = 1 ]; then
 		echo
-		echo "bf16 against fp32 (both packed) on the species benchmark's fragments (\`scripts/bench/lib/species-data.sh\`):"
+		echo "bf16 against fp32 (both packed) on 1, 10 and 100 kbp fragments of the held-out strains (\`scripts/bench/lib/species-data.sh\`, the species benchmark's method):"
 		echo
 		echo "| fragment | records | calls identical |"
 		echo "|---:|---:|---:|"

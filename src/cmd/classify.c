@@ -16,6 +16,7 @@
 #include "src/kraken.h"
 #include "src/lineage.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/output.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
@@ -26,13 +27,15 @@
 
 typedef struct {
 	gf_modelfile_t *mf;
-	float min_prob;
+	gf_openset_t os;
+	float min_prob;     /* --min-prob, or < 0: the model's */
 	int per_window, paired;
 	int shard_i, shard_n;
 	FILE *fp;
 	float *probs;
 	uint64_t *count;    /* per class, then unclassified */
 	double *psum;       /* sum of the top probability as printed, same layout */
+	uint64_t reason[GF_OPENSET_N_REASONS];  /* records unclassified for each reason */
 	gf_lineage_t *lin;  /* the classes' lineages, or NULL (flat classes) */
 	float rank_conf;
 	gf_taxa_t taxa;
@@ -67,7 +70,8 @@ static const gf_opt_t cls_opts[] = {
 	{ 0, "report", GF_OPT_STR, CO(report), .arg = "FILE", .dflt = "none",
 	  .help = "per-class summary TSV (class, count, percent, mean_prob: the mean top\n"
 	          "probability of its records), 'unclassified' first, then the classes by\n"
-	          "count" },
+	          "count, then one row per reason of being unclassified\n"
+	          "(unclassified:too_short, ...; percent of all records)" },
 	{ 0, "rank-conf", GF_OPT_FLOAT, offsetof(cls_opts_t, rank_conf), 0, 1, .arg = "F",
 	  .help = "lineage classes: the confidence a rank needs to be called" },
 	{ 0, "report-format", GF_OPT_STR, CO(report_format), .arg = "STR", .call = check_report_format, .dflt = "native",
@@ -124,18 +128,19 @@ static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *
 	fprintf(s->fp, "\t%lld", (long long)(end - beg));
 }
 
-/* predicted, probability and the class probabilities of logits (NULL: no
- * window); returns the class (-1: unclassified) and its probability as the
- * table shows it in shown: the report sums what the table shows, so merged
- * shards (scripts/slurm/merge) reproduce the report exactly. */
-static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logits, double *shown)
+/* predicted, probability, the class probabilities of logits (NULL: no
+ * window) and the reason, for len bases; low: the record's lowinfo reason
+ * (0 for window rows). Returns the class (-1: unclassified, *reason why)
+ * and its probability as the table shows it in shown: the report sums what
+ * the table shows, so merged shards (scripts/slurm/merge) reproduce the
+ * report exactly. */
+static int print_prediction(cls_t *s, size_t len, int low, const float *logits, double *shown, int *reason)
 {
 	float top;
 	char p[32];
 	const int C = s->mf->n_classes;
-	gf_infer_rec_t one = *r;
-	one.out = logits;
-	int cls = gf_infer_predict(&one, C, s->min_prob, s->probs, &top);
+	int cls = gf_openset_call(&s->os, s->min_prob, len, low, logits, C, s->probs, &top, reason);
+	if (low) logits = NULL;  /* no probabilities for a record the model cannot judge */
 	snprintf(p, sizeof p, "%.4f", top);
 	*shown = strtod(p, NULL);
 	fprintf(s->fp, "\t%s\t%s", cls < 0 ? "unclassified" : s->mf->classes[cls], p);
@@ -143,7 +148,7 @@ static int print_prediction(cls_t *s, const gf_infer_rec_t *r, const float *logi
 		if (logits) fprintf(s->fp, "\t%.4f", s->probs[c]);
 		else fputs("\tNA", s->fp);
 	if (s->lin) gf_lineage_print(s->lin, logits ? s->probs : NULL, s->rank_conf, s->fp);
-	fputc('\n', s->fp);
+	fprintf(s->fp, "\t%s\n", gf_openset_reason_name(*reason));
 	return cls;
 }
 
@@ -160,9 +165,11 @@ static int write_kraken(cls_t *s, const gf_infer_rec_t *r, int cls)
 		s->n_win = r->n_windows;
 	}
 	for (size_t w = 0; w < r->n_windows; w++) {
-		int c = gf_softmax_argmax(r->win_out + w * C, C, s->probs);
-		s->win_taxid[w] = s->probs[c] < s->min_prob ? 0 : gf_taxa_id(&s->taxa, c);
-		s->win_kmers[w] = gf_kmer_count((size_t)(r->win_end[w] - r->win_beg[w]), s->mf->k, s->mf->stride);
+		size_t bases = (size_t)(r->win_end[w] - r->win_beg[w]);
+		float top;
+		int reason, c = gf_openset_call(&s->os, s->min_prob, bases, 0, r->win_out + w * C, C, s->probs, &top, &reason);
+		s->win_taxid[w] = c < 0 ? 0 : gf_taxa_id(&s->taxa, c);
+		s->win_kmers[w] = gf_kmer_count(bases, s->mf->k, s->mf->stride);
 	}
 	char len[64];
 	if (r->n_mates == 2) snprintf(len, sizeof len, "%zu|%zu", r->mate_len[0], r->mate_len[1]);
@@ -176,16 +183,18 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 {
 	cls_t *s = ctx;
 	double top;
+	int reason;
 	if (s->per_window) {
 		char num[32];
 		for (size_t w = 0; w < r->n_windows; w++) {
 			snprintf(num, sizeof num, "%zu", w);
 			print_row_head(s, r, num, r->win_beg[w], r->win_end[w]);
-			print_prediction(s, r, r->win_out + w * s->mf->n_classes, &top);
+			print_prediction(s, (size_t)(r->win_end[w] - r->win_beg[w]), 0, r->win_out + w * s->mf->n_classes, &top,
+			                 &reason);
 		}
 	}
 	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
-	int cls = print_prediction(s, r, r->out, &top);
+	int cls = print_prediction(s, r->len, r->lowinfo, r->out, &top, &reason);
 	if (s->kfp && write_kraken(s, r, cls)) return rf_fail(err, errlen, "out of memory");
 	uint32_t taxid = cls < 0 ? 0 : gf_taxa_id(&s->taxa, cls);
 	gf_seqout_t *ro = s->reads[cls >= 0];
@@ -200,6 +209,7 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 			return -1;
 	}
 	int slot = cls < 0 ? s->mf->n_classes : cls;
+	s->reason[reason]++;
 	s->count[slot]++;
 	s->psum[slot] += top;
 	return 0;
@@ -214,7 +224,7 @@ static void write_header(const cls_t *s)
 	fputs("\tpredicted\tprobability", s->fp);
 	for (int c = 0; c < s->mf->n_classes; c++) fprintf(s->fp, "\t%s", s->mf->classes[c]);
 	if (s->lin) fputs("\tlineage\tlineage_conf", s->fp);
-	fputc('\n', s->fp);
+	fputs("\treason\n", s->fp);
 }
 
 /* Report rows: unclassified, then classes by count (ties by class order). */
@@ -238,6 +248,9 @@ static void write_report(const cls_t *s, FILE *fp)
 		fprintf(fp, "%s\t%llu\t%.2f\t%.4f\n", i < 0 ? "unclassified" : s->mf->classes[c], (unsigned long long)n,
 		        total ? 100.0 * n / total : 0.0, n ? s->psum[c] / n : 0.0);
 	}
+	for (int r = 1; r < GF_OPENSET_N_REASONS; r++)
+		fprintf(fp, "unclassified:%s\t%llu\t%.2f\tNA\n", gf_openset_reason_name(r), (unsigned long long)s->reason[r],
+		        total ? 100.0 * s->reason[r] / total : 0.0);
 }
 
 static const gf_cmdhelp_t help = {
@@ -248,11 +261,22 @@ static const gf_cmdhelp_t help = {
 	"Output: TSV: a '#genoformer' line (version, model path, model_crc32: the model file's CRC32),\n"
 	"then a header: id, length, predicted, probability, then each class's probability\n"
 	"(with --per-window: id, window, beg, end, length, ...; the record's row has window 'all' and\n"
-	"follows its windows' rows; 0-based, end exclusive). Records shorter than k have no window:\n"
-	"predicted 'unclassified', probability 0, class probabilities NA. When the classes are lineages\n"
-	"(ranks joined by ';'), two more columns: lineage, the top class's lineage down to the deepest\n"
-	"rank whose confidence (the summed probability of the classes below it) reaches --rank-conf,\n"
-	"'unclassified' when none does; lineage_conf, the confidence of each of its ranks.\n\n",
+	"follows its windows' rows; 0-based, end exclusive). When the classes are lineages (ranks joined\n"
+	"by ';'), two more columns: lineage, the top class's lineage down to the deepest rank whose\n"
+	"confidence (the summed probability of the classes below it) reaches --rank-conf, 'unclassified'\n"
+	"when none does; lineage_conf, the confidence of each of its ranks. Last, 'reason': '-' for a\n"
+	"call, else why the record is 'unclassified' (the first that applies):\n"
+	"  too_short        shorter than the model's shortest length (genoformer info: openset.min_length)\n"
+	"                   or than k\n"
+	"  mostly_n         under half of the bases are A, C, G or T\n"
+	"  low_complexity   3-mer entropy under 2.5 bits (tandem repeats of period 1..5, homopolymers)\n"
+	"  background       the top class is the model's background class (sequence from outside its\n"
+	"                   classes, train --background)\n"
+	"  below_threshold  top probability under the threshold for the record's length: the model's\n"
+	"                   (chosen at the end of training for a stated precision on validation windows;\n"
+	"                   genoformer info), or --min-prob\n"
+	"The first three give probability 0 and class probabilities NA. Per-window rows only have the\n"
+	"last two reasons; the record's row has them all.\n\n",
 	NULL,
 };
 
@@ -384,9 +408,17 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *cons
 	if (!ok) gf_error("%s", err);
 	if (!close_outputs(&u, s, o, ok) || !ok) return GF_EXIT_ERROR;
 	gf_infer_log_stats(&st);
-	char un[64] = "";
-	if (s->count[s->mf->n_classes])
-		snprintf(un, sizeof un, ", %llu unclassified", (unsigned long long)s->count[s->mf->n_classes]);
+	char un[320] = "";
+	if (s->count[s->mf->n_classes]) {
+		int n = snprintf(un, sizeof un, ", %llu unclassified (", (unsigned long long)s->count[s->mf->n_classes]);
+		for (int r = 1, first = 1; r < GF_OPENSET_N_REASONS; r++)
+			if (s->reason[r]) {
+				n += snprintf(un + n, sizeof un - n, "%s%s %llu", first ? "" : ", ", gf_openset_reason_name(r),
+				              (unsigned long long)s->reason[r]);
+				first = 0;
+			}
+		snprintf(un + n, sizeof un - n, ")");
+	}
 	gf_info("%d classes%s", s->mf->n_classes, un);
 	return GF_EXIT_OK;
 }
@@ -423,6 +455,7 @@ static int classify_samples(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, ch
 		c->out.path = paths[0];
 		memset(s->count, 0, (C + 1) * sizeof *s->count);
 		memset(s->psum, 0, (C + 1) * sizeof *s->psum);
+		memset(s->reason, 0, sizeof s->reason);
 		gf_info("sample %s: %s%s%s", name, inputs[i], step == 2 ? " " : "", step == 2 ? inputs[i + 1] : "");
 		rc = classify(c, s, &one, inputs + i, step);
 	}
@@ -438,7 +471,7 @@ int cmd_classify(int argc, char *argv[])
 	int rc = parse_args(argc, argv, &c, &o);
 	s.per_window = c.per_window;
 	s.paired = c.paired;
-	s.min_prob = c.min_prob;
+	s.min_prob = gf_infer_min_prob(&c);
 	s.shard_i = c.shard_i;
 	s.shard_n = c.shard_n;
 	/* the outputs named on the command line (--per-input's are made up in its folder) */
@@ -449,8 +482,20 @@ int cmd_classify(int argc, char *argv[])
 	if (rc < 0 && gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, outs, n_outs))
 		rc = GF_EXIT_ERROR;
 	gf_modelfile_t *mf = rc < 0 ? gf_infer_load(&c, 1) : NULL;
+	char err[GF_ERRLEN];
+	if (rc < 0 && mf && gf_openset_load(&s.os, mf, err, sizeof err)) {
+		gf_error("%s: %s", c.model_path, err);
+		rc = GF_EXIT_ERROR;
+	}
 	if (rc < 0 && mf) {
 		s.mf = mf;
+		c.low = s.os.low;
+		if (s.min_prob < 0 && s.os.n_len && s.os.target > 0)
+			gf_debug("thresholds by length %s (chosen for precision %.4g; --min-prob overrides)",
+			         rf_ckpt_meta_get(&mf->meta, GF_OPENSET_KEY_BY_LENGTH), s.os.target);
+		else if (s.min_prob < 0 && s.os.target > 0)
+			gf_debug("threshold %.4g (chosen for precision %.4g; --min-prob overrides)", (double)s.os.min_prob,
+			         s.os.target);
 		s.probs = malloc(mf->n_classes * sizeof *s.probs);
 		s.count = calloc(mf->n_classes + 1, sizeof *s.count);
 		s.psum = calloc(mf->n_classes + 1, sizeof *s.psum);

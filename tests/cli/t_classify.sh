@@ -17,7 +17,7 @@ cp "$T/out" "$T/all.tsv"
 crc=$("$GF" info "$T/m.gfm" | awk -F'\t' '$1 == "file_crc32" { print $2 }')
 head -n 1 "$T/all.tsv" | grep -qx "#genoformer"$'\t'"version=[0-9.]*"$'\t'"model=$T/m.gfm"$'\t'"model_crc32=$crc" ||
 	fail "provenance line: $(head -n 1 "$T/all.tsv") (crc $crc)"
-sed -n 2p "$T/all.tsv" | grep -qx $'id\tlength\tpredicted\tprobability\tecoli\tlambda' || fail "header: $(sed -n 2p "$T/all.tsv")"
+sed -n 2p "$T/all.tsv" | grep -qx $'id\tlength\tpredicted\tprobability\tecoli\tlambda\treason' || fail "header: $(sed -n 2p "$T/all.tsv")"
 [ "$(wc -l <"$T/all.tsv")" = $((n_rec + 2)) ] || fail "want $n_rec rows: $(wc -l <"$T/all.tsv")"
 grep -q '^\[classify\] 33 records, ' "$T/err" || fail "no summary line: $(cat "$T/err")"
 # every row: the predicted class is the most probable, its probability in
@@ -26,7 +26,7 @@ awk -F'\t' 'NR > 2 && $1 != "tiny" {
 	best = $5 > $6 ? "ecoli" : "lambda"; top = $5 > $6 ? $5 : $6
 	if ($3 != best || $4 != top || ($5 + $6) < 0.9998 || ($5 + $6) > 1.0002) { print "bad row " NR ": " $0; exit 1 }
 }' "$T/all.tsv" || fail "rows inconsistent"
-grep -qx $'tiny\t2\tunclassified\t0.0000\tNA\tNA' "$T/all.tsv" || fail "record shorter than k: $(grep tiny "$T/all.tsv")"
+grep -qx $'tiny\t2\tunclassified\t0.0000\tNA\tNA\ttoo_short' "$T/all.tsv" || fail "record shorter than k: $(grep tiny "$T/all.tsv")"
 grep -q $'^ctg1\t2730\t' "$T/all.tsv" || fail "ctg1 length: $(grep ctg1 "$T/all.tsv")"
 
 # same_rows A B: A and B have the same ids, lengths and predictions, and
@@ -78,7 +78,7 @@ same_rows "$T/all.tsv" "$T/dm.tsv" || fail "interleaved --batch 16 shards differ
 # printed, rounded probabilities decide
 P=$(awk -F'\t' 'NR > 2 && $1 != "tiny" { print $4 }' "$T/all.tsv" | sort -n | awk 'NR == 16 { printf "%.5f", $1 + 0.00005 }')
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob "$P" --report "$T/rep.tsv" -o "$T/thr.tsv" $IN
-awk -F'\t' -v p="$P" 'BEGIN { OFS = "\t" } NR > 2 && $4 + 0 < p + 0 { $3 = "unclassified" } 1' "$T/all.tsv" >"$T/want.tsv"
+awk -F'\t' -v p="$P" 'BEGIN { OFS = "\t" } NR > 2 && $4 + 0 < p + 0 && $NF == "-" { $3 = "unclassified"; $NF = "below_threshold" } 1' "$T/all.tsv" >"$T/want.tsv"
 cmp -s "$T/want.tsv" "$T/thr.tsv" || fail "--min-prob $P: $(diff "$T/want.tsv" "$T/thr.tsv" | head -6)"
 grep -v '^tiny' "$T/thr.tsv" | grep -q unclassified || fail "--min-prob $P (the median) left every row classified"
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob 1 $IN
@@ -87,17 +87,22 @@ expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob 1 $IN
 # report: unclassified first, counts as in the table, percents sum to 100
 head -n 1 "$T/rep.tsv" | grep -qx $'class\tcount\tpercent\tmean_prob' || fail "report header: $(head -n 1 "$T/rep.tsv")"
 sed -n 2p "$T/rep.tsv" | grep -q '^unclassified' || fail "report: unclassified not first"
-[ "$(wc -l <"$T/rep.tsv")" = 4 ] || fail "report rows: $(cat "$T/rep.tsv")"
+[ "$(wc -l <"$T/rep.tsv")" = 9 ] || fail "report rows: $(cat "$T/rep.tsv")"
+# then one row per reason, counted as in the table's reason column
+for r in too_short mostly_n low_complexity background below_threshold; do
+	want=$(awk -F'\t' -v r="$r" 'NR > 1 && $NF == r' "$T/thr.tsv" | wc -l)
+	grep -qx "unclassified:$r"$'\t'"$want"$'\t[0-9.]*\tNA' "$T/rep.tsv" || fail "report row of $r (want $want): $(cat "$T/rep.tsv")"
+done
 for cls in unclassified ecoli lambda; do
 	want=$(awk -F'\t' -v c="$cls" 'NR > 2 && $3 == c' "$T/thr.tsv" | wc -l)
 	got=$(awk -F'\t' -v c="$cls" '$1 == c { print $2 }' "$T/rep.tsv")
 	[ "$want" = "$got" ] || fail "report count of $cls: $got, table has $want"
 done
-awk -F'\t' 'NR > 1 { n += $2; p += $3 } END { if (n != 33 || p < 99.98 || p > 100.02) { print n, p; exit 1 } }' "$T/rep.tsv" ||
+awk -F'\t' 'NR > 1 && $1 !~ /:/ { n += $2; p += $3 } END { if (n != 33 || p < 99.98 || p > 100.02) { print n, p; exit 1 } }' "$T/rep.tsv" ||
 	fail "report sums: $(cat "$T/rep.tsv")"
 # mean_prob: the mean of the class's rows' probability column (within 1e-4: 4 decimals)
 awk -F'\t' 'FNR == NR { if (FNR > 2) { s[$3] += $4; n[$3]++ } next }
-	FNR > 1 && $2 > 0 { d = $4 - s[$1] / n[$1]; if (d > 1e-4 || d < -1e-4) { print $0, s[$1] / n[$1]; exit 1 } }' "$T/thr.tsv" "$T/rep.tsv" ||
+	FNR > 1 && $2 > 0 && $1 !~ /:/ { d = $4 - s[$1] / n[$1]; if (d > 1e-4 || d < -1e-4) { print $0, s[$1] / n[$1]; exit 1 } }' "$T/thr.tsv" "$T/rep.tsv" ||
 	fail "report mean_prob: $(cat "$T/rep.tsv")"
 
 # --rc-average: a one-window record and its reverse complement (150 bp,
@@ -112,7 +117,7 @@ expect_status 0 "$GF" classify -q -m "$T/m.gfm" "$T/pair.fa"
 
 # --per-window: window rows (0-based, end exclusive) then the record's row
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --per-window "$T/ctg.fa"
-sed -n 2p "$T/out" | grep -qx $'id\twindow\tbeg\tend\tlength\tpredicted\tprobability\tecoli\tlambda' || fail "per-window header"
+sed -n 2p "$T/out" | grep -qx $'id\twindow\tbeg\tend\tlength\tpredicted\tprobability\tecoli\tlambda\treason' || fail "per-window header"
 # ctg1: 2730 bp = 910 tokens of 3 bases = 15 windows of 64 tokens (192 bp), the last of 14 tokens
 [ "$(grep -c $'^ctg1\t[0-9]' "$T/out")" = 15 ] || fail "ctg1 windows: $(grep -c $'^ctg1\t[0-9]' "$T/out")"
 grep -q $'^ctg1\t13\t2496\t2688\t192\t' "$T/out" || fail "window 13 of ctg1: $(grep $'^ctg1\t13' "$T/out")"

@@ -10,6 +10,11 @@
 #     3-task stepped array (0-4:2); scripts/slurm/merge gives the unsharded
 #     table and report byte for byte; one task resubmitted alone
 #     (--array=2) rewrites only its own shard.
+#  3. the GPU scripts' dry runs (GF_DRY_RUN=1) on the node's 2 fake GPUs
+#     (tests/hpc/slurm.sh): train-gpu.sbatch's 2 ranks see both GPUs and take
+#     cuda:0 and cuda:1 with train-mpi.sbatch's command line plus --device
+#     cuda; classify-gpu.sbatch's 2 tasks get one GPU each and cuda:0 there,
+#     with --device cuda --batch 256 and their shard.
 #  0. srun --mpi=pmix launches the dist suite on 2 ranks (real collectives).
 # GF: the MPI binary [./genoformer-mpi]. Keeps its folder on failure.
 set -u
@@ -121,6 +126,27 @@ grep -q "shard 1/3" "$D"/re_*.log || fail "the resubmitted task is not shard 1/3
 "$OLDPWD/scripts/slurm/merge" -o "$D/merged2.tsv" "$D"/out.shard-*.tsv && cmp -s "$D/all.tsv" "$D/merged2.tsv" ||
 	fail "merge after the resubmission differs"
 say "classify-array: a resubmitted task rewrites only its shard"
+
+# ---- 3. GPU scripts: dry runs on 2 fake GPUs -------------------------------
+GF_DRY_RUN=1 sbatch --wait --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --gres=gpu:2 --mem=200M --time=5 \
+	-o "$D/tgpu_%j.log" "$OLDPWD/scripts/slurm/train-gpu.sbatch" -o "$D/g.gfm" --labels x.tsv g.fa >"$D/sbatch.out" ||
+	fail "train-gpu dry run failed: $(cat "$D"/tgpu_*.log)"
+log=$(ls "$D"/tgpu_*.log)
+grep -q '^\[train-gpu\] 2 ranks, 2 per node, 2 GPUs per node' "$log" || fail "train-gpu: no allocation line: $(cat "$log")"
+for r in 0 1; do
+	grep -q "^\[gpu-plan\] rank $r (local $r) on .*: CUDA_VISIBLE_DEVICES=0,1 -> cuda:$r; would run: genoformer train .*--device cuda -o $D/g.gfm --labels x.tsv g.fa\$" "$log" ||
+		fail "train-gpu: rank $r's plan: $(cat "$log")"
+done
+say "train-gpu: 2 ranks on 2 GPUs take cuda:0 and cuda:1"
+GF_DRY_RUN=1 sbatch --wait --array=0-1 --cpus-per-task=1 --mem=200M -o "$D/cgpu_%A_%a.log" \
+	"$OLDPWD/scripts/slurm/classify-gpu.sbatch" "$D/m.gfm" "$D/gout" "$D/reads.fq" >"$D/sbatch.out" ||
+	fail "classify-gpu dry run failed: $(cat "$D"/cgpu_*.log)"
+for i in 0 1; do
+	f=$(ls "$D"/cgpu_*_$i.log)
+	grep -q "^\[gpu-plan\] rank 0 (local 0) on .*: CUDA_VISIBLE_DEVICES=[01] -> cuda:0; would run: genoformer classify .*--shard $i/2 .*--device cuda --batch 256 $D/reads.fq\$" "$f" ||
+		fail "classify-gpu task $i: $(cat "$f")"
+done
+say "classify-gpu: 2 tasks of one GPU each, --device cuda --batch 256"
 
 cd "$OLDPWD" || exit 1
 slurm_stop

@@ -3,8 +3,8 @@
 # (unless DB/hash.k2d exists) from one FASTA of training genomes per class,
 # with a hand-made taxonomy root(1) -> species 101, 102, ... in the order
 # given (no NCBI files needed: sequences carry kraken:taxid), default k-mer
-# sizes, no masking. Prints the build time on stderr. Used by species.sh
-# and classify.sh, which map taxid 100+i back to the i-th class.
+# sizes, no masking (the species benchmark's recipe). Prints the build time
+# on stderr. classify.sh maps taxid 100+i back to the i-th class.
 set -euo pipefail
 K=$1 THREADS=$2
 shift 2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# species-data.sh W SIZE:N...: the four-species data of the species and
-# classify benchmarks, from ragout-examples in data/cache/ragout
+# species-data.sh W SIZE:N...: the four-species data of the classify
+# benchmark (cut as the species benchmark cuts its fragments), from
+# ragout-examples in data/cache/ragout
 # (data/fetch-examples.sh): W/train/CLASS.fa, the reference genomes of each
 # species except the held-out strain (the strain its *_contigs file was
 # assembled from), and for each SIZE:N W/test/fragSIZE.fa with
