@@ -15,10 +15,12 @@
 # Each row: wall and CPU seconds of the classification alone (Kraken 2's
 # includes loading its database, as a user's run does), bp/s over wall,
 # peak RSS, accuracy (the species each read or contig came from;
-# unclassified is wrong), and the calls identical to the baseline row.
+# unclassified is wrong), and the calls identical to the fp32-unpacked row.
+# genoformer runs with --min-prob 0 (every call kept: the rows compare the
+# arithmetic, and an earlier BASE has no thresholds).
 # BASE=path/to/genoformer adds a row "base" run by that binary, an earlier
 # release (e.g. built from main before packing), which then is the baseline
-# of the ratios and of the identical calls. Ratios come from this one run.
+# of the speed ratios. Ratios come from this one run.
 # Also: bf16 against fp32 calls on fragments of 1, 10 and 100 kbp of the
 # held-out strains (100, 30 and 8 per species, as the species benchmark cuts them).
 # OMP_WAIT_POLICY is passive unless set (see species.sh). Work files in
@@ -101,7 +103,7 @@ for in in reads contigs; do
 		bin=${bin%:*}
 		say "$in: genoformer $name"
 		# shellcheck disable=SC2086
-		run $in-$name "$bin" classify -q -m "$MODEL" -t "$THREADS" $opts -o $W/$in-$name.tsv "$f"
+		run $in-$name "$bin" classify -q -m "$MODEL" -t "$THREADS" --min-prob 0 $opts -o $W/$in-$name.tsv "$f"
 		calls $W/$in-$name.tsv >$W/$in-$name.calls
 	done
 	say "$in: kraken2"
@@ -112,7 +114,7 @@ for in in reads contigs; do
 		read -r wall user sys rss <$W/$in-$name.time
 		printf '%s\t%s\t%s\t%s\t%.2f\t%.4g\t%.0f\t%s\t%s\n' $in "$name" $bp "$wall" "$(echo "$user + $sys" | bc)" \
 			"$(echo "$bp / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(accuracy $W/$in-$name.calls)" \
-			"$(same $W/$in-$base.calls $W/$in-$name.calls)" >>$W/results.tsv
+			"$(same $W/$in-fp32-unpacked.calls $W/$in-$name.calls)" >>$W/results.tsv
 	done
 done
 
@@ -121,7 +123,7 @@ printf 'fragment_bp\trecords\tsame_calls_bf16_vs_fp32\n' >$W/bf16-species.tsv
 if [ $BF16 = 1 ]; then
 	for size in 1000 10000 100000; do
 		for p in fp32 bf16; do
-			"$GF" classify -q -m "$MODEL" -t "$THREADS" --precision $p -o $W/frag$size-$p.tsv $S/test/frag$size.fa
+			"$GF" classify -q -m "$MODEL" -t "$THREADS" --min-prob 0 --precision $p -o $W/frag$size-$p.tsv $S/test/frag$size.fa
 			calls $W/frag$size-$p.tsv >$W/frag$size-$p.calls
 		done
 		printf '%s\t%s\t%s\n' $size "$(wc -l <$W/frag$size-fp32.calls)" "$(same $W/frag$size-fp32.calls $W/frag$size-bf16.calls)" >>$W/bf16-species.tsv
@@ -132,7 +134,7 @@ fi
 {
 	echo "Run: $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), THREADS=$THREADS, $(awk 'NR % 4 == 1' $W/reads.fq | wc -l) reads, model $MODEL${BASE:+, base: ${BASE_NOTE:-$BASE}}; \`scripts/bench/classify.sh\`."
 	echo
-	echo "| input | tool | Mbp | wall s | CPU s | Mbp/s | vs $base | vs Kraken 2 | peak RSS MB | accuracy | calls = $base |"
+	echo "| input | tool | Mbp | wall s | CPU s | Mbp/s | vs $base | vs Kraken 2 | peak RSS MB | accuracy | calls = fp32-unpacked |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F'\t' -v b=$base 'NR > 1 { row[NR] = $0; if ($2 == b) base[$1] = $6; if ($2 == "kraken2") kr[$1] = $6 }
 		END { for (i = 2; i <= NR; i++) { split(row[i], f, "\t")
