@@ -25,8 +25,7 @@ enum { T_VAL_FRAC, T_VAL, T_VAL_EVERY, T_VAL_WINDOWS, T_LOG_EVERY, T_NO_RC_AUG, 
        T_DRY_RUN, T_PATIENCE };
 static const gf_opt_t train_opts[] = {
 	[T_VAL_FRAC] = { 0, "val-frac", GF_OPT_DOUBLE, TR(val_frac), 0, 0.9, "F",
-	                 "hold out this fraction: of the records of every class when records are\n"
-	                 "short or many, else the last part of every record" },
+	                 "held out: whole records if short or many, else every record's tail" },
 	[T_VAL] = { 0, "val", GF_OPT_LIST, TR(val_inputs), .off2 = TR(n_val_inputs), .arg = "FILE",
 	            .help = "validate on FILE instead (repeatable)", .dflt = "none" },
 	[T_VAL_EVERY] = { 0, "val-every", GF_OPT_I64, TR(val_every), 0, 1e15, "INT",
