@@ -1,5 +1,5 @@
 # genoformer: `make` (CPU), `make CUDA=1`, `make MPI=1`, `make asan=1`,
-# `make check`, `make check-cuda`, `make demo`, `make bench`.
+# `make check`, `make check-cuda`, `make CUDA=1 check-fatbin`, `make demo`, `make bench`.
 # Sources are picked up by wildcard: a new module needs no edit here.
 
 CC        ?= gcc
@@ -36,12 +36,22 @@ ifeq ($(asan),1)
 endif
 
 CU_SRC :=
+comma := ,
+space := $(subst ,, )
 ifeq ($(CUDA),1)
   BUILD   := $(BUILD)-cuda
   CFLAGS  += -DRF_CUDA
   CU_SRC  := $(wildcard model/cuda/*.cu)
-  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA -MMD -MP --compiler-options -Wall,-Wextra,-fPIC \
-             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+  # Machine code for every generation in CUDA_ARCH (README, Supported GPUs) plus PTX of
+  # the last, which newer GPUs compile at start-up. The default keeps the
+  # Volta..Hopper targets this nvcc still has (CUDA 13 dropped sm_70).
+  GF_ARCHS  := 70 75 80 86 89 90
+  CUDA_ARCH ?= $(filter $(GF_ARCHS),$(patsubst sm_%,%,$(shell $(NVCC) --list-gpu-code 2>/dev/null)))
+  CUDA_PTX  ?= $(lastword $(CUDA_ARCH))
+  ARCH_LIST := $(subst $(space),$(comma),$(strip $(CUDA_ARCH)))
+  NVFLAGS := -O2 -g -std=c++17 -I. -DRF_CUDA -MMD -MP --compiler-options -Wall,-Wextra,-fPIC --threads 0 \
+             $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+             -gencode arch=compute_$(CUDA_PTX),code=compute_$(CUDA_PTX) -DGF_CUDA_ARCHS=\"$(ARCH_LIST)\" -DGF_CUDA_PTX=$(CUDA_PTX)
   LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
 endif
 
@@ -70,7 +80,7 @@ CLI_OBJ  := $(filter-out $(BUILD)/src/cmd/main.o,$(APP_OBJ))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(CUDA_TEST_SRC:tests/cuda/%.c=$(BUILD)/tests/cuda/%)
 
-.PHONY: all tests bench-tools check check-unit reference-state check-reference-live check-cli check-cuda check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
+.PHONY: install all tests bench-tools check check-unit reference-state check-reference-live check-cli check-cuda check-fatbin check-mpi test-hpc demo bench deps data clean fuzz fuzz-seeds check-fuzz
 all: $(BIN)
 
 # The binary's name does not say how it was built (CPU or CUDA): relink it
@@ -93,7 +103,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/%.cu.o: %.cu
+# Objects are rebuilt when the targets change (make CUDA=1 CUDA_ARCH=80).
+NVSTAMP := $(BUILD)/.nvflags
+ifeq ($(CUDA),1)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(NVSTAMP) 2>/dev/null)" = "$(ARCH_LIST) ptx $(CUDA_PTX)" ] || echo "$(ARCH_LIST) ptx $(CUDA_PTX)" > $(NVSTAMP))
+endif
+
+$(BUILD)/%.cu.o: %.cu $(NVSTAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c -o $@ $<
 
@@ -117,7 +133,7 @@ $(BUILD)/bench/%: scripts/bench/%.cu
 	$(NVCC) $(NVFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -lcublas
 
 deps:
-	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh
+	@GF_EXTRA_DEPS="$(GF_EXTRA_DEPS) $(MPI_DEPS)" scripts/install-deps.sh test plot
 
 data:
 	@data/fetch-examples.sh
@@ -133,7 +149,7 @@ check-cli: $(BIN)
 # The whole test command: normal build, sanitizer build, CLI tests, and the
 # CUDA parity suite when this machine has a GPU and nvcc.
 check:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh test
 	@data/fetch-examples.sh
 	$(MAKE) check-unit bench-tools
 	$(MAKE) asan=1 check-unit
@@ -153,7 +169,7 @@ check-mpi:
 
 # A real single-node SLURM on localhost runs the sbatch scripts (root, Debian).
 test-hpc:
-	@GF_EXTRA_DEPS="libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge" scripts/install-deps.sh
+	@GF_EXTRA_DEPS="slurmctld slurmd slurm-client munge" scripts/install-deps.sh test mpi
 	$(MAKE) check-mpi
 	tests/hpc/run.sh
 
@@ -173,6 +189,19 @@ check-cuda:
 	$(MAKE) CUDA=1 $(CUDA_TEST_BIN:build/%=build-cuda/%)
 	@set -e; for t in $(CUDA_TEST_BIN:build/%=build-cuda/%); do echo "== $$t"; CK_DEFAULT_TIMEOUT=600 $$t; done
 
+# The CUDA binary holds machine code for every CUDA_ARCH and PTX for
+# CUDA_PTX in each of its fat binaries (read from .nv_fatbin: no cuobjdump,
+# no GPU); the second run checks that a missing target is noticed.
+check-fatbin:
+	$(MAKE) CUDA=1 $(BIN) build-cuda/tests/cuda/fatbin_archs
+	build-cuda/tests/cuda/fatbin_archs --expect $(ARCH_LIST) --ptx $(CUDA_PTX) $(BIN)
+	@! build-cuda/tests/cuda/fatbin_archs --expect $(ARCH_LIST),100 $(BIN) >/dev/null || \
+	  { echo "[fatbin] a missing sm_100 went unnoticed"; exit 1; }
+
+$(BUILD)/tests/cuda/fatbin_archs: tests/cuda/fatbin_archs.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(WARN) -o $@ $<
+
 $(BUILD)/tests/cuda/%: tests/cuda/%.c $(BUILD)/libgenoformer.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
@@ -186,7 +215,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LINK = $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
 
 fuzz:
-	@scripts/install-deps.sh fuzz
+	@scripts/install-deps.sh test fuzz
 	$(MAKE) fuzz=1 $(FUZZ_NAMES:%=build-fuzz/tests/fuzz/%)
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
@@ -209,16 +238,31 @@ $(BUILD)/tests/fuzz/seed_models: tests/fuzz/seed_models.c $(BUILD)/libgfcli.a $(
 	$(CC) $(CFLAGS) -o $@ $< $(FUZZ_LINK)
 
 demo:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
 	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/demo.sh
 
 bench:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/bench/run-all.sh
 
+# make install PREFIX=/opt/genoformer (DESTDIR for packaging): the binary,
+# the man page made from the -h texts (scripts/make-man.sh), and the
+# cluster and plotting scripts under share/genoformer/scripts.
+PREFIX ?= /usr/local
+install: $(BIN)
+	@mkdir -p $(BUILD)
+	scripts/make-man.sh ./$(BIN) >$(BUILD)/genoformer.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/genoformer/scripts/slurm
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/genoformer
+	install -m 644 $(BUILD)/genoformer.1 $(DESTDIR)$(PREFIX)/share/man/man1/genoformer.1
+	install -m 755 scripts/plot-metrics $(DESTDIR)$(PREFIX)/share/genoformer/scripts/
+	install -m 755 scripts/slurm/merge $(DESTDIR)$(PREFIX)/share/genoformer/scripts/slurm/
+	install -m 644 scripts/slurm/*.sbatch $(DESTDIR)$(PREFIX)/share/genoformer/scripts/slurm/
+
 clean:
-	rm -rf build build-asan build-cuda build-mpi build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi
+	rm -rf build build-asan build-cuda build-mpi build-cuda-mpi build-sm* build-asan-cuda build-fuzz genoformer genoformer-asan genoformer-mpi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

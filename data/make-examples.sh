@@ -8,6 +8,9 @@
 # lines.
 #   data/examples/contigs.fa.gz  the contigs (gzip -n: same bytes every run)
 #   data/examples/truth.tsv      id<TAB>species, species named as the model's classes
+#   data/examples/lambda-reads.fq.gz  the first 200 lambda phage reads of
+#       bowtie2-examples (reads_1.fq): a genome of none of the model's classes,
+#       for the demo's 'unclassified' (lambda is never trained on)
 set -e
 cd "$(dirname "$0")"
 N=${N:-12} MIN=${MIN:-2000} MAX=${MAX:-20000}
@@ -42,4 +45,5 @@ while [ $# -ge 3 ]; do
 done
 gzip -n -9 -c $tmp >$OUT/contigs.fa.gz
 rm -f $tmp
+gzip -dc cache/lambda/reads_1.fq.gz | head -n 800 | gzip -n -9 >$OUT/lambda-reads.fq.gz
 echo "[make-examples] $(grep -c . $OUT/truth.tsv) lines in $OUT/truth.tsv; $(gzip -dc $OUT/contigs.fa.gz | grep -v '>' | tr -d '\n' | wc -c) bp in $OUT/contigs.fa.gz" >&2

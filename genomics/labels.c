@@ -8,6 +8,8 @@
 
 #include <htslib/khash.h>
 
+#include "genomics/taxonomy.h"
+
 typedef struct {
 	const char *cls;   /* interned class name (lab->names owns it) */
 	const char *file;  /* TSV path (lab->files owns it), NULL for --class */
@@ -17,10 +19,21 @@ typedef struct {
 
 KHASH_MAP_INIT_STR(label, label_t)
 
+/* A class's taxon and where it was given (for conflicts). */
+typedef struct {
+	uint32_t taxid;
+	char rank[32];
+	const char *file;  /* TSV path, NULL for --class */
+	long line;
+} taxon_t;
+
+KHASH_MAP_INIT_STR(taxon, taxon_t)
+
 enum { KIND_NONE, KIND_TSV, KIND_FILE };
 
 struct gf_labels {
 	khash_t(label) *h;   /* record id or input path -> label; keys owned */
+	khash_t(taxon) *tax; /* class name -> taxon; keys are the interned names */
 	char **names;        /* class names, kept sorted */
 	int n_names;
 	char **files;        /* TSV paths read */
@@ -31,7 +44,8 @@ struct gf_labels {
 gf_labels_t *gf_labels_new(void)
 {
 	gf_labels_t *lab = calloc(1, sizeof *lab);
-	if (lab && !(lab->h = kh_init(label))) {
+	if (lab && (!(lab->h = kh_init(label)) || !(lab->tax = kh_init(taxon)))) {
+		if (lab->h) kh_destroy(label, lab->h);
 		free(lab);
 		return NULL;
 	}
@@ -44,6 +58,7 @@ void gf_labels_free(gf_labels_t *lab)
 	for (khint_t k = kh_begin(lab->h); k != kh_end(lab->h); k++)
 		if (kh_exist(lab->h, k)) free((char *)kh_key(lab->h, k));
 	kh_destroy(label, lab->h);
+	kh_destroy(taxon, lab->tax);
 	for (int i = 0; i < lab->n_names; i++) free(lab->names[i]);
 	for (int i = 0; i < lab->n_files; i++) free(lab->files[i]);
 	free(lab->names);
@@ -177,6 +192,64 @@ static int is_header(const char *id, const char *cls)
 	return in_list(id, ids) && in_list(cls, classes);
 }
 
+int gf_labels_parse_taxon(const char *s, uint32_t *taxid, char *rank, size_t ranklen)
+{
+	char num[16];
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	if (n >= sizeof num) return -1;
+	memcpy(num, s, n);
+	num[n] = 0;
+	if (gf_tax_parse_id(num, taxid)) return -1;
+	const char *r = colon ? colon + 1 : "";
+	if (colon && !*r) return -1;
+	for (const char *p = r; *p; p++)
+		if (!isalpha((unsigned char)*p) && *p != ' ' && *p != '_' && *p != '-') return -1;
+	if (strlen(r) >= ranklen) return -1;
+	strcpy(rank, r);
+	return 0;
+}
+
+/* Records that class cls (a class already) is taxon spec (TAXID[:RANK]); where names the
+ * place for messages ("FILE:LINE" or "--class SPEC"). 0, or -1 with a
+ * message: malformed, or another taxon given for the class before. */
+static int add_taxon(gf_labels_t *lab, const char *cls, const char *spec, const char *file, long line,
+                     const char *where, char *err, size_t errlen)
+{
+	taxon_t t = { 0, "", file, line };
+	if (gf_labels_parse_taxon(spec, &t.taxid, t.rank, sizeof t.rank)) {
+		snprintf(err, errlen, "%s: taxon '%s' of class '%s': expects TAXID or TAXID:RANK (an NCBI taxid, e.g. 562 or "
+		         "561:genus)", where, spec, cls);
+		return -1;
+	}
+	int c = gf_labels_class_id(lab, cls); /* added by add_label before */
+	const char *name = c >= 0 ? lab->names[c] : NULL;
+	int absent;
+	khint_t it = name ? kh_put(taxon, lab->tax, name, &absent) : 0;
+	if (!name || absent < 0) {
+		snprintf(err, errlen, "%s: out of memory", where);
+		return -1;
+	}
+	if (absent) {
+		kh_val(lab->tax, it) = t;
+		return 0;
+	}
+	const taxon_t *o = &kh_val(lab->tax, it);
+	if (o->taxid == t.taxid && !strcmp(o->rank, t.rank)) return 0;
+	if (o->file) snprintf(err, errlen, "%s: class '%s' is taxon %s here, %u%s%s at %s:%ld", where, cls, spec, o->taxid,
+	                      *o->rank ? ":" : "", o->rank, o->file, o->line);
+	else snprintf(err, errlen, "%s: class '%s' was given taxon %u%s%s before", where, cls, o->taxid, *o->rank ? ":" : "",
+	              o->rank);
+	return -1;
+}
+
+/* A header's third column that holds taxa. */
+static int is_taxon_header(const char *col)
+{
+	static const char *const names[] = { "taxid", "tax_id", "taxon_id", "taxonomy_id", "ncbi_taxid", NULL };
+	return in_list(col, names);
+}
+
 /* Spreadsheet programs save text with a byte-order mark: a UTF-8 one is
  * dropped (else the first id would never match), UTF-16/32 are refused
  * (every other byte would be a NUL). */
@@ -218,7 +291,7 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
 	size_t cap = 0;
 	ssize_t len;
 	long lineno = 0, n_data = 0, n_added = 0;
-	int rc = 0;
+	int rc = 0, taxa = -1; /* third column: -1 taxa when it starts with a digit, 1 taxa (header), 0 ignored */
 	while (rc == 0 && (len = getline(&line, &cap, fp)) >= 0) {
 		lineno++;
 		if (lineno == 1 && (rc = skip_bom(path, &line, &len, err, errlen))) break;
@@ -234,16 +307,21 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
 		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
 		if (len == 0 || line[0] == '#') continue;
-		char *tab = strchr(line, '\t'), *cls = tab ? tab + 1 : NULL;
+		char *tab = strchr(line, '\t'), *cls = tab ? tab + 1 : NULL, *third = NULL;
 		if (cls) {
 			*tab = 0;
 			char *end = strchr(cls, '\t');
-			if (end) *end = 0;
+			if (end) {
+				*end = 0;
+				third = end + 1;
+				if ((end = strchr(third, '\t'))) *end = 0;
+			}
 		}
 		if (!cls || !*cls) {
 			snprintf(err, errlen, "%s:%ld: no class column (expected record_id<TAB>class)", path, lineno);
 			rc = -1;
 		} else if (n_data++ == 0 && is_header(line, cls)) {
+			taxa = third && is_taxon_header(third);
 			continue;
 		} else if (!*line) {
 			snprintf(err, errlen, "%s:%ld: empty record id", path, lineno);
@@ -262,6 +340,11 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
 				snprintf(err, errlen, "%s:%ld: out of memory", path, lineno);
 			rc = r ? -1 : 0;
 			n_added++;
+			if (rc == 0 && third && *third && (taxa == 1 || (taxa < 0 && isdigit((unsigned char)*third)))) {
+				char where[64 + 4096];
+				snprintf(where, sizeof where, "%s:%ld", path, lineno);
+				rc = add_taxon(lab, cls, third, file, lineno, where, err, errlen);
+			}
 		}
 	}
 	if (rc == 0 && ferror(fp)) {
@@ -286,11 +369,20 @@ int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t err
 	}
 	if (set_kind(lab, KIND_FILE, err, errlen)) return -1;
 	char *name = strndup(spec, eq - spec), why[128];
+	/* NAME:TAXID or NAME:TAXID:RANK: the taxon starts at the first ':' followed by a digit */
+	char *taxon = name;
+	while (taxon && (taxon = strchr(taxon, ':')) && !isdigit((unsigned char)taxon[1])) taxon++;
+	if (taxon) *taxon++ = 0;
 	label_t *old = NULL;
 	int r = name ? add_label(lab, eq + 1, name, NULL, 0, &old, why, sizeof why) : -1;
 	if (r == -2) snprintf(err, errlen, "--class %s: class '%s' %s", spec, name, why);
 	else if (r == 1) snprintf(err, errlen, "--class %s: %s already has class '%s'", spec, eq + 1, old->cls);
 	else if (r < 0) snprintf(err, errlen, "--class %s: out of memory", spec);
+	if (r == 0 && taxon) {
+		char where[64 + 4096];
+		snprintf(where, sizeof where, "--class %s", spec);
+		r = add_taxon(lab, name, taxon, NULL, 0, where, err, errlen);
+	}
 	free(name);
 	return r ? -1 : 0;
 }
@@ -308,6 +400,16 @@ int gf_labels_n_classes(const gf_labels_t *lab)
 const char *gf_labels_class_name(const gf_labels_t *lab, int c)
 {
 	return c >= 0 && c < lab->n_names ? lab->names[c] : NULL;
+}
+
+int gf_labels_class_taxon(const gf_labels_t *lab, int c, uint32_t *taxid, const char **rank)
+{
+	const char *name = gf_labels_class_name(lab, c);
+	khint_t it = name ? kh_get(taxon, lab->tax, name) : kh_end(lab->tax);
+	if (it == kh_end(lab->tax)) return 0;
+	*taxid = kh_val(lab->tax, it).taxid;
+	*rank = kh_val(lab->tax, it).rank;
+	return 1;
 }
 
 int gf_labels_lookup(gf_labels_t *lab, const char *path, const char *id)

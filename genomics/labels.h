@@ -1,15 +1,21 @@
 /* Class labels of records, from either
- *  - a TSV file: `record_id<TAB>class` per line; '#' lines and blank lines
- *    are skipped; a first line whose columns are named (id/record/name/...
- *    then class/label/species/...) is a header; further columns are ignored;
- *    ids are taken whole, '|' included; or
- *  - one class per input file: `--class NAME=FILE` (every record of FILE).
+ *  - a TSV file: `record_id<TAB>class[<TAB>taxon]` per line; '#' lines and
+ *    blank lines are skipped; a first line whose columns are named
+ *    (id/record/name/... then class/label/species/...) is a header; ids are
+ *    taken whole, '|' included. The optional third column is the class's
+ *    NCBI taxon, TAXID or TAXID:RANK (562, 561:genus), when a header names
+ *    it taxid (tax_id, taxon_id, ...) or, without a header, when it starts
+ *    with a digit; other third columns and further columns are ignored; or
+ *  - one class per input file: `--class NAME[:TAXID[:RANK]]=FILE` (every
+ *    record of FILE; the taxon starts at the first ':' followed by a digit).
+ * A class has at most one taxon: two different ones are an error.
  * Class ids are stable: the class names sorted in strcmp order, numbered
  * from 0. Errors are one line naming the file and line. */
 #ifndef GF_LABELS_H
 #define GF_LABELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct gf_labels gf_labels_t;
 
@@ -40,6 +46,14 @@ int gf_labels_read_tsv(gf_labels_t *lab, const char *path, char *err, size_t err
  * with a message (malformed, FILE given twice, a bad class name). TSV labels and file classes
  * do not mix: -1 on the second kind. */
 int gf_labels_add_file(gf_labels_t *lab, const char *spec, char *err, size_t errlen);
+
+/* A class's taxon, if one was given: 1 with *taxid and *rank (the rank as
+ * written, "" when none), else 0. */
+int gf_labels_class_taxon(const gf_labels_t *lab, int c, uint32_t *taxid, const char **rank);
+
+/* TAXID or TAXID:RANK (RANK: letters, spaces, '_' or '-', shorter than
+ * ranklen) into *taxid and rank ("" without). 0, or -1 when malformed. */
+int gf_labels_parse_taxon(const char *s, uint32_t *taxid, char *rank, size_t ranklen);
 
 /* The i-th labels TSV read (from 0), NULL past the last: the files a
  * command reads, for its same-file guard. */

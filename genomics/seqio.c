@@ -110,6 +110,11 @@ const char *gf_format_name(gf_format_t f)
 gf_format_t gf_seqio_format(const gf_reader_t *r) { return r->fmt; }
 uint64_t gf_seqio_count(const gf_reader_t *r) { return r->count; }
 
+const bam1_t *gf_seqio_alignment(const gf_reader_t *r)
+{
+	return r->hts && r->count ? r->b : NULL;
+}
+
 /* Writes "path: message" into err, marks the reader failed, returns -1. */
 static int fail(gf_reader_t *r, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -488,6 +493,8 @@ static int open_faidx(gf_reader_t *r, const htsFormat *fmt, char *err, size_t er
 	    (size_t)snprintf(gzi, sizeof gzi, "%s.gzi", r->path) >= sizeof gzi)
 		return fail(r, err, errlen, "the name is too long for its index");
 	if (stat(r->path, &st) != 0) return fail(r, err, errlen, "cannot open: %s", strerror(errno));
+	/* its index would go beside it: /dev/stdin.fai */
+	if (!S_ISREG(st.st_mode)) return fail(r, err, errlen, "regions need an indexed file, not a pipe or device");
 	int missing = access(fai, F_OK) != 0 || (bgz && access(gzi, F_OK) != 0);
 	int stale = !missing && (older(fai, &st) || (bgz && older(gzi, &st)));
 	if (missing || stale) {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <htslib/sam.h>
+
 /* Room for one error line of this module (a path, a record name, a reason). */
 #define GF_SEQIO_ERRLEN 1024
 
@@ -62,6 +64,9 @@ int gf_seqio_read(gf_reader_t *r, gf_record_t *rec, char *err, size_t errlen);
 
 gf_format_t gf_seqio_format(const gf_reader_t *r);
 const char *gf_format_name(gf_format_t f);
+/* SAM/BAM/CRAM: the alignment the last gf_seqio_read returned (as stored,
+ * valid until the next read); NULL for FASTA/FASTQ or before a record. */
+const bam1_t *gf_seqio_alignment(const gf_reader_t *r);
 /* Records read so far (after the filters). */
 uint64_t gf_seqio_count(const gf_reader_t *r);
 void gf_seqio_close(gf_reader_t *r);

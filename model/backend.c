@@ -5,11 +5,18 @@
 
 #include "model/backend.h"
 
-/* The GPU index of "cuda" (0) or "cuda:N"; -1 when spec is neither. */
+static int default_gpu;
+
+void rf_backend_set_default_gpu(int device)
+{
+	default_gpu = device < 0 ? 0 : device;
+}
+
+/* The GPU index of "cuda" (the default GPU) or "cuda:N"; -1 when spec is neither. */
 static int cuda_index(const char *spec)
 {
 	if (strncmp(spec, "cuda", 4)) return -1;
-	if (!spec[4]) return 0;
+	if (!spec[4]) return default_gpu;
 	if (spec[4] != ':' || spec[5] < '0' || spec[5] > '9') return -1;
 	char *end;
 	long n = strtol(spec + 5, &end, 10);
@@ -46,7 +53,7 @@ const rf_backend_t *rf_device_backend(const char *spec, char *note, size_t notel
 	if (strcmp(spec, "auto")) return rf_backend_get(spec, err, errlen);
 #ifdef RF_CUDA
 	char why[512];
-	const rf_backend_t *be = rf_backend_cuda(0, why, sizeof why);
+	const rf_backend_t *be = rf_backend_cuda(default_gpu, why, sizeof why);
 	if (be) return be;
 	snprintf(note, notelen, "--device auto: no usable GPU (%s); using cpu", why);
 #endif

@@ -159,11 +159,22 @@ typedef struct rf_backend {
 	 * p -= lr * (m/bc1 / (sqrt(v/bc2) + eps) + wd p), bc = 1 - beta^step. */
 	void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr,
 	              float b1, float b2, float eps, float wd, float bc1, float bc2);
+
+	/* Bytes this process can still allocate on the backend (free) and its
+	 * capacity (total). cuda: cudaMemGetInfo of the device in use. cpu: the
+	 * least of MemAvailable, the room under the cgroup's memory.max and
+	 * under RLIMIT_AS / RLIMIT_DATA, and MemTotal; SIZE_MAX where unknown. */
+	void (*mem_info)(size_t *free_bytes, size_t *total_bytes);
 } rf_backend_t;
 
 /* The backend registry, and the --device values every command takes:
- * "cpu", "cuda" (GPU 0), "cuda:N" (GPU N of the CUDA devices) and "auto"
- * (cuda when a GPU is usable, else cpu). */
+ * "cpu", "cuda" (the default GPU: 0, or what rf_backend_set_default_gpu
+ * set), "cuda:N" (GPU N of the CUDA devices) and "auto" (cuda when a GPU
+ * is usable, else cpu). */
+
+/* The GPU that "cuda" and "auto" take (src/gpu.c: the one of the
+ * process's local rank, so ranks sharing a node take different GPUs). */
+void rf_backend_set_default_gpu(int device);
 
 /* The backend of a device value other than auto; NULL with a message in
  * err (built without CUDA, no usable GPU, N beyond the device count). */
@@ -185,7 +196,8 @@ void rf_cpu_set_threads(int n);
 #ifdef RF_CUDA
 /* The CUDA backend on GPU device (cudaSetDevice); one GPU per process: a
  * second call must name the same device. NULL with a message when no usable
- * GPU is found or device is beyond the count. */
+ * GPU is found, device is beyond the count, or the binary has no code for
+ * the GPU (model/gpuarch.h). */
 const rf_backend_t *rf_backend_cuda(int device, char *err, size_t errlen);
 /* The CUDA op table without starting a GPU (its host-side capability
  * checks run anywhere; its ops need rf_backend_cuda first). */

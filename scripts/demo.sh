@@ -2,7 +2,9 @@
 # `make demo`: classifies contigs of four bacterial strains that the bundled
 # model never saw in training (data/examples/, from ragout-examples) with
 # data/models/example.gfm on the CPU, then prints the first rows of the
-# table, the per-class report and the accuracy against the truth labels.
+# table, the per-class report and the accuracy against the truth labels;
+# then 200 lambda phage reads, a genome of none of the model's classes,
+# which it should call 'unclassified' (and says why, per read).
 set -e
 cd "$(dirname "$0")/.."
 GF=${GF:-./genoformer}
@@ -24,15 +26,16 @@ table() {
 }
 
 echo "== The model ($MODEL)"
-"$GF" info "$MODEL" | grep -E '^(task|tokenizer\.|window|config\.(d_model|n_layers|layers)|class\.|parameters|train\.steps|created)'
+"$GF" info "$MODEL" | grep -E '^(task|tokenizer\.|window|config\.(d_model|n_layers|layers)|class\.|parameters|openset\.(min_prob|target_precision|background|min_length)|train\.steps|created)'
 echo
 n=$(gzip -dc $EX/contigs.fa.gz | grep -c '>')
 bp=$(gzip -dc $EX/contigs.fa.gz | grep -v '>' | tr -d '\n' | wc -c)
 echo "== Classifying $n contigs ($bp bp) of held-out strains on the CPU ($THREADS threads)"
 "$GF" classify -m "$MODEL" --device cpu -t "$THREADS" --report "$T/report.tsv" -o "$T/classify.tsv" $EX/contigs.fa.gz
 echo
-echo "== First rows of the table (id, length, predicted, probability, then each class's probability)"
-head -n 9 "$T/classify.tsv" >"$T/head.tsv"
+echo "== First rows of the table (id, length, predicted, probability, each class's probability, reason)"
+head -n 1 "$T/classify.tsv"   # the #genoformer line: version, model, the model file's CRC32
+sed -n 2,10p "$T/classify.tsv" >"$T/head.tsv"
 table "$T/head.tsv"
 echo
 echo "== Report (class, records, percent, mean probability)"
@@ -41,3 +44,10 @@ echo
 echo "== Against the truth ($EX/truth.tsv)"
 "$GF" eval -q --predictions "$T/classify.tsv" --labels $EX/truth.tsv >"$T/eval.tsv"
 table "$T/eval.tsv"
+echo
+echo "== Out-of-class: 200 lambda phage reads ($EX/lambda-reads.fq.gz), a genome of none of the classes"
+"$GF" classify -q -m "$MODEL" --device cpu -t "$THREADS" --report "$T/lambda.tsv" -o "$T/lambda-calls.tsv" \
+	$EX/lambda-reads.fq.gz
+table "$T/lambda.tsv"
+awk -F'\t' '/^#/ { next } ++row > 1 { n++; u += $3 == "unclassified" }
+	END { printf "%d of %d lambda reads unclassified (%.1f%%)\n", u, n, 100 * u / n }' "$T/lambda-calls.tsv"

@@ -3,11 +3,30 @@
 # there; as root it installs what is missing (saying what); otherwise it
 # prints the apt-get line to run and fails.
 set -e
-PKGS="gcc make pkg-config libhts-dev zlib1g-dev check libopenblas-dev samtools tabix python3-torch python3-numpy gnuplot-nox valgrind"
-# `install-deps.sh fuzz` (make fuzz) adds clang with libFuzzer and OpenMP;
-# `make check` does not need them.
-[ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
-[ -n "$GF_EXTRA_DEPS" ] && PKGS="$PKGS $GF_EXTRA_DEPS"
+# Purposes, any number of them (none: build):
+#   build  what building and running genoformer needs (make, make demo)
+#   test   make check: Check, samtools/tabix, PyTorch for the reference
+#          tests, valgrind, MultiQC for the Kraken-report test
+#   plot   scripts/plot-metrics (gnuplot)
+#   bench  make bench: test's and plot's
+#   fuzz   make fuzz: clang with libFuzzer and OpenMP
+#   mpi    make MPI=1: OpenMPI
+# GF_EXTRA_DEPS adds more packages.
+BUILD_PKGS="gcc make pkg-config libhts-dev zlib1g-dev libopenblas-dev"
+PKGS=$BUILD_PKGS
+[ $# -gt 0 ] || set -- build
+for purpose in "$@"; do
+  case $purpose in
+  build | demo) ;;
+  test) PKGS="$PKGS check samtools tabix python3-torch python3-numpy valgrind multiqc" ;;
+  plot) PKGS="$PKGS gnuplot-nox" ;;
+  bench) PKGS="$PKGS check samtools tabix python3-torch python3-numpy gnuplot-nox" ;;
+  fuzz) PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev" ;;
+  mpi) PKGS="$PKGS libopenmpi-dev openmpi-bin" ;;
+  *) echo "[install-deps] unknown purpose '$purpose' (build, test, plot, bench, fuzz, mpi)" >&2; exit 2 ;;
+  esac
+done
+[ -n "${GF_EXTRA_DEPS:-}" ] && PKGS="$PKGS $GF_EXTRA_DEPS"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

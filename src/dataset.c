@@ -151,9 +151,7 @@ static uint64_t fnv_add(uint64_t h, unsigned char c)
 	return (h ^ c) * 0x100000001b3ull;
 }
 
-/* Hash of a record's bases, letter case aside, the same for the reverse
- * complement (the smaller of the two strands' hashes). */
-static uint64_t strand_free_hash(const char *s, size_t n)
+uint64_t gf_dataset_bases_hash(const char *s, size_t n)
 {
 	uint64_t f = 0xcbf29ce484222325ull, r = f;
 	for (size_t j = 0; j < n; j++) {
@@ -194,7 +192,7 @@ int gf_dataset_duplicates(const gf_dataset_t *ds, gf_ds_dups_t *d)
 	memset(d, 0, sizeof *d);
 	ds_hash_t *h = malloc((ds->n + 1) * sizeof *h);
 	if (!h) return -1;
-	for (size_t i = 0; i < ds->n; i++) h[i] = (ds_hash_t){ strand_free_hash(ds->rec[i].seq, ds->rec[i].len), i };
+	for (size_t i = 0; i < ds->n; i++) h[i] = (ds_hash_t){ gf_dataset_bases_hash(ds->rec[i].seq, ds->rec[i].len), i };
 	qsort(h, ds->n, sizeof *h, by_hash);
 	for (size_t x = 0; x < ds->n; x++)
 		for (size_t y = x + 1; y < ds->n && h[y].h == h[x].h; y++) {

@@ -84,6 +84,10 @@ typedef struct {
 	uint64_t bases[2];
 	int rc[2];
 } gf_ds_dups_t;
+/* Hash of a record's bases, letter case aside, the same for the reverse
+ * complement (the smaller of the two strands' hashes): equal for records
+ * that gf_dataset_duplicates would call the same. */
+uint64_t gf_dataset_bases_hash(const char *s, size_t n);
 int gf_dataset_duplicates(const gf_dataset_t *ds, gf_ds_dups_t *d);
 
 /* The checks a training run makes after gf_dataset_finish, with messages

@@ -14,6 +14,7 @@
 #include "src/log.h"
 
 static int dist_rank = 0, dist_size = 1;
+static int dist_local_rank = -1; /* among the ranks of this node; -1 without MPI */
 static int dist_started;      /* MPI_Init was called by us */
 static float *dist_host;      /* staging buffer for model parameters / gradients */
 static size_t dist_host_n;
@@ -50,35 +51,16 @@ static int launched_by_mpi(void)
 /* MPI counts are ints: large buffers go in pieces of at most 2^30 elements. */
 enum { DIST_CHUNK = 1 << 30 };
 
-/* One GPU per rank among the ranks of this node. */
-static void bind_gpu(void)
+/* This rank's place among the ranks sharing its node (src/gpu.c gives
+ * each its GPU from it). */
+static void find_local_rank(void)
 {
 	MPI_Comm node;
-	int local, local_n;
-	char v[256];
 	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, dist_rank, MPI_INFO_NULL, &node);
-	MPI_Comm_rank(node, &local);
-	MPI_Comm_size(node, &local_n);
+	MPI_Comm_rank(node, &dist_local_rank);
 	MPI_Comm_free(&node);
-	if (local_n < 2) return;
-	gf_dist_gpu_for_rank(getenv("CUDA_VISIBLE_DEVICES"), local, v, sizeof v);
-	setenv("CUDA_VISIBLE_DEVICES", v, 1);
 }
 #endif
-
-void gf_dist_gpu_for_rank(const char *visible, int local_rank, char *out, size_t len)
-{
-	int n = 1;
-	if (!visible || !*visible) {
-		snprintf(out, len, "%d", local_rank);
-		return;
-	}
-	for (const char *c = visible; *c; c++) n += *c == ',';
-	const char *p = visible;
-	for (int i = local_rank % n; i > 0; i--) p = strchr(p, ',') + 1;
-	size_t k = strcspn(p, ",");
-	snprintf(out, len, "%.*s", (int)k, p);
-}
 
 int gf_dist_init(int *argc, char ***argv)
 {
@@ -93,7 +75,7 @@ int gf_dist_init(int *argc, char ***argv)
 	if (inited) {
 		MPI_Comm_rank(MPI_COMM_WORLD, &dist_rank);
 		MPI_Comm_size(MPI_COMM_WORLD, &dist_size);
-		if (dist_started && dist_size > 1) bind_gpu();
+		if (dist_started && dist_size > 1) find_local_rank();
 	}
 #else
 	(void)argc, (void)argv;
@@ -117,9 +99,11 @@ void gf_dist_finalize(void)
 	dist_started = 0;
 	dist_rank = 0;
 	dist_size = 1;
+	dist_local_rank = -1;
 }
 
 int gf_dist_rank(void) { return dist_rank; }
+int gf_dist_local_rank(void) { return dist_local_rank; }
 int gf_dist_size(void) { return dist_size; }
 
 void gf_dist_allreduce_mean(float *buf, size_t n)

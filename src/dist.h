@@ -15,15 +15,16 @@
 #include "model/reformer.h"
 
 /* Starts MPI when launched by an MPI launcher; argc/argv may be NULL. Safe
- * to call more than once. Returns the number of ranks. When several ranks
- * share a node, each gets its own GPU: CUDA_VISIBLE_DEVICES is set as
- * gf_dist_gpu_for_rank says (before any CUDA call, which reads it once). */
+ * to call more than once. Returns the number of ranks. */
 int gf_dist_init(int *argc, char ***argv);
 /* Ends MPI (after a barrier) when it was started; safe to call more than once. */
 void gf_dist_finalize(void);
 
 int gf_dist_rank(void);
 int gf_dist_size(void);
+/* Rank among the ranks on this node (MPI_COMM_TYPE_SHARED) when MPI runs
+ * with several ranks; -1 otherwise (src/gpu.c then asks the launcher). */
+int gf_dist_local_rank(void);
 /* 1 when built with MPI support. */
 int gf_dist_has_mpi(void);
 
@@ -45,13 +46,6 @@ _Noreturn void gf_dist_abort(int code, const char *fmt, ...) __attribute__((form
  * on any backend. Nothing to do with one rank. */
 void gf_dist_sync_params(rf_model_t *m);
 void gf_dist_average_grads(rf_model_t *m);
-
-/* The CUDA_VISIBLE_DEVICES value giving the node's local_rank-th rank its
- * own GPU among those visible: entry local_rank % n of visible (a
- * comma-separated list of n devices), or local_rank itself when visible is
- * NULL or empty (all devices visible). One entry is kept as it is (the
- * scheduler already bound one GPU to the task). */
-void gf_dist_gpu_for_rank(const char *visible, int local_rank, char *out, size_t len);
 
 /* Seconds spent in gf_dist_average_grads so far (the benchmark's
  * all-reduce share of a step). */

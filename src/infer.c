@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "genomics/kmer.h"
+#include "genomics/mates.h"
 #include "genomics/window.h"
 #include "model/backend.h"
 #include "model/util.h"
@@ -52,7 +53,10 @@ static const gf_opt_t infer_opts[] = {
 	[GF_INF_PER_WINDOW] = { 0, "per-window", GF_OPT_SET, INF(per_window),
 	                        .help = "also one row per window of the model's length", .dflt = "off" },
 	[GF_INF_MIN_PROB] = { 0, "min-prob", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT",
-	                      "'unclassified' when the top class probability is below this" },
+	                      "'unclassified' when the top class probability is below this",
+	                      .dflt = "the model's thresholds (genoformer info), else 0" },
+	[GF_INF_CONFIDENCE] = { 0, "confidence", GF_OPT_FLOAT, INF(min_prob), 0, 1, "FLOAT", "the same as --min-prob",
+	                        .dflt = "the model's" },
 	[GF_INF_NO_KMER_HEAD] = { 0, "no-kmer-head", GF_OPT_SET, INF(no_kmer_head), .dflt = "the head when present",
 	                          .help = "the Reformer alone, without the model's k-mer head" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
@@ -75,7 +79,13 @@ int gf_infer_cli_init(gf_infer_cli_t *c, int argc)
 	gf_compute_init(&c->compute);
 	c->compute.batch = 16;
 	c->shard_n = 1;
+	gf_lowinfo_opts_init(&c->low);
 	return gf_input_init(&c->in, argc);
+}
+
+float gf_infer_min_prob(const gf_infer_cli_t *c)
+{
+	return c->given & (GF_OPT_BIT(GF_INF_MIN_PROB) | GF_OPT_BIT(GF_INF_CONFIDENCE)) ? c->min_prob : -1.0f;
 }
 
 void gf_infer_cli_free(gf_infer_cli_t *c)
@@ -163,15 +173,18 @@ void gf_infer_log_stats(const gf_infer_stats_t *st)
 	        (unsigned long long)st->tokens, t, gf_fmt_si(t > 0 ? st->bases / t : 0.0, "bp/s", r, sizeof r));
 }
 
-/* A record whose windows are in flight. */
+/* A record (or a pair of mates) whose windows are in flight. */
 typedef struct {
 	gf_infer_rec_t r;
-	char *path, *name;
+	char *path, *name, *mate_name[2];
 	size_t done;          /* windows with a result */
 	int *win_real;        /* real tokens per window (weights) */
 	float *out, *win_out;
 	int64_t *win_beg, *win_end;
-	char *seq;            /* the bases, kept for the k-mer head */
+	char *seq[2], *qual[2];  /* with keep_reads */
+	bam1_t *aln[2];
+	char *kh_seq;         /* the bases (a pair's mates joined by one N), kept for the k-mer head */
+	size_t kh_len;
 } pending_t;
 
 /* The windows of one rung of the length ladder waiting for a forward pass:
@@ -212,7 +225,13 @@ static void pending_free(pending_t *p)
 	free(p->win_out);
 	free(p->win_beg);
 	free(p->win_end);
-	free(p->seq);
+	for (int i = 0; i < 2; i++) {
+		free(p->mate_name[i]);
+		free(p->seq[i]);
+		free(p->qual[i]);
+		if (p->aln[i]) bam_destroy1(p->aln[i]);
+	}
+	free(p->kh_seq);
 	free(p);
 }
 
@@ -296,7 +315,7 @@ static void finish_record(infer_t *in, pending_t *p)
 		for (size_t w = 0; w < p->r.n_windows; w++) s += (double)p->win_real[w] * p->win_out[w * W + j];
 		p->out[j] = (float)(s / (double)p->r.tokens);
 	}
-	if (in->kh) gf_kh_classify(in->kh, p->seq, p->r.len, p->out, gf_kh_key(p->name), p->out);
+	if (in->kh) gf_kh_classify(in->kh, p->kh_seq, p->kh_len, p->out, gf_kh_key(p->name), p->out);
 	p->r.out = p->out;
 }
 
@@ -323,15 +342,16 @@ static int flush_all(infer_t *in, char *err, size_t errlen)
 	return emit_done(in, err, errlen);
 }
 
-/* Queues window w of p's record (bases seq) on its rung. */
-static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_t w, char *err, size_t errlen)
+/* Queues window w of rec, the slot-th window of p, on its rung. */
+static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_t w, size_t slot, char *err,
+                        size_t errlen)
 {
 	const gf_modelfile_t *mf = in->mf;
 	gf_window_t *win = &in->win;
 	gf_window_get(win, rec->seq, rec->len, mf->k, mf->stride, 0, p->r.index, rec->beg, w);
-	p->win_real[w] = win->n_real;
-	p->win_beg[w] = win->beg;
-	p->win_end[w] = win->end;
+	p->win_real[slot] = win->n_real;
+	p->win_beg[slot] = win->beg;
+	p->win_end[slot] = win->end;
 	rung_t *g = in->rung;
 	while (g->len < win->n_real) g++;
 	for (int r = 0; r < in->rows_per_win; r++) {
@@ -343,40 +363,100 @@ static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_
 		if (r) gf_kmer_revcomp_tokens(t, win->n_real, mf->k, t);
 	}
 	g->rec[g->n] = p;
-	g->win[g->n] = w;
+	g->win[g->n] = slot;
 	if (++g->n == in->c->compute.batch) return run_rung(in, g, err, errlen);
 	return 0;
 }
 
-static pending_t *pending_new(const char *path, const gf_record_t *rec, uint64_t index, size_t nw, size_t tokens, int W)
+/* The reads of a record: one, or the two mates of a pair. */
+typedef struct {
+	const gf_record_t *rec[2];
+	const bam1_t *aln[2];
+	int n;
+} reads_t;
+
+static pending_t *pending_new(const char *path, const char *name, const reads_t *rd, uint64_t index, size_t nw,
+                              size_t tokens, int W)
 {
 	pending_t *p = calloc(1, sizeof *p);
 	if (!p) return NULL;
 	size_t n = nw ? nw : 1;
-	p->path = strdup(path);
-	p->name = strdup(rec->name);
+	int ok = (p->path = strdup(path)) && (p->name = strdup(name));
+	for (int i = 0; ok && i < rd->n; i++) ok = (p->mate_name[i] = strdup(rd->rec[i]->name)) != NULL;
 	p->win_real = malloc(n * sizeof *p->win_real);
 	p->out = malloc((size_t)W * sizeof *p->out);
 	p->win_out = malloc(n * W * sizeof *p->win_out);
 	p->win_beg = malloc(n * sizeof *p->win_beg);
 	p->win_end = malloc(n * sizeof *p->win_end);
-	if (!p->path || !p->name || !p->win_real || !p->out || !p->win_out || !p->win_beg || !p->win_end) {
+	if (!ok || !p->win_real || !p->out || !p->win_out || !p->win_beg || !p->win_end) {
 		pending_free(p);
 		return NULL;
 	}
-	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .len = rec->len, .beg = rec->beg, .index = index,
+	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .beg = rd->n == 1 ? rd->rec[0]->beg : 0, .index = index,
 		                     .n_windows = nw, .tokens = tokens, .win_out = p->win_out,
-		                     .win_beg = p->win_beg, .win_end = p->win_end };
+		                     .win_beg = p->win_beg, .win_end = p->win_end, .n_mates = rd->n };
+	for (int i = 0; i < rd->n; i++) {
+		p->r.mate_name[i] = p->mate_name[i];
+		p->r.mate_len[i] = rd->rec[i]->len;
+		p->r.len += rd->rec[i]->len;
+	}
 	return p;
 }
 
-/* Queues every window of one record; runs batches as they fill and, when
- * too many records wait on part-filled rungs, every rung. */
-static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uint64_t index, char *err, size_t errlen)
+/* With keep_reads: copies of the reads' bases, qualities and alignments. */
+static int keep_reads(pending_t *p, const reads_t *rd, int keep)
+{
+	for (int i = 0; i < rd->n; i++) {
+		const gf_record_t *rec = rd->rec[i];
+		if (!(p->seq[i] = strdup(rec->seq)) || (rec->qual && !(p->qual[i] = strdup(rec->qual)))) return -1;
+		if (keep > 1 && rd->aln[i] && !(p->aln[i] = bam_dup1(rd->aln[i]))) return -1;
+		p->r.seq[i] = p->seq[i];
+		p->r.qual[i] = p->qual[i];
+		p->r.aln[i] = p->aln[i];
+	}
+	return 0;
+}
+
+/* The bases the k-mer head reads: the record's, or a pair's mates joined
+ * by an N (no k-mer spans the two). */
+static int keep_kh_seq(pending_t *p, const reads_t *rd)
+{
+	size_t n = rd->rec[0]->len + (rd->n > 1 ? 1 + rd->rec[1]->len : 0);
+	if (!(p->kh_seq = malloc(n + 1))) return -1;
+	memcpy(p->kh_seq, rd->rec[0]->seq, rd->rec[0]->len);
+	if (rd->n > 1) {
+		p->kh_seq[rd->rec[0]->len] = 'N';
+		memcpy(p->kh_seq + rd->rec[0]->len + 1, rd->rec[1]->seq, rd->rec[1]->len);
+	}
+	p->kh_seq[n] = 0;
+	p->kh_len = n;
+	return 0;
+}
+
+/* Queues every window of one record (or pair); runs batches as they fill
+ * and, when too many records wait on part-filled rungs, every rung. */
+/* A record's low-information reason; a pair's is its first mate's when
+ * both mates have one (a pair with one informative mate is judged). */
+static int lowinfo(const reads_t *rd, const gf_lowinfo_opts_t *o)
+{
+	int low = 0;
+	for (int i = 0; i < rd->n; i++) {
+		int l = gf_lowinfo_check(rd->rec[i]->seq, rd->rec[i]->len, o);
+		if (!l) return 0;
+		if (!low) low = l;
+	}
+	return low;
+}
+
+static int add_record(infer_t *in, const char *path, const char *name, const reads_t *rd, uint64_t index, char *err,
+                      size_t errlen)
 {
 	const gf_modelfile_t *mf = in->mf;
-	size_t m = gf_kmer_count(rec->len, mf->k, mf->stride);
-	size_t nw = gf_window_count(m, mf->window, 0);
+	size_t m[2] = { 0, 0 }, nw[2] = { 0, 0 };
+	for (int i = 0; i < rd->n; i++) {
+		m[i] = gf_kmer_count(rd->rec[i]->len, mf->k, mf->stride);
+		nw[i] = gf_window_count(m[i], mf->window, 0);
+	}
 	if (in->n_pend == in->cap_pend) {
 		size_t cap = in->cap_pend ? 2 * in->cap_pend : 64;
 		pending_t **q = realloc(in->pend, cap * sizeof *q);
@@ -384,18 +464,61 @@ static int add_record(infer_t *in, const char *path, const gf_record_t *rec, uin
 		in->pend = q;
 		in->cap_pend = cap;
 	}
-	pending_t *p = pending_new(path, rec, index, nw, m, in->width);
-	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
+	pending_t *p = pending_new(path, name, rd, index, nw[0] + nw[1], m[0] + m[1], in->width);
+	if (p && in->c->keep_reads && keep_reads(p, rd, in->c->keep_reads)) {
+		pending_free(p);
+		p = NULL;
+	}
+	if (!p) return rf_fail(err, errlen, "out of memory for record '%s'", name);
+	p->r.mate_windows = nw[0];
 	in->pend[in->n_pend++] = p;
-	if (in->kh && !(p->seq = strndup(rec->seq, rec->len))) return rf_fail(err, errlen, "out of memory for record '%s'", rec->name);
+	p->r.lowinfo = lowinfo(rd, &in->c->low);
+	if (in->kh && keep_kh_seq(p, rd)) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	in->st->records++;
-	in->st->bases += rec->len;
-	in->st->windows += nw;
-	in->st->tokens += m;
-	for (size_t w = 0; w < nw; w++)
-		if (queue_window(in, p, rec, w, err, errlen)) return -1;
+	in->st->bases += p->r.len;
+	in->st->windows += nw[0] + nw[1];
+	in->st->tokens += m[0] + m[1];
+	for (int i = 0; i < rd->n; i++)
+		for (size_t w = 0; w < nw[i]; w++)
+			if (queue_window(in, p, rd->rec[i], w, (i ? nw[0] : 0) + w, err, errlen)) return -1;
 	if (in->n_pend > in->max_pend) return flush_all(in, err, errlen);
 	return emit_done(in, err, errlen);
+}
+
+/* Whether record i over all inputs is this shard's (counted as skipped if not). */
+static int in_shard(infer_t *in, uint64_t i)
+{
+	if (i % (uint64_t)in->c->shard_n == (uint64_t)in->c->shard_i) return 1;
+	in->st->skipped++;
+	return 0;
+}
+
+/* --paired: the pairs (and single reads) of path, or of mate files path and path2. */
+static int run_mates(infer_t *in, const char *path, const char *path2, uint64_t *index, char *err, size_t errlen)
+{
+	gf_mates_t *mt = gf_mates_open(path, path2, &in->c->in.io, err, errlen);
+	if (!mt) return -1;
+	gf_record_t rec[2];
+	reads_t rd = { { &rec[0], &rec[1] }, { NULL, NULL }, 0 };
+	char name[4096];
+	int rc = 0;
+	gf_record_init(&rec[0]);
+	gf_record_init(&rec[1]);
+	while (rc == 0 && (rd.n = gf_mates_read(mt, &rec[0], &rec[1], &rd.aln[0], &rd.aln[1], err, errlen)) > 0) {
+		if (!in_shard(in, (*index)++)) continue;
+		if (rd.n == 1) snprintf(name, sizeof name, "%s", rec[0].name);
+		else gf_mates_name(rec[0].name, rec[1].name, name, sizeof name);
+		rc = add_record(in, path, name, &rd, *index - 1, err, errlen);
+		gf_progress_update(&in->progress, in->st->bases);
+	}
+	if (rc == 0 && rd.n < 0) rc = -1;
+	if (rc == 0 && gf_mates_orphans(mt))
+		gf_warn("%s: %llu paired reads had no mate next to them and were classified alone (mates must be adjacent: "
+		        "samtools collate or sort -n)", path, (unsigned long long)gf_mates_orphans(mt));
+	gf_record_free(&rec[0]);
+	gf_record_free(&rec[1]);
+	gf_mates_close(mt);
+	return rc;
 }
 
 static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, size_t errlen)
@@ -403,15 +526,13 @@ static int run_file(infer_t *in, const char *path, uint64_t *index, char *err, s
 	gf_reader_t *r = gf_seqio_open(path, &in->c->in.io, err, errlen);
 	if (!r) return -1;
 	gf_record_t rec;
+	reads_t rd = { { &rec, NULL }, { NULL, NULL }, 1 };
 	int ret, rc = 0;
 	gf_record_init(&rec);
 	while (rc == 0 && (ret = gf_seqio_read(r, &rec, err, errlen)) > 0) {
-		uint64_t i = (*index)++;
-		if (i % (uint64_t)in->c->shard_n != (uint64_t)in->c->shard_i) {
-			in->st->skipped++;
-			continue;
-		}
-		rc = add_record(in, path, &rec, i, err, errlen);
+		if (!in_shard(in, (*index)++)) continue;
+		rd.aln[0] = gf_seqio_alignment(r);
+		rc = add_record(in, path, rec.name, &rd, *index - 1, err, errlen);
 		gf_progress_update(&in->progress, in->st->bases);
 	}
 	if (rc == 0 && ret < 0) rc = -1;
@@ -431,20 +552,15 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 	in.st = st;
 	uint64_t index = 0;
 	gf_progress_start(&in.progress, 0, "bp");
-	for (int i = 0; rc == 0 && i < n_inputs; i++) rc = run_file(&in, inputs[i], &index, err, errlen);
+	if (c->paired && n_inputs == 1) rc = rc ? rc : run_mates(&in, inputs[0], NULL, &index, err, errlen);
+	else if (c->paired)
+		for (int i = 0; rc == 0 && i + 1 < n_inputs; i += 2) rc = run_mates(&in, inputs[i], inputs[i + 1], &index, err, errlen);
+	else
+		for (int i = 0; rc == 0 && i < n_inputs; i++) rc = run_file(&in, inputs[i], &index, err, errlen);
 	if (rc == 0) rc = flush_all(&in, err, errlen);
 	gf_progress_end(&in.progress);
 	infer_free(&in);
 	return rc;
-}
-
-int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top)
-{
-	*top = 0.0f;
-	if (!r->out) return -1;
-	int best = gf_softmax_argmax(r->out, n_classes, probs);
-	*top = probs[best];
-	return probs[best] < min_prob ? -1 : best;
 }
 
 int gf_infer_claim(const gf_infer_cli_t *c, const char *const *inputs, int n_inputs, const char *const *outputs,

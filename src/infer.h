@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "genomics/lowinfo.h"
 #include "genomics/seqio.h"
 #include "src/modelfile.h"
 #include "src/optgroups.h"
@@ -25,18 +26,26 @@ typedef struct {
 	uint64_t given;           /* of gf_group_infer's rows */
 	const char *model_path;
 	int rc_average, per_window;
-	float min_prob;           /* below it: unclassified */
+	float min_prob;           /* below it: unclassified (gf_infer_min_prob) */
+	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
+	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
+	int paired;               /* --paired: one input (interleaved, or SAM/BAM/CRAM by flags) or mate files R1 R2 ... */
 	gf_compute_opts_t compute;
 	gf_input_opts_t in;
 	gf_output_opts_t out;
 } gf_infer_cli_t;
 
 /* The options of classify, embed and eval that are not in a shared group:
- * -m, --rc-average, --per-window, --min-prob, --no-kmer-head, --shard. */
+ * -m, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head, --shard. */
 extern const gf_optgroup_t gf_group_infer;
-enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_NO_KMER_HEAD, GF_INF_SHARD };
+enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD,
+       GF_INF_SHARD };
+
+/* --min-prob (--confidence) when given, else -1: the model's thresholds
+ * (src/openset.h). */
+float gf_infer_min_prob(const gf_infer_cli_t *c);
 
 /* Defaults (batch 16); the regions get room for argc entries. -1 when out
  * of memory. */
@@ -63,9 +72,18 @@ typedef struct {
 	int64_t beg;              /* first base in its source (regions), else 0 */
 	uint64_t index;           /* record number over all inputs, from 0 */
 	size_t n_windows, tokens; /* windows and real tokens; 0 when len < k */
+	int lowinfo;              /* gf_lowinfo_check of its bases with the options' low */
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
+	/* With --paired a record is a pair: its windows are mate 1's, then mate
+	 * 2's (window beg/end within its mate), name is the pair's (the mates'
+	 * names without /1 and /2), len the sum of the mates' lengths. */
+	int n_mates;              /* 1, or 2 for a pair */
+	const char *mate_name[2]; /* the mates' own names */
+	size_t mate_len[2], mate_windows;  /* lengths, and windows of mate 1 */
+	const char *seq[2], *qual[2];  /* with keep_reads: the bases as read (qual NULL for FASTA) */
+	const bam1_t *aln[2];     /* with keep_reads 2: the alignments as stored (NULL for FASTA/FASTQ) */
 } gf_infer_rec_t;
 
 /* Called for each record in input order; non-zero stops the run (the
@@ -89,12 +107,6 @@ int gf_infer_run(const gf_infer_cli_t *c, gf_modelfile_t *mf, int embed, char *c
 
 /* probs = softmax(logits[0..n)); returns the index of the largest. */
 int gf_softmax_argmax(const float *logits, int n, float *probs);
-
-/* The predicted class of a classified record: probs = softmax of its
- * averaged logits (n_classes); -1 (unclassified) when it has no window or
- * its top probability is below min_prob (*top is then that probability, or
- * 0 without windows). */
-int gf_infer_predict(const gf_infer_rec_t *r, int n_classes, float min_prob, float *probs, float *top);
 
 /* The same-file guard before any work: claims the model, the CRAM
  * reference and the inputs, then the outputs (NULL: standard output). 0, or

@@ -35,6 +35,11 @@ void gf_log_init(const char *who, int argc, char *argv[])
 		n += snprintf(log_cmdline + n, sizeof log_cmdline - n, "%s%s", i ? " " : "", argv[i]);
 }
 
+const char *gf_log_cmdline(void)
+{
+	return log_cmdline;
+}
+
 /* A log line is one line whatever the names in it hold: control
  * characters (a newline, a terminal's escape sequences from a hostile
  * record or file name, C1 controls) and bytes that are not UTF-8 are
@@ -119,28 +124,52 @@ void gf_progress_start(gf_progress_t *p, uint64_t total, const char *unit)
 	p->tty = isatty(STDERR_FILENO);
 }
 
+const char *gf_fmt_rate(double per_s, const char *unit, char *buf, size_t len)
+{
+	static const char prefix[] = " kMGT";
+	if (per_s > 0 && per_s < 1) {
+		size_t n = strlen(unit);
+		snprintf(buf, len, "%.2f s/%.*s", 1.0 / per_s, (int)(n > 1 && unit[n - 1] == 's' ? n - 1 : n), unit);
+		return buf;
+	}
+	int i = 0;
+	while (per_s >= 1000 && i < 4) per_s /= 1000, i++;
+	const char *fmt = per_s < 10 ? "%.2f %.*s%s/s" : per_s < 100 ? "%.1f %.*s%s/s" : "%.0f %.*s%s/s";
+	snprintf(buf, len, fmt, per_s, i > 0, prefix + i, unit);
+	return buf;
+}
+
+const char *gf_fmt_duration(double s, char *buf, size_t len)
+{
+	long t = s > 0 ? (long)(s + 0.5) : 0;
+	if (t >= 3600) snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+	return buf;
+}
+
 void gf_progress_update(gf_progress_t *p, uint64_t done)
 {
 	double t = now();
 	if (gf_verbosity < GF_LOG_NORMAL || t - p->last < (p->tty ? 0.2 : 10.0)) return;
 	p->last = t;
-	char a[32], r[32], bar[48] = "", eta[48] = "";
+	char a[32], r[32], bar[48] = "", eta[64] = "", d[32], note[72] = "";
 	double rate = done / (t - p->t0);
 	gf_fmt_si((double)done, p->unit, a, sizeof a);
-	gf_fmt_si(rate, p->unit, r, sizeof r);
+	gf_fmt_rate(rate, p->unit, r, sizeof r);
 	if (p->total) {
-		uint64_t d = done < p->total ? done : p->total;
-		int filled = (int)(40.0 * d / p->total);
+		uint64_t n = done < p->total ? done : p->total;
+		int filled = (int)(40.0 * n / p->total);
 		for (int i = 0; i < 40; i++) bar[i] = i < filled ? '#' : '.';
 		strcpy(bar + 40, " ");
-		int left = rate > 0 ? (int)((p->total - d) / rate) : 0;
-		snprintf(eta, sizeof eta, ", %.0f%%, ETA %d:%02d", 100.0 * d / p->total, left / 60, left % 60);
+		snprintf(eta, sizeof eta, ", %.0f%%, ETA %s", 100.0 * n / p->total,
+		         rate > 0 ? gf_fmt_duration((p->total - n) / rate, d, sizeof d) : "?");
 	}
+	if (*p->note) snprintf(note, sizeof note, ", %s", p->note);
 	if (p->tty) {
-		fprintf(stderr, "\r\033[K[%s] %s%s, %s/s%s", log_who, bar, a, r, eta);
+		fprintf(stderr, "\r\033[K[%s] %s%s, %s%s%s", log_who, bar, a, r, eta, note);
 		p->drawn = 1;
 	} else {
-		fprintf(stderr, "[%s] progress: %s, %s/s%s\n", log_who, a, r, eta);
+		fprintf(stderr, "[%s] progress: %s, %s%s%s\n", log_who, a, r, eta, note);
 	}
 }
 

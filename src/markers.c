@@ -209,22 +209,24 @@ size_t gf_mk_split_records(gf_dataset_t *ds, double frac, uint64_t seed)
 	for (int c = 0; c < nc; c++) {
 		size_t n = 0;
 		for (size_t i = 0; i < ds->n; i++)
-			if (ds->n_classes <= 0 || ds->rec[i].cls == c) rk[n++] = (ranked_t){ rf_mix64(seed ^ gf_kh_key(ds->rec[i].name)), i };
+			if (ds->n_classes <= 0 || ds->rec[i].cls == c) {
+				/* keyed by the bases: copies of a record (either strand) fall on one side */
+				uint64_t h = gf_dataset_bases_hash(ds->rec[i].seq, ds->rec[i].len);
+				rk[n++] = (ranked_t){ rf_mix64(seed ^ h), i };
+			}
 		size_t v = n < GF_MK_MIN_SPLIT ? 0 : (size_t)llround(frac * (double)n);
 		if (v < 1 && n >= GF_MK_MIN_SPLIT) v = 1;
-		/* the v records of smallest hash validate, with any record of the same
-		 * name (an input given twice must not train on what it validates) */
-		qsort(rk, n, sizeof *rk, cmp_ranked);
+		qsort(rk, n, sizeof *rk, cmp_ranked);  /* the v records of smallest hash validate */
+		while (v > 0 && v < n && rk[v].h == rk[v - 1].h) v++;
 		for (size_t j = 0; j < n; j++) {
 			gf_ds_record_t *r = &ds->rec[rk[j].i];
-			int val = j < v || (v > 0 && rk[j].h == rk[v - 1].h);
 			ds->train_bases -= r->split;
 			ds->val_bases -= r->len - r->split;
-			r->split = val ? 0 : r->len;
+			r->split = j < v ? 0 : r->len;
 			ds->train_bases += r->split;
 			ds->val_bases += r->len - r->split;
-			held += val;
 		}
+		held += v;
 	}
 	free(rk);
 	return held;

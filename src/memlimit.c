@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "model/optim.h"
 #include "src/log.h"
@@ -14,81 +12,6 @@
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
-}
-
-/* The number a file starts with; 0 when there is none ("max", no file). */
-static int read_number(const char *path, unsigned long long *v)
-{
-	FILE *fp = fopen(path, "r");
-	if (!fp) return 0;
-	int ok = fscanf(fp, "%llu", v) == 1;
-	fclose(fp);
-	return ok;
-}
-
-/* MemAvailable (free memory plus what the kernel can reclaim), or the free
- * pages where /proc/meminfo is missing. */
-static size_t system_room(void)
-{
-	FILE *fp = fopen("/proc/meminfo", "r");
-	char line[256];
-	unsigned long long kb;
-	while (fp && fgets(line, sizeof line, fp))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-			fclose(fp);
-			return (size_t)kb * 1024;
-		}
-	if (fp) fclose(fp);
-	long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : SIZE_MAX;
-}
-
-/* The least room under memory.max of this process's cgroup (v2) and of
- * every parent up to the root; SIZE_MAX when none sets a limit. */
-static size_t cgroup_room(void)
-{
-	char line[4096] = "", dir[4200];
-	FILE *fp = fopen("/proc/self/cgroup", "r");
-	while (fp && fgets(line, sizeof line, fp) && strncmp(line, "0::", 3)) line[0] = 0;
-	if (fp) fclose(fp);
-	if (strncmp(line, "0::", 3)) return SIZE_MAX;
-	char *path = line + 3;
-	path[strcspn(path, "\n")] = 0;
-	size_t room = SIZE_MAX;
-	for (;;) {
-		unsigned long long max, cur;
-		snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/memory.max", strcmp(path, "/") ? path : "");
-		if (read_number(dir, &max)) {
-			snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/memory.current", strcmp(path, "/") ? path : "");
-			if (!read_number(dir, &cur)) cur = 0;
-			room = min_size(room, max > cur ? (size_t)(max - cur) : 0);
-		}
-		char *slash = strrchr(path, '/');
-		if (!slash || slash == path) break;
-		*slash = 0;
-	}
-	return room;
-}
-
-/* Room under RLIMIT_AS (against the address space in use) and RLIMIT_DATA
- * (against the data segment), from /proc/self/statm. */
-static size_t rlimit_room(void)
-{
-	unsigned long long vm = 0, rss, shared, text, lib, data = 0;
-	FILE *fp = fopen("/proc/self/statm", "r");
-	if (fp) {
-		if (fscanf(fp, "%llu %llu %llu %llu %llu %llu", &vm, &rss, &shared, &text, &lib, &data) != 6) vm = data = 0;
-		fclose(fp);
-	}
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), room = SIZE_MAX;
-	const int which[2] = { RLIMIT_AS, RLIMIT_DATA };
-	const size_t used[2] = { (size_t)vm * page, (size_t)data * page };
-	for (int i = 0; i < 2; i++) {
-		struct rlimit rl;
-		if (getrlimit(which[i], &rl) || rl.rlim_cur == RLIM_INFINITY) continue;
-		room = min_size(room, rl.rlim_cur > used[i] ? (size_t)(rl.rlim_cur - used[i]) : 0);
-	}
-	return room;
 }
 
 /* GF_MEMORY_LIMIT in bytes into *v (SIZE_MAX when unset); -1 after an
@@ -113,16 +36,14 @@ static int env_limit(size_t *v)
 	return 0;
 }
 
-/* What the command may plan for: host memory's room (host) plus the held
- * bytes it already uses, capped by GF_MEMORY_LIMIT. -1 on a bad variable. */
-static int available(int host, size_t held, size_t *have)
+/* What the command may plan for on backend be: what it can still allocate
+ * there plus the held bytes it already uses, capped by GF_MEMORY_LIMIT.
+ * -1 on a bad variable. */
+static int available(const rf_backend_t *be, size_t held, size_t *have)
 {
-	*have = SIZE_MAX;
-	if (host) {
-		size_t room = min_size(system_room(), min_size(cgroup_room(), rlimit_room()));
-		if (room != SIZE_MAX) *have = room + held;
-	}
-	size_t env;
+	size_t room, total, env;
+	be->mem_info(&room, &total);
+	*have = room == SIZE_MAX || room > SIZE_MAX - held ? SIZE_MAX : room + held;
 	if (env_limit(&env)) return -1;
 	*have = min_size(*have, env);
 	return 0;
@@ -154,13 +75,26 @@ static int largest_fit(need_fn need, const void *ctx, int B, int L, int along_L,
 	return lo;
 }
 
+static int mem_report;
+
+void gf_mem_report(int on)
+{
+	mem_report = on;
+}
+
 /* The refusal: 0 when need(B, L) fits in have, else -1 after one line;
- * B = 0 for a buffer without batch. */
-static int refuse_unless_fits(need_fn need, const void *ctx, int B, int L, size_t have)
+ * B = 0 for a buffer without batch. where: "" for host memory, else " on
+ * BACKEND". */
+static int refuse_unless_fits(need_fn need, const void *ctx, int B, int L, size_t have, const char *where)
 {
 	size_t n = need(ctx, B ? B : 1, L);
-	if (n <= have) return 0;
 	char what[96], a[32], b[32], hint[128];
+	if (n <= have) {
+		if (mem_report)
+			gf_info("memory: a window of %d tokens x batch %d needs %s, %s available%s", L, B ? B : 1,
+			        fmt_bytes(n, a, sizeof a), have == SIZE_MAX ? "no limit" : fmt_bytes(have, b, sizeof b), where);
+		return 0;
+	}
 	int l_fit = largest_fit(need, ctx, B ? B : 1, L, 1, L - 1, have);
 	int b_fit = B > 1 ? largest_fit(need, ctx, B, L, 0, B - 1, have) : 0;
 	if (B) snprintf(what, sizeof what, "window of %d tokens x batch %d", L, B);
@@ -172,7 +106,8 @@ static int refuse_unless_fits(need_fn need, const void *ctx, int B, int L, size_
 	if (n == SIZE_MAX)
 		gf_error("%s cannot run in one pass; %s", what, hint);
 	else
-		gf_error("%s needs %s, %s available; %s", what, fmt_bytes(n, a, sizeof a), fmt_bytes(have, b, sizeof b), hint);
+		gf_error("%s needs %s, %s available%s; %s", what, fmt_bytes(n, a, sizeof a), fmt_bytes(have, b, sizeof b),
+		         where, hint);
 	return -1;
 }
 
@@ -199,8 +134,10 @@ int gf_mem_check_model(const rf_config_t *cfg, const rf_backend_t *be, int B, in
 	model_need_t x = { cfg, be, rows_per_window, train, mlm_frac,
 		               train ? rf_optim_state_bytes(rf_model_count_params(cfg)) : 0 };
 	size_t have;
-	if (available(!strcmp(be->name, "cpu"), held, &have)) return -1;
-	return refuse_unless_fits(model_need, &x, B, L, have);
+	char where[48] = "";
+	if (available(be, held, &have)) return -1;
+	if (strcmp(be->name, "cpu")) snprintf(where, sizeof where, " on %s", be->name);
+	return refuse_unless_fits(model_need, &x, B, L, have, where);
 }
 
 typedef struct {
@@ -217,6 +154,6 @@ int gf_mem_check_window(int L, size_t (*bytes_per_window)(int L))
 {
 	window_need_t x = { bytes_per_window };
 	size_t have;
-	if (available(1, 0, &have)) return -1;
-	return refuse_unless_fits(window_need, &x, 0, L, have);
+	if (available(rf_backend_cpu(), 0, &have)) return -1;
+	return refuse_unless_fits(window_need, &x, 0, L, have, "");
 }

@@ -4,13 +4,12 @@
  * line naming the largest window (and batch) that would fit, instead of
  * failing half-way or being killed by the OOM killer.
  *
- * Available memory is the smallest of: MemAvailable (/proc/meminfo), the
- * room left under the memory.max of the process's cgroup (v2) and its
- * parents, the room under RLIMIT_AS and RLIMIT_DATA, and the environment
- * variable GF_MEMORY_LIMIT (bytes, with an optional K, M, G or T suffix,
- * powers of 1024), which caps the total a command plans for. The system
- * limits apply to host memory, so for the cuda backend only GF_MEMORY_LIMIT
- * is checked (the backend table has no query of free GPU memory). */
+ * Available memory is what the backend's mem_info says this process can
+ * still allocate there (host memory for cpu: the least of MemAvailable and
+ * the room under the cgroup's memory.max, RLIMIT_AS and RLIMIT_DATA; free
+ * GPU memory for cuda), capped by the environment variable GF_MEMORY_LIMIT
+ * (bytes, with an optional K, M, G or T suffix, powers of 1024), which
+ * limits the total a command plans for on any backend. */
 #ifndef GF_MEMLIMIT_H
 #define GF_MEMLIMIT_H
 
@@ -26,6 +25,11 @@
  * the model exists. 0, or -1 after the error line. */
 int gf_mem_check_model(const rf_config_t *cfg, const rf_backend_t *be, int B, int rows_per_window, int L, int train,
                        double mlm_frac, size_t held);
+
+/* on: a check that passes says what it planned ("memory: a window of 512
+ * tokens x batch 8 needs 1.2 GiB, 78.1 GiB available on cuda"), for
+ * --dry-run. */
+void gf_mem_report(int on);
 
 /* Checks a buffer of L tokens of bytes_per_window(L) bytes (tokenize's
  * window). 0, or -1 after the error line. */

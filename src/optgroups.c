@@ -8,6 +8,7 @@
 #include "genomics/kmer.h"
 #include "model/config.h"
 #include "src/common.h"
+#include "src/gpu.h"
 #include "src/log.h"
 
 #define STR_(x) #x
@@ -75,7 +76,7 @@ static const gf_opt_t compute_opts[] = {
 	[GF_CO_THREADS] = { 't', "threads", GF_OPT_INT, CO(threads), 1, GF_THREADS_MAX, "INT",
 	                    "compute threads; -@ INT is the same", "all cores, or OMP_NUM_THREADS", .alt = '@' },
 	[GF_CO_DEVICE] = { 0, "device", GF_OPT_STR, CO(device), .arg = "NAME", .call = check_device,
-	                   .help = "cpu, cuda (GPU 0), cuda:N (GPU N) or auto (cuda when usable, else cpu)" },
+	                   .help = "cpu, cuda (the GPU of the local rank: GPU 0 in a single process), cuda:N (GPU N) or auto (cuda when usable, else cpu)" },
 	[GF_CO_BATCH] = { 'b', "batch", GF_OPT_INT, CO(batch), 1, GF_BATCH_MAX, "INT", "windows per forward pass" },
 };
 const gf_optgroup_t gf_group_compute = GF_GROUP("Compute", compute_opts, gf_compute_opts_t);
@@ -91,7 +92,7 @@ const rf_backend_t *gf_compute_backend(const gf_compute_opts_t *c)
 {
 	char err[GF_ERRLEN], note[GF_ERRLEN];
 	if (c->threads) rf_cpu_set_threads(c->threads);
-	const rf_backend_t *be = rf_device_backend(c->device, note, sizeof note, err, sizeof err);
+	const rf_backend_t *be = gf_gpu_backend(c->device, note, sizeof note, err, sizeof err);
 	if (!be) gf_error("%s", err);
 	else if (note[0]) gf_info("%s", note);
 	return be;

@@ -1,7 +1,8 @@
 /* A command's output through model/atomicfile's policy (a regular file
  * through a temporary renamed when complete, so a failed run leaves
- * nothing under the name; devices, FIFOs and stdout in place). Used by
- * classify, embed and eval. */
+ * nothing under the name; devices, FIFOs and stdout in place), compressed
+ * as BGZF when its name ends in .gz or .bgz. Used by classify, embed, eval
+ * and export. */
 #ifndef GF_OUTPUT_H
 #define GF_OUTPUT_H
 
@@ -11,9 +12,11 @@
 #include "model/atomicfile.h"
 
 /* Output through model/atomicfile's policy to path, or to stdout (path
- * NULL or "-"). */
+ * NULL or "-"); BGZF-compressed when the name ends in .gz or .bgz
+ * (src/ostream.h). */
 typedef struct {
 	rf_afile_t *af;
+	struct gf_bgzf_out *gz;
 	FILE *fp;
 } gf_out_t;
 

@@ -21,28 +21,30 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static void set_action(void (*handler)(int), int flags)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = handler;
-	sa.sa_flags = flags;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-}
+static const int preempt_sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+static struct sigaction saved[3]; /* the actions before gf_preempt_install */
 
 void gf_preempt_install(void)
 {
-	preempt_signal = 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
 	/* SA_RESTART: reads and writes in progress carry on */
-	set_action(on_signal, SA_RESTART);
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	preempt_signal = 0;
+	for (int i = 0; i < 3; i++) {
+		struct sigaction old;
+		sigaction(preempt_sigs[i], &sa, &old);
+		if (old.sa_handler != on_signal) saved[i] = old; /* installing twice keeps the first */
+	}
 }
 
+/* Back to what was there before (model/atomicfile's cleanup, or the
+ * default): the final saves stay covered. */
 void gf_preempt_uninstall(void)
 {
-	set_action(SIG_DFL, 0);
+	for (int i = 0; i < 3; i++) sigaction(preempt_sigs[i], &saved[i], NULL);
 	preempt_signal = 0;
 }
 

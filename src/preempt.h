@@ -7,10 +7,11 @@
 #ifndef GF_PREEMPT_H
 #define GF_PREEMPT_H
 
-/* Catches SIGINT, SIGTERM and SIGUSR1 (a second one of the same signal
- * stops the process at once: each handler is reset after its first). */
+/* Catches SIGINT, SIGTERM and SIGUSR1 (a second one stops the process at
+ * once, after removing model/atomicfile's temporaries). */
 void gf_preempt_install(void);
-/* Back to the default actions; the pending signal is forgotten. */
+/* Back to the actions before gf_preempt_install (the default, or
+ * model/atomicfile's cleanup); the pending signal is forgotten. */
 void gf_preempt_uninstall(void);
 /* The signal received since gf_preempt_install, or 0. */
 int gf_preempt_pending(void);

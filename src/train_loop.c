@@ -9,6 +9,7 @@
 #include "src/dist.h"
 #include "src/files.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/preempt.h"
 #include "src/train_run.h"
 
@@ -154,9 +155,12 @@ static int train_step(gf_training_t *r, bufs_t *b, float lr, double *loss, uint6
 		 * windows and this rank takes its B of them: any number of ranks sees
 		 * the windows of one process with --batch ranks*B */
 		uint64_t row0 = ((uint64_t)a * ranks + gf_dist_rank()) * B;
-		for (int j = 0; j < B; j++)
+		for (int j = 0; j < B; j++) {
 			gf_dataset_sample(&r->ds, r->o->optim.seed, r->step, row0 + j, r->o->rc_aug, b->scratch, b->tok + (size_t)j * L,
 			                  b->mask + (size_t)j * L, &b->labels[j]);
+			gf_openset_crop(b->tok + (size_t)j * L, b->mask + (size_t)j * L, L, r->mf->k, r->mf->stride,
+			                r->o->crop_frac, r->o->crop_min, r->o->optim.seed, r->step, row0 + j);
+		}
 		for (size_t j = 0; j < (size_t)B * L; j++) seen += b->mask[j];
 		rf_batch_t batch = make_batch(r, b, B, r->step, row0);
 		batch.step = r->step * r->o->optim.accum + a;
@@ -283,7 +287,13 @@ int gf_training_loop(gf_training_t *r, FILE *metrics)
 			gf_info("step %llu/%lld: loss %.4f%s, lr %.3g", (unsigned long long)r->step, (long long)r->total,
 			        last_loss, gf_training_val_text(vloss, vacc, vt, sizeof vt), (double)lr);
 		}
+		/* --keep-best: the model of the lowest validation loss beside the last (rank 0 validates and writes) */
+		if (val && o->keep_best && !isnan(vloss) && !(vloss >= r->best_vloss)) {
+			r->best_vloss = vloss;
+			if ((rc = gf_training_save(r, r->best_path, 0))) break;
+		}
 		if (o->save_every && r->step % o->save_every == 0 && (rc = gf_training_save(r, r->ckpt, 1))) break;
+		snprintf(prog.note, sizeof prog.note, "loss %.4f", loss);
 		gf_progress_update(&prog, r->step - first);
 	}
 	gf_progress_end(&prog);

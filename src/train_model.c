@@ -8,6 +8,7 @@
 #include "src/common.h"
 #include "src/log.h"
 #include "src/memlimit.h"
+#include "src/taxa.h"
 #include "src/train_run.h"
 
 /* Axial positions for a window of W tokens: a1 x a2 >= W with a1 ~ sqrt(W),
@@ -247,6 +248,21 @@ static int new_model(gf_training_t *r, const rf_optim_config_t *oc, const char *
 	return rc;
 }
 
+/* The classes' taxa (and lineages with --taxonomy) into the model. */
+static int store_taxa(gf_modelfile_t *mf, const gf_train_opts_t *o)
+{
+	char err[GF_ERRLEN];
+	gf_tax_t *tax = NULL;
+	if (o->taxonomy && !(tax = gf_tax_load(o->taxonomy, err, sizeof err))) {
+		gf_error("%s", err);
+		return -1;
+	}
+	int rc = gf_taxa_store(&mf->meta, o->labels, tax, err, sizeof err);
+	if (rc) gf_error("%s", err);
+	gf_tax_free(tax);
+	return rc;
+}
+
 /* The command line and date in the model's metadata: "cmdline" and
  * "created" for a new model, "resumed.cmdline" and "resumed.at" when
  * resuming (the original command stays). */
@@ -273,6 +289,7 @@ int gf_training_model(gf_training_t *r, const char *from, const rf_optim_config_
 	int rc = from ? resume_model(r, from, oc, names, n) : new_model(r, oc, names, n);
 	free(names);
 	if (rc == 0) stamp(r->mf, r->o->argc, r->o->argv, from != NULL);
+	if (rc == 0 && !from && r->o->labels) rc = store_taxa(r->mf, r->o);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "model/backend.h"
 #include "model/optim.h"
 #include "src/dataset.h"
+#include "src/guard.h"
 #include "src/earlystop.h"
 #include "src/modelfile.h"
 #include "src/trainer.h"
@@ -33,6 +34,9 @@ typedef struct {
 	int preempted;               /* the signal that stopped the loop, or 0 */
 	struct gf_mk_plan *mk;       /* settings from the data (src/markers.h) */
 	gf_es_t es;                  /* early stopping, best parameters */
+	int resumed;                 /* from a checkpoint */
+	double best_vloss;           /* --keep-best: the lowest validation loss so far */
+	char *best_path;             /* --keep-best: FILE.best.gfm */
 } gf_training_t;
 
 /* The model and its optimizer: resumed from the checkpoint from (r->be

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "genomics/kmer.h"
@@ -15,17 +16,22 @@
 #include "src/files.h"
 #include "src/log.h"
 #include "src/markers.h"
+#include "src/memlimit.h"
 #include "src/modelfile.h"
+#include "src/openset.h"
 #include "src/train_run.h"
+
+/* Warm-up should stay within 1/WARMUP_MAX_SHARE of the steps. */
+#define WARMUP_MAX_SHARE 10
 
 /* ---- options ------------------------------------------------------------- */
 
 #define TR(f) offsetof(gf_train_opts_t, f)
 enum { T_VAL_FRAC, T_VAL, T_VAL_EVERY, T_VAL_WINDOWS, T_LOG_EVERY, T_NO_RC_AUG, T_RESUME, T_SAVE_EVERY, T_STOP_AT,
-       T_DRY_RUN, T_PATIENCE };
+       T_DRY_RUN, T_PATIENCE, T_KEEP_BEST, T_OVERRIDE };
 static const gf_opt_t train_opts[] = {
 	[T_VAL_FRAC] = { 0, "val-frac", GF_OPT_DOUBLE, TR(val_frac), 0, 0.9, "F",
-	                 "held out: whole records if short or many, else every record's tail" },
+	                 "hold out this fraction (whole records when short or many, else tails)" },
 	[T_VAL] = { 0, "val", GF_OPT_LIST, TR(val_inputs), .off2 = TR(n_val_inputs), .arg = "FILE",
 	            .help = "validate on FILE instead (repeatable)", .dflt = "none" },
 	[T_VAL_EVERY] = { 0, "val-every", GF_OPT_I64, TR(val_every), 0, 1e15, "INT",
@@ -47,6 +53,13 @@ static const gf_opt_t train_opts[] = {
 	[T_PATIENCE] = { 0, "patience", GF_OPT_INT, TR(patience), 0, 1 << 30, "INT",
 	                 "stop after INT validations without a lower validation loss and write\n"
 	                 "the model of the best one; 0: never", "0; 3 with settings from the data" },
+	[T_KEEP_BEST] = { 0, "keep-best", GF_OPT_SET, TR(keep_best), .dflt = "off",
+	                  .help = "also write the model of the lowest validation loss so far to FILE\n"
+	                          "without .gfm + .best.gfm, beside the last" },
+	[T_OVERRIDE] = { 0, "override-hparams", GF_OPT_SET, TR(override_hparams), .dflt = "off",
+	                 .help = "--resume with other optimisation settings (--lr, --steps, --warmup,\n"
+	                         "--batch, --accum, --weight-decay, --clip) than the checkpoint's,\n"
+	                         "recorded in the model; without it they are refused" },
 };
 const gf_optgroup_t gf_group_train = GF_GROUP("Validation and the run", train_opts, gf_train_opts_t);
 
@@ -73,6 +86,9 @@ int gf_train_opts_init(gf_train_opts_t *o, int task, int argc, char *argv[])
 	o->val_windows = 256;
 	o->rc_aug = 1;
 	o->save_every = 500;
+	o->crop_frac = task == GF_TASK_CLASSIFY ? GF_TRAIN_CROP_FRAC : 0.0;
+	o->crop_min = GF_OPENSET_MIN_LEN;
+	o->target_precision = GF_TRAIN_TARGET_PRECISION;
 	o->argc = argc;
 	o->argv = argv;
 	o->inputs = calloc(argc + 1, sizeof *o->inputs);
@@ -108,6 +124,7 @@ const char gf_train_exit_status[] =
 
 int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 {
+	struct stat st;
 	for (int i = optind; i < argc; i++) o->inputs[o->n_inputs++] = argv[i];
 	gf_input_finish(&o->in);
 	if (!o->out.path) gf_error("no output: -o MODEL.gfm is required");
@@ -116,6 +133,9 @@ int gf_train_check_opts(gf_train_opts_t *o, int argc, char *argv[])
 	else if (o->n_inputs == 0) gf_error("no input file (genoformer %s -h for help)", o->task == GF_TASK_MLM ? "pretrain" : "train");
 	else if (o->init && o->resume) gf_error("--init and --resume exclude each other");
 	else if (o->init_partial && !o->init) gf_error("--init-partial needs --init");
+	else if (!strcmp(o->out.path, "-") || (stat(o->out.path, &st) == 0 && !S_ISREG(st.st_mode)))
+		gf_error("-o %s: not a regular file: training writes a model with its checkpoint and metrics beside it "
+		         "(give a file name)", o->out.path);
 	else return 0;
 	return -1;
 }
@@ -178,7 +198,8 @@ static int setup(gf_training_t *r)
 	rf_optim_default(&oc);
 	oc.weight_decay = o->optim.weight_decay;
 	oc.clip = o->optim.clip;
-	if (!(r->ckpt = beside(o->out.path, ".ckpt", 1)) || !(r->metrics = beside(o->out.path, ".metrics.tsv", 0))) {
+	if (!(r->ckpt = beside(o->out.path, ".ckpt", 1)) || !(r->metrics = beside(o->out.path, ".metrics.tsv", 0)) ||
+	    !(r->best_path = beside(o->out.path, ".best.gfm", 0))) {
 		gf_error("out of memory");
 		return -1;
 	}
@@ -193,10 +214,30 @@ static int setup(gf_training_t *r)
 	if (rc == 0 && o->resume && !from) gf_info("--resume auto: no %s yet; starting at step 0", r->ckpt);
 	if (rc == 0 && !(r->mk = gf_mk_plan(o, (o->given & GF_OPT_BIT(T_PATIENCE)) != 0))) rc = -1;
 	if (rc == 0) rc = gf_training_model(r, from, &oc);
+	r->resumed = from != NULL;
 	if (rc == 0) rc = gf_mk_stamp(r->mk, r->mf);
 	gf_es_init(&r->es, o->patience);
 	if (rc == 0) rc = gf_training_data(r);
 	return rc;
+}
+
+/* The open-set thresholds for the target precision on the validation
+ * windows, stored in the model (src/openset.h). */
+static int calibrate(gf_training_t *r)
+{
+	char err[GF_ERRLEN];
+	if (!r->ds.n_val) {
+		gf_warn("no validation windows: no threshold stored (classify calls every record)");
+		return 0;
+	}
+	if (gf_openset_calibrate(r->mf, &r->ds, r->o->compute.batch, r->o->target_precision,
+	                         r->o->background ? GF_OPENSET_BACKGROUND_CLASS : NULL, (size_t)r->o->crop_min, err,
+	                         sizeof err)) {
+		gf_error("calibration: %s", err);
+		return -1;
+	}
+	gf_info("open set: %s", rf_ckpt_meta_get(&r->mf->meta, GF_OPENSET_KEY_CALIB));
+	return 0;
 }
 
 /* The best parameters on validation (--patience) into the model to be
@@ -220,16 +261,18 @@ static void run_free(gf_training_t *r)
 	gf_modelfile_free(r->mf);
 	free(r->ckpt);
 	free(r->metrics);
+	free(r->best_path);
 }
 
 int gf_train_run(gf_train_opts_t *o)
 {
-	gf_training_t r = { .o = o, .vloss = NAN, .vacc = NAN };
+	gf_training_t r = { .o = o, .vloss = NAN, .vacc = NAN, .best_vloss = INFINITY };
 	FILE *metrics = NULL;
 	char b[32];
 	/* under mpirun / srun one rank per process: rank 0 speaks and writes */
 	int ranks = gf_dist_init(NULL, NULL);
 	if (gf_dist_rank() > 0) gf_verbosity = GF_LOG_QUIET;
+	gf_mem_report(o->dry_run); /* the dry run says what the memory check planned, on the device it would use */
 	int rc = setup(&r);
 	if (rc == 0 && o->dry_run) {
 		gf_info("dry run: the options, memory, inputs and labels are fine; nothing trained");
@@ -244,6 +287,19 @@ int gf_train_run(gf_train_opts_t *o)
 			         (long long)r.total);
 			rc = -1;
 		}
+		char err[GF_ERRLEN];
+		gf_hparams_t h = { o->optim.lr, o->optim.weight_decay, o->optim.clip, r.total, o->optim.warmup,
+		                   o->compute.batch, o->optim.accum };
+		if (rc == 0 && gf_guard_hparams(&r.mf->meta, &h, r.resumed, o->override_hparams, err, sizeof err)) {
+			gf_error("%s", err);
+			rc = -2;
+		}
+		/* warm-up eats the run when it is not well below the steps: the rate
+		 * barely reaches --lr before the cosine takes it down again */
+		if (rc == 0 && o->optim.warmup > 0 && (int64_t)o->optim.warmup * WARMUP_MAX_SHARE > r.total)
+			gf_warn("--warmup %d is %.0f%% of the %lld steps: the learning rate hardly reaches --lr; keep it within "
+			        "a tenth of the steps (--warmup %lld)", o->optim.warmup, 100.0 * o->optim.warmup / (double)r.total,
+			        (long long)r.total, (long long)(r.total / WARMUP_MAX_SHARE));
 	}
 	if (ranks > 1 && gf_dist_any(rc != 0) && rc == 0) {
 		gf_error("another rank failed to set up (its message is above)");
@@ -273,6 +329,7 @@ int gf_train_run(gf_train_opts_t *o)
 	 * (three times its size) may not */
 	int swapped = rc == 0 && done && keep_best(&r);
 	if (rc == 0 && done) rc = gf_mk_finish(&r);
+	if (rc == 0 && done && o->task == GF_TASK_CLASSIFY && gf_dist_rank() == 0) rc = calibrate(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out.path, 0);
 	if (swapped) gf_es_swap(&r.es, r.mf->model, r.step);   /* the last step's parameters for the checkpoint */
 	if (rc == 0 && r.step > r.last_saved) rc = gf_training_save(&r, r.ckpt, 1);

@@ -19,6 +19,10 @@
 
 enum { GF_TASK_CLASSIFY = 0, GF_TASK_MLM = 1 };
 
+/* train's defaults for the open set (docs/bench-species.md: the ablations) */
+#define GF_TRAIN_CROP_FRAC 0.5
+#define GF_TRAIN_TARGET_PRECISION 0.99
+
 typedef struct {
 	uint64_t given;                   /* of gf_group_train's rows */
 	int task;
@@ -38,11 +42,18 @@ typedef struct {
 	const char *resume;
 	int64_t save_every, stop_at;
 	int dry_run;                      /* check options, memory, inputs and labels; train nothing */
+	int keep_best, override_hparams;  /* --keep-best, --override-hparams (src/guard.h) */
 	/* train's own: labels, --balance, --init */
 	int balance;
+	/* open set (classify only; src/openset.h) */
+	int background;                   /* the class GF_OPENSET_BACKGROUND_CLASS is out-of-class */
+	double crop_frac;                 /* training windows cut to a random shorter length */
+	int crop_min;                     /* bases, the shortest crop */
+	double target_precision;          /* the thresholds stored in the model are chosen for it */
 	const char *init;
 	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;
+	const char *taxonomy;             /* NCBI nodes.dmp/names.dmp folder: class lineages into the model */
 	const char **inputs;
 	int n_inputs;
 	int argc;                         /* the command line, kept in the model file */

@@ -166,6 +166,63 @@ START_TEST(file_classes_label_every_record_of_their_file)
 }
 END_TEST
 
+START_TEST(classes_carry_their_taxon_from_the_third_column_or_class_spec)
+{
+	char err[512];
+	uint32_t id = 0;
+	const char *rank = NULL;
+	gf_labels_t *lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "a\tE.coli\t562\nb\tV.cholerae\nc\tE.coli\t562\nd\tHelico\t209:genus\n",
+	                           err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_class_taxon(lab, gf_labels_class_id(lab, "E.coli"), &id, &rank), 1);
+	ck_assert_uint_eq(id, 562);
+	ck_assert_str_eq(rank, "");
+	ck_assert_int_eq(gf_labels_class_taxon(lab, gf_labels_class_id(lab, "Helico"), &id, &rank), 1);
+	ck_assert_uint_eq(id, 209);
+	ck_assert_str_eq(rank, "genus");
+	ck_assert_int_eq(gf_labels_class_taxon(lab, gf_labels_class_id(lab, "V.cholerae"), &id, &rank), 0);
+	gf_labels_free(lab);
+
+	/* a third column that is not a taxon stays ignored, as before */
+	lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "id\tclass\tnote\na\tx\t12 kb\nb\ty\tplasmid\n", err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_class_taxon(lab, 0, &id, &rank), 0);
+	gf_labels_free(lab);
+	lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "id\tclass\ttaxid\na\tx\t562\n", err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_class_taxon(lab, 0, &id, &rank), 1);
+	gf_labels_free(lab);
+
+	lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "a\tx\t562\nb\tx\t561\n", err, sizeof err), -1);
+	ck_assert_msg(strstr(err, ":2: class 'x' is taxon 561 here, 562 at "), "%s", err);
+	gf_labels_free(lab);
+	lab = gf_labels_new();
+	ck_assert_int_eq(read_text(lab, "id\tclass\ttaxid\na\tx\tE.coli\n", err, sizeof err), -1);
+	ck_assert_msg(strstr(err, ":2: taxon 'E.coli' of class 'x': expects TAXID or TAXID:RANK"), "%s", err);
+	gf_labels_free(lab);
+
+	lab = gf_labels_new();
+	ck_assert_int_eq(gf_labels_add_file(lab, "E.coli:562=a.fa", err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_add_file(lab, "ns:x:10710:species=b.fa", err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_add_file(lab, "plain=c.fa", err, sizeof err), 0);
+	ck_assert_int_eq(gf_labels_n_classes(lab), 3);
+	ck_assert_int_eq(gf_labels_class_taxon(lab, gf_labels_class_id(lab, "E.coli"), &id, &rank), 1);
+	ck_assert_uint_eq(id, 562);
+	ck_assert_int_eq(gf_labels_class_taxon(lab, gf_labels_class_id(lab, "ns:x"), &id, &rank), 1);
+	ck_assert_uint_eq(id, 10710);
+	ck_assert_str_eq(rank, "species");
+	ck_assert_int_eq(gf_labels_class_taxon(lab, gf_labels_class_id(lab, "plain"), &id, &rank), 0);
+	ck_assert_int_eq(gf_labels_add_file(lab, "E.coli:561=d.fa", err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "--class E.coli:561=d.fa: class 'E.coli' was given taxon 562 before"), "%s", err);
+	ck_assert_int_eq(gf_labels_add_file(lab, "y:0=e.fa", err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "taxon '0' of class 'y'"), "%s", err);
+	ck_assert_int_eq(gf_labels_add_file(lab, ":562=f.fa", err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "class '' is empty"), "%s", err);
+	gf_labels_free(lab);
+}
+END_TEST
+
 START_TEST(class_names_must_be_one_clean_field)
 {
 	static const struct {
@@ -245,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, duplicate_across_two_files_names_both);
 	tcase_add_test(tc, unused_ids_are_reported_in_file_order);
 	tcase_add_test(tc, file_classes_label_every_record_of_their_file);
+	tcase_add_test(tc, classes_carry_their_taxon_from_the_third_column_or_class_spec);
 	tcase_add_test(tc, class_names_must_be_one_clean_field);
 	tcase_add_test(tc, bad_class_names_are_refused_in_files_and_specs);
 	tcase_add_test(tc, byte_order_marks_utf8_skipped_utf16_refused);

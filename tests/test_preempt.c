@@ -45,9 +45,20 @@ static void two_sigterms(void)
 
 static void sigterm_after_uninstall(void)
 {
+	signal(SIGTERM, SIG_DFL); /* a fresh process's action (Check's runner has its own) */
+	gf_preempt_install();
 	gf_preempt_install();
 	gf_preempt_uninstall();
 	raise(SIGTERM);
+}
+
+static void ignored_sigterm_stays_ignored(void)
+{
+	signal(SIGTERM, SIG_IGN);
+	gf_preempt_install();
+	gf_preempt_uninstall();
+	raise(SIGTERM);
+	_exit(4);
 }
 
 START_TEST(a_second_sigterm_stops_the_process_at_once)
@@ -56,9 +67,10 @@ START_TEST(a_second_sigterm_stops_the_process_at_once)
 }
 END_TEST
 
-START_TEST(uninstall_restores_the_default_action)
+START_TEST(uninstall_restores_the_action_from_before)
 {
 	ck_assert_int_eq(child_end(sigterm_after_uninstall), SIGTERM);
+	ck_assert_int_eq(child_end(ignored_sigterm_stays_ignored), -4);
 }
 END_TEST
 
@@ -68,7 +80,7 @@ static Suite *suite(void)
 	TCase *t = tcase_create("preempt");
 	tcase_add_test(t, sigint_sigterm_and_sigusr1_are_caught_and_remembered);
 	tcase_add_test(t, a_second_sigterm_stops_the_process_at_once);
-	tcase_add_test(t, uninstall_restores_the_default_action);
+	tcase_add_test(t, uninstall_restores_the_action_from_before);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -65,6 +65,7 @@ static const rf_backend_t cpu_backend = {
 	.sum_squares = cpu_sum_squares,
 	.sum = cpu_sum,
 	.adamw = cpu_adamw,
+	.mem_info = cpu_mem_info,
 };
 
 const rf_backend_t *rf_backend_cpu(void)

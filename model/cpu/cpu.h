@@ -48,6 +48,9 @@ void cpu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk
                        const float *v, const uint16_t *buckets, const uint8_t *mask,
                        const rf_attn_shape_t *s, void *work);
 
+/* meminfo.c */
+void cpu_mem_info(size_t *free_bytes, size_t *total_bytes);
+
 /* ops.c: everything else; the table itself is in backend_cpu.c */
 void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
                 int ta, int tb, float alpha, float beta);

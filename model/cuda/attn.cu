@@ -166,18 +166,23 @@ __global__ static void att_delta_kernel(float *delta, const float *dout, const f
 	if (lane == 0) delta[w] = s;
 }
 
+/* Whether the TF path runs on tensor cores: on targets before sm_80 (no
+ * TF32 MMA) the TF kernels compile to the fp32 path, so every target of a
+ * fat binary has both instantiations (the host chooses; see cu_tf32). */
+#define ATT_TC(TF) ((TF) && CU_SM80_MMA)
+
 /* The accumulator of one 16 x 16 output tile: a WMMA fragment on tensor
  * cores (TF), else 8 floats per lane, rows (lane/4, lane/4+8) by 4 columns. */
 template <bool TF>
 struct att_frag {
-	typename std::conditional<TF, nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float>,
+	typename std::conditional<ATT_TC(TF), nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float>,
 	                          float[2][4]>::type v;
 };
 
 template <bool TF>
 __device__ static inline void att_frag_zero(att_frag<TF> &f)
 {
-	if constexpr (TF) {
+	if constexpr (ATT_TC(TF)) {
 		nvcuda::wmma::fill_fragment(f.v, 0.0f);
 	} else {
 #pragma unroll
@@ -191,7 +196,7 @@ __device__ static inline void att_frag_zero(att_frag<TF> &f)
 template <bool TF>
 __device__ static inline void att_frag_io(att_frag<TF> &f, float *c, int ldc, bool store)
 {
-	if constexpr (TF) {
+	if constexpr (ATT_TC(TF)) {
 		if (store) nvcuda::wmma::store_matrix_sync(c, f.v, ldc, nvcuda::wmma::mem_row_major);
 		else nvcuda::wmma::load_matrix_sync(f.v, c, ldc, nvcuda::wmma::mem_row_major);
 	} else {
@@ -216,7 +221,8 @@ __device__ static inline void att_frag_mac(att_frag<TF> &f, const float *A, int 
                                            int ldb, int K)
 {
 	using namespace nvcuda;
-	if constexpr (TF) {
+	if constexpr (ATT_TC(TF)) {
+#if CU_SM80_MMA /* the tf32 types do not exist before sm_80 */
 		typedef typename std::conditional<BT, wmma::col_major, wmma::row_major>::type blay;
 		for (int k0 = 0; k0 < K; k0 += 8) {
 			wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
@@ -229,6 +235,7 @@ __device__ static inline void att_frag_mac(att_frag<TF> &f, const float *A, int 
 			for (int e = 0; e < fb.num_elements; e++) fb.x[e] = wmma::__float_to_tf32(fb.x[e]);
 			wmma::mma_sync(f.v, fa, fb, f.v);
 		}
+#endif
 	} else {
 		int lane = threadIdx.x % 32, r0 = lane / 4, c0 = (lane % 4) * 4;
 		const float *a0 = A + (size_t)r0 * lda, *a1 = a0 + 8 * (size_t)lda;

@@ -27,6 +27,15 @@ extern "C" {
 
 #define CU_THREADS 256
 
+/* Tensor-core MMA with TF32 or bf16 inputs needs sm_80. Device code for
+ * older targets (sm_75) compiles a CUDA-core path in its place; the host
+ * side never asks for it there (rf_backend_cuda keeps fp32 and says so). */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#define CU_SM80_MMA 0
+#else
+#define CU_SM80_MMA 1
+#endif
+
 /* Blocks for a grid-stride loop over n items. */
 static inline unsigned cu_blocks(size_t n, int threads)
 {

@@ -12,6 +12,16 @@ extern "C" {
  * The environment variable GF_CUDA_TF32=1 sets 1 when the backend starts. */
 void rf_cuda_set_math(int tf32);
 
+/* Visible CUDA devices (0 when none or no driver). */
+int rf_cuda_device_count(void);
+
+/* One line on the device in use, once the backend has started: "device 0,
+ * NVIDIA H100 80GB HBM3 (sm_90, 78.6 GiB free of 79.1 GiB), machine code
+ * sm_90; matmuls and attention: fp32 (...)". The code that runs and the
+ * math path are chosen at start-up: a GPU before sm_80 has no TF32 tensor
+ * cores and stays on fp32 whatever was asked. */
+const char *rf_cuda_describe(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,11 +4,13 @@
 # batch) and the all-reduce's share of a step; docs/clusters.md quotes it.
 # Needs the MPI build: `make check-mpi` makes ./genoformer-mpi (skipped
 # without it). Environment: GF_MPI [./genoformer-mpi], STEPS [30],
-# WINDOW [512], BATCH per rank [2]. Prints a TSV on stdout.
+# WINDOW [512], BATCH per rank [2], DEVICE [cpu; cuda: every rank on the GPU
+# of its local rank, so 2 ranks share one GPU on a 1-GPU machine, from a
+# CUDA=1 MPI=1 build]. Prints a TSV on stdout.
 set -eu
 cd "$(dirname "$0")/../.."
 GF=${GF_MPI:-./genoformer-mpi}
-STEPS=${STEPS:-30} WINDOW=${WINDOW:-512} BATCH=${BATCH:-2}
+STEPS=${STEPS:-30} WINDOW=${WINDOW:-512} BATCH=${BATCH:-2} DEVICE=${DEVICE:-cpu}
 if ! { [ -x "$GF" ] && ldd "$GF" | grep -q libmpi; }; then
 	echo "[bench mpi] no MPI build at $GF ('make check-mpi' makes one): skipped" >&2
 	exit 0
@@ -18,10 +20,11 @@ D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 C=data/cache
 cp $C/lambda/lambda_virus.fa "$D/lambda.fa"
-samtools faidx $C/ecoli/MG1655-K12.fasta "$(cut -f1 $C/ecoli/MG1655-K12.fasta.fai | head -1)":1-500000 >"$D/ecoli.fa"
+# the first 500 kbp of E. coli, without samtools (not on GPU machines)
+{ echo ">ecoli"; grep -v '^>' $C/ecoli/MG1655-K12.fasta | tr -d '\n' | head -c 500000 | fold -w 60; echo; } >"$D/ecoli.fa"
 # the default architecture (4 layers, d_model 128, 4 heads, d_ff 512, local,lsh)
 TR=(train --class lambda="$D/lambda.fa" --class ecoli="$D/ecoli.fa" -k 6 -L "$WINDOW" --batch "$BATCH"
-	--steps "$STEPS" --log-every 10 --val-every 100000 --val-windows 2 -t 1 --device cpu --seed 1)
+	--steps "$STEPS" --log-every 10 --val-every 100000 --val-windows 2 -t 1 --device "$DEVICE" --seed 1)
 MPIRUN=(mpirun --oversubscribe)
 [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
 export OMP_NUM_THREADS=1

@@ -1,34 +1,42 @@
 #!/bin/bash
-# Species benchmark: genoformer vs. Kraken 2 vs. Mash on the four species of
-# ragout-examples (E. coli, H. pylori, S. aureus, V. cholerae).
+# Species benchmark: genoformer vs. Kraken 2 on the four species of
+# ragout-examples (E. coli, H. pylori, S. aureus, V. cholerae), and on what
+# is none of them (issue 10: answers users can trust).
 #   Training genomes: ragout's references except the held-out strains.
-#   Test: fragments of 1, 10 and 100 kbp cut from the held-out strains'
-#   complete genomes (MG1655, SJM180, USA300_FPR3757, H1: the strains whose
-#   contigs ragout ships), evenly spread, N per species and size.
+#   In-class tests, from the held-out strains (MG1655, SJM180, USA300_FPR3757,
+#   H1: the strains whose contigs ragout ships), never trained on:
+#     frag150, frag150e  NREAD reads of 150 bp per species, exact and with 1%
+#                        substitutions; frag500, frag1000, frag10000,
+#                        frag100000: fragments, N500/N1K/N10K/N100K per species,
+#                        evenly spread, cut with samtools faidx
+#     contigs            the whole draft assemblies of the held-out strains,
+#                        every contig (2,513), scored by contig and by base
+#   Out-of-class tests (truth "none": any named species is wrong):
+#     lambda             the 10,000 lambda phage reads of bowtie2-examples
+#     other150, other1000  NOTHER fragments of each species of
+#                        data/cache/openset/other.fa (data/fetch-openset.sh;
+#                        never trained on, background included)
+#     alln, lowc         all-N records; tandem repeats of period 1..5 (150 bp, 1 kbp)
 #   genoformer: MODEL (default the bundled data/models/example.gfm, trained
-#   on the same training genomes by scripts/train-example.sh); TRAIN=1 trains
-#   one here instead (TRAIN_OPTS). Rows genoformer, and genoformer-rc with
-#   classify --rc-average (each window read on both strands).
+#   by scripts/train-example.sh on the same training genomes plus the
+#   background), BASELINE (the bundled model before issue 10,
+#   tests/data/models/example-v0.1.gfm) in the same run for the speed ratio;
+#   RC=1 adds rows with classify --rc-average; TRAIN=1 trains one here
+#   instead (TRAIN_OPTS).
 #   PRETRAIN=1 also compares pretraining with training from scratch on an
-#   equal fine-tuning budget: `genoformer pretrain` (PT_STEPS) on the training
-#   genomes, then `genoformer train --init` (FT_STEPS), against `genoformer
-#   train` from scratch with the same FT_STEPS and settings; both have the
-#   bundled model's tokenizer, body and optimiser settings
-#   (scripts/train-example.sh). Rows gf-pretrained and gf-scratch, fragment
-#   sizes PT_SIZES; the validation losses of both runs to
-#   data/cache/bench-species/pretrain-val<PT_STEPS>-<FT_STEPS>.tsv. Models
-#   are named by their steps and reused when they exist.
+#   equal fine-tuning budget (docs/bench-species.md, section "Pretraining"):
+#   `genoformer pretrain` (PT_STEPS), then `train --init` (FT_STEPS), against
+#   `train` from scratch with the same FT_STEPS; rows gf-pretrained and
+#   gf-scratch on the sets PT_SIZES.
 # OMP_WAIT_POLICY is passive unless set: on a loaded machine, OpenMP threads
 # spinning at barriers made 2-thread classification 6x slower than 1 thread.
 #   Kraken 2: a custom database of the training genomes with a hand-made
 #   four-species taxonomy (no NCBI files needed: sequences carry
-#   kraken:taxid), default k-mer sizes.
-#   Mash: one sketch per species of its training genomes (-s 10000), each
-#   fragment to the nearest sketch by Mash distance; no shared hash =
-#   unclassified.
-# Accuracy and macro-F1 come from `genoformer eval --predictions` for every
-# tool (unclassified = wrong); throughput is fragment bp / wall seconds of
-# the classification step alone (database/sketch building reported apart).
+#   kraken:taxid), default k-mer sizes, --no-masking.
+# Metrics per tool and set: accuracy (unclassified = wrong), macro-F1 over
+# the species, wrong (a wrong species named: "confidently wrong"),
+# unclassified, right and wrong by base, bp/s of the classification step
+# alone (database building reported apart).
 # Work files go to data/cache/bench-species/; the table to stdout and
 # data/cache/bench-species/results.tsv.
 set -euo pipefail
@@ -36,11 +44,12 @@ cd "$(dirname "$0")/../.."
 GF=${GF:-./genoformer}
 THREADS=${THREADS:-2}
 MODEL=${MODEL:-data/models/example.gfm}
-N1K=${N1K:-100} N10K=${N10K:-30} N100K=${N100K:-8}
+NREAD=${NREAD:-1000} N500=${N500:-200} N1K=${N1K:-200} N10K=${N10K:-30} N100K=${N100K:-8} NOTHER=${NOTHER:-200}
+BASELINE=${BASELINE:-tests/data/models/example-v0.1.gfm} RC=${RC:-0}
 TRAIN=${TRAIN:-0}
 TRAIN_OPTS=${TRAIN_OPTS:-"-k 6 --stride 6 --window 512 --layers 4 --d-model 64 --heads 4 --d-ff 256 --steps 2000 --batch 16 --balance"}
 PRETRAIN=${PRETRAIN:-0}
-PT_STEPS=${PT_STEPS:-400} FT_STEPS=${FT_STEPS:-300} PT_SIZES=${PT_SIZES:-"1000 10000"}
+PT_STEPS=${PT_STEPS:-400} FT_STEPS=${FT_STEPS:-300} PT_SIZES=${PT_SIZES:-"frag1000 frag10000"}
 # scripts/train-example.sh's architecture and optimiser settings
 PT_ARCH="-k 6 -L 256 --layers 2 --d-model 64 --heads 4 --d-ff 128 --attn local,lsh --chunk 64"
 PT_OPT="--batch 16 --lr 3e-3 --warmup 50 --seed 1 --val-every 50 --val-windows 512 --device cpu"
@@ -49,7 +58,8 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 say() { echo "[species] $*" >&2; }
 
 data/fetch-examples.sh
-for tool in kraken2 mash; do
+data/fetch-openset.sh
+for tool in kraken2; do
 	command -v $tool >/dev/null || { say "installing $tool from Debian"; apt-get install -y -qq $tool >/dev/null; }
 done
 R=data/cache/ragout
@@ -71,44 +81,94 @@ for c in $CLASSES; do
 done
 
 # test fragments: n evenly spread non-overlapping fragments of size f per
-# species, cut with samtools faidx from the held-out genome
+# species, cut with samtools faidx from the held-out genome (or, for the
+# out-of-class set "other", from each species of data/cache/openset/other.fa)
 for c in $CLASSES; do
 	g=$W/test/$c.heldout.fa
 	[ -s $g.fai ] || { gzip -dc $R/$(dir_of $c)/references/$(heldout_of $c).fasta.gz >$g; samtools faidx $g; }
 done
-for size in 1000 10000 100000; do
-	case $size in 1000) n=$N1K ;; 10000) n=$N10K ;; *) n=$N100K ;; esac
-	fa=$W/test/frag$size.fa truth=$W/test/truth$size.tsv
-	[ -s "$truth" ] && continue
-	: >"$fa"
-	printf 'id\tspecies\n' >"$truth"
-	for c in $CLASSES; do
-		awk -v f=$size -v n=$n '{ name[NR] = $1; slots[NR] = int($2 / f); total += slots[NR] }
-			END { step = total / n; if (step < 1) step = 1
-				for (j = 0; j < n && j * step < total; j++) {
-					k = int(j * step); r = 1; while (k >= slots[r]) { k -= slots[r]; r++ }
-					print name[r] ":" k * f + 1 "-" (k + 1) * f } }' $W/test/$c.heldout.fa.fai >$W/test/regions
-		samtools faidx -r $W/test/regions $W/test/$c.heldout.fa |
-			awk -v c=$c -v f=$size -v truth="$truth" '/^>/ { id = c "_" f "_" j++; print ">" id; printf "%s\t%s\n", id, c >> truth; next } { print }' >>"$fa"
-	done
+# cut FASTA FAI SIZE N PREFIX: N evenly spread fragments of SIZE bp, named PREFIX_SIZE_i
+cut_frags() {
+	awk -v f=$3 -v n=$4 '{ name[NR] = $1; slots[NR] = int($2 / f); total += slots[NR] }
+		END { step = total / n; if (step < 1) step = 1
+			for (j = 0; j < n && j * step < total; j++) {
+				k = int(j * step); r = 1; while (k >= slots[r]) { k -= slots[r]; r++ }
+				print name[r] ":" k * f + 1 "-" (k + 1) * f } }' "$2" >$W/test/regions
+	samtools faidx -r $W/test/regions "$1" | awk -v p="$5_$3" '/^>/ { print ">" p "_" j++; next } { print }'
+}
+# SET: NAME SIZE N; the truth of a record is its species, or "none" (out-of-class)
+for spec in frag150:150:$NREAD frag500:500:$N500 frag1000:1000:$N1K frag10000:10000:$N10K frag100000:100000:$N100K; do
+	set=${spec%%:*} rest=${spec#*:} size=${rest%%:*} n=${rest#*:}
+	[ -s $W/test/$set.truth ] && continue
+	: >$W/test/$set.fa
+	for c in $CLASSES; do cut_frags $W/test/$c.heldout.fa $W/test/$c.heldout.fa.fai $size $n $c >>$W/test/$set.fa; done
+	awk '/^>/ { id = substr($1, 2); c = id; sub(/_[0-9]+_[0-9]+$/, "", c); print id "\t" c }' $W/test/$set.fa >$W/test/$set.truth
 done
+# 150 bp reads with 1% substitutions (each base with probability 0.01, to another base; seeded)
+if [ ! -s $W/test/frag150e.truth ]; then
+	awk 'BEGIN { srand(11); split("ACGT", b, "") } /^>/ { print; next }
+		{ s = ""; for (i = 1; i <= length($0); i++) { x = substr($0, i, 1)
+			if (rand() < 0.01) { y = x; while (y == x) y = b[int(rand() * 4) + 1]; x = y }
+			s = s x } print s }' $W/test/frag150.fa >$W/test/frag150e.fa
+	cp $W/test/frag150.truth $W/test/frag150e.truth
+fi
+# whole held-out assemblies (ragout's contigs of the held-out strains), every contig
+if [ ! -s $W/test/contigs.truth ]; then
+	: >$W/test/contigs.fa
+	for c in $CLASSES; do
+		gzip -dc $R/$(dir_of $c)/*_contigs.fasta.gz | awk -v c=$c '/^>/ { print ">" c "_ctg" ++i; next } { print }' >>$W/test/contigs.fa
+	done
+	awk '/^>/ { id = substr($1, 2); c = id; sub(/_ctg[0-9]+$/, "", c); print id "\t" c }' $W/test/contigs.fa >$W/test/contigs.truth
+fi
+# out-of-class: lambda phage reads (bowtie2-examples reads_1, all 10,000);
+# fragments of 150 bp and 1 kbp of the species of other.fa (never trained
+# on, background included); all-N records; low-complexity records
+if [ ! -s $W/test/other1000.truth ]; then
+	gzip -dc data/cache/lambda/reads_1.fq.gz | awk 'NR % 4 == 1 { print ">lambda_" ++i } NR % 4 == 2 { print }' >$W/test/lambda.fa
+	samtools faidx data/cache/openset/other.fa
+	for size in 150 1000; do
+		: >$W/test/other$size.fa
+		while read -r name len rest; do
+			printf '%s\t%s\n' "$name" "$len" >$W/test/one.fai
+			# L. kirschneri is a draft of 57 kbp: as many as fit
+			cut_frags data/cache/openset/other.fa $W/test/one.fai $size $NOTHER "$name" >>$W/test/other$size.fa
+		done <data/cache/openset/other.fa.fai
+	done
+	awk 'BEGIN { srand(5); split("ACGT", b, "")
+		for (i = 0; i < 100; i++) { len = i < 50 ? 150 : 1000
+			s = ""; for (j = 0; j < len; j++) s = s "N"; print ">allN_" len "_" i; print s } }' >$W/test/alln.fa
+	awk 'BEGIN { srand(6); split("ACGT", b, "")
+		for (i = 0; i < 100; i++) { len = i < 50 ? 150 : 1000; p = 1 + i % 5; u = ""
+			for (j = 0; j < p; j++) u = u b[int(rand() * 4) + 1]
+			s = ""; while (length(s) < len) s = s u; print ">lowc_p" p "_" len "_" i; print substr(s, 1, len) } }' >$W/test/lowc.fa
+	for set in lambda other150 other1000 alln lowc; do
+		awk '/^>/ { print substr($1, 2) "\tnone" }' $W/test/$set.fa >$W/test/$set.truth
+	done
+fi
+SETS="frag150 frag150e frag500 frag1000 frag10000 frag100000 contigs lambda other150 other1000 alln lowc"
 
-# pred_table IN OUT: "id<TAB>class-or-unclassified" lines -> a classify-style table for eval
-pred_table() {
-	{ printf 'id\tlength\tpredicted\tprobability'; for c in $CLASSES; do printf '\t%s' "$c"; done; printf '\n'
-	  awk -v nc=4 'BEGIN { FS = OFS = "\t" } { printf "%s\t0\t%s\t1", $1, $2; for (i = 0; i < nc; i++) printf "\t0"; print "" }' "$1"; } >"$2"
+# score TOOL SET PRED SECONDS: one results row. PRED: id<TAB>predicted (a
+# class or "unclassified"), in any order. In-class sets: accuracy, macro-F1
+# over the species (unclassified counts as wrong), wrong = a wrong species
+# named ("confidently wrong"), unclassified; for contigs also by base.
+# Out-of-class sets: every named species is wrong.
+score() {
+	local bp
+	bp=$(grep -v '>' $W/test/$2.fa | tr -d '\n' | wc -c)
+	awk -F'\t' -v tool=$1 -v set=$2 -v secs=$4 -v bp=$bp -v fa=$W/test/$2.fa '
+		BEGIN { while ((getline l < fa) > 0) if (l ~ /^>/) { split(substr(l, 2), a, /[ \t]/); id = a[1] } else len[id] += length(l) }
+		FNR == NR { pred[$1] = $2; next }
+		{ n++; t = $2; p = ($1 in pred) ? pred[$1] : "unclassified"; L = len[$1]; tb += L
+		  if (p == "unclassified") { u++; ub += L } else if (p == t) { r++; rb += L; tp[t]++ } else { w++; wb += L; fp[p]++; fn[t]++ }
+		  if (p == "unclassified" && t != "none") fn[t]++
+		  if (t != "none") cls[t] = 1 }
+		END { f1 = 0; nc = 0
+			for (c in cls) { pr = tp[c] + fp[c] ? tp[c] / (tp[c] + fp[c]) : 0; rc = tp[c] + fn[c] ? tp[c] / (tp[c] + fn[c]) : 0
+				f1 += pr + rc ? 2 * pr * rc / (pr + rc) : 0; nc++ }
+			printf "%s\t%s\t%d\t%.4f\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.3g\t%.1f\n", tool, set, n, r / n, nc ? sprintf("%.4f", f1 / nc) : "NA",
+				w / n, u / n, rb / tb, wb / tb, bp / secs, secs }' "$3" $W/test/$2.truth >>$W/results.tsv
 }
-# metrics TOOL SIZE PRED SECONDS: one results row from eval of PRED
-metrics() {
-	local ev acc f1 bp
-	ev=$("$GF" eval -q --predictions "$3" --labels $W/test/truth$2.tsv)
-	acc=$(echo "$ev" | awk -F'\t' '$1 == "accuracy" { print $2 }')
-	f1=$(echo "$ev" | awk -F'\t' '$1 == "macro_f1" { print $2 }')
-	bp=$(grep -v '>' $W/test/frag$2.fa | tr -d '\n' | wc -c)
-	printf '%s\t%s\t%s\t%s\t%s\t%.3g\t%s\n' "$1" "$2" "$(($(wc -l <$W/test/truth$2.tsv) - 1))" "$acc" "$f1" \
-		"$(echo "$bp / $4" | bc -l)" "$4" >>$W/results.tsv
-}
-printf 'tool\tfragment_bp\tfragments\taccuracy\tmacro_f1\tbp_per_s\tseconds\n' >$W/results.tsv
+printf 'tool\tset\trecords\taccuracy\tmacro_f1\twrong\tunclassified\tright_bp\twrong_bp\tbp_per_s\tseconds\n' >$W/results.tsv
 
 # genoformer
 if [ "$TRAIN" = 1 ]; then
@@ -118,21 +178,24 @@ if [ "$TRAIN" = 1 ]; then
 	"$GF" train -q -o $MODEL -t "$THREADS" $TRAIN_OPTS $(for c in $CLASSES; do printf -- '--class %s=%s ' $c $W/train/$c.fa; done)
 	say "genoformer: trained $MODEL in $(echo "$(now) - $t0" | bc) s"
 fi
-# gf_rows TOOL MODEL OPTS SIZE...: classify the fragments with MODEL and the
-# classify options OPTS, one row per size
+# gf_rows TOOL MODEL OPTS SET...: classify each set with MODEL and the
+# classify options OPTS, one row per set
 gf_rows() {
-	local tool=$1 model=$2 opts=$3 size t0
+	local tool=$1 model=$2 opts=$3 set t0
 	shift 3
-	for size in "$@"; do
+	for set in "$@"; do
 		t0=$(now)
 		# shellcheck disable=SC2086
-		"$GF" classify -q -m "$model" -t "$THREADS" $opts -o $W/$tool$size.tsv $W/test/frag$size.fa
-		metrics "$tool" $size $W/$tool$size.tsv "$(echo "$(now) - $t0" | bc)"
+		"$GF" classify -q -m "$model" -t "$THREADS" $opts -o $W/$tool.$set.tsv $W/test/$set.fa
+		grep -v '^#' $W/$tool.$set.tsv | cut -f 1,3 | tail -n +2 >$W/$tool.$set.pred
+		score "$tool" $set $W/$tool.$set.pred "$(echo "$(now) - $t0" | bc)"
 	done
 }
 if [ -s "$MODEL" ]; then
-	gf_rows genoformer "$MODEL" "" 1000 10000 100000
-	gf_rows genoformer-rc "$MODEL" --rc-average 1000 10000 100000
+	# shellcheck disable=SC2086
+	gf_rows genoformer "$MODEL" "" $SETS
+	[ -s "$BASELINE" ] && gf_rows genoformer-v0.1 "$BASELINE" "" $SETS
+	[ "$RC" = 1 ] && gf_rows genoformer-rc "$MODEL" --rc-average $SETS
 else
 	say "no model $MODEL (scripts/train-example.sh, or TRAIN=1): genoformer left out"
 fi
@@ -188,36 +251,14 @@ if [ ! -s $K/hash.k2d ]; then
 	kraken2-build --build --db $K --threads "$THREADS" >$W/kraken2-build.log 2>&1
 	say "kraken2: database built in $(echo "$(now) - $t0" | bc) s"
 fi
-for size in 1000 10000 100000; do
+for set in $SETS; do
 	t0=$(now)
-	kraken2 --db $K --threads "$THREADS" --output $W/k2_$size.out $W/test/frag$size.fa 2>/dev/null
+	kraken2 --db $K --threads "$THREADS" --output $W/k2.$set.out $W/test/$set.fa 2>/dev/null
 	s=$(echo "$(now) - $t0" | bc)
 	awk -F'\t' 'BEGIN { split("E.coli H.pylori S.aureus V.cholerae", n, " "); for (i = 1; i <= 4; i++) name[100 + i] = n[i] }
-		{ print $2 "\t" ($3 in name ? name[$3] : "unclassified") }' $W/k2_$size.out >$W/k2_$size.pred
-	pred_table $W/k2_$size.pred $W/k2_$size.tsv
-	metrics kraken2 $size $W/k2_$size.tsv "$s"
-done
-
-# Mash: nearest species sketch
-if [ ! -s $W/mash_ref.msh ]; then
-	t0=$(now)
-	for c in $CLASSES; do cp $W/train/$c.fa $W/mash_$c.fa; done
-	mash sketch -p "$THREADS" -s 10000 -o $W/mash_ref $(for c in $CLASSES; do echo $W/mash_$c.fa; done) >/dev/null 2>&1
-	say "mash: sketches built in $(echo "$(now) - $t0" | bc) s"
-fi
-for size in 1000 10000 100000; do
-	t0=$(now)
-	mash dist -p "$THREADS" -i $W/mash_ref.msh $W/test/frag$size.fa >$W/mash_$size.out 2>/dev/null
-	s=$(echo "$(now) - $t0" | bc)
-	# columns: reference, query, distance, p-value, shared-hashes "a/b"
-	awk -F'\t' '{ sub(/.*mash_/, "", $1); sub(/\.fa$/, "", $1); split($5, h, "/")
-		if (!($2 in best)) { best[$2] = "unclassified"; d[$2] = 2; order[++n] = $2 }
-		if (h[1] > 0 && $3 < d[$2]) { d[$2] = $3; best[$2] = $1 } }
-		END { for (i = 1; i <= n; i++) print order[i] "\t" best[order[i]] }' $W/mash_$size.out >$W/mash_$size.pred
-	pred_table $W/mash_$size.pred $W/mash_$size.tsv
-	metrics mash $size $W/mash_$size.tsv "$s"
+		{ print $2 "\t" ($3 in name ? name[$3] : "unclassified") }' $W/k2.$set.out >$W/k2.$set.pred
+	score kraken2 $set $W/k2.$set.pred "$s"
 done
 
 say "results ($THREADS threads; model $MODEL):"
-{ head -n 1 $W/results.tsv; tail -n +2 $W/results.tsv | sort -t "$(printf '\t')" -k2,2n -k1,1; } |
-	awk -F'\t' '{ printf "%-11s %11s %9s %8s %8s %10s %8s\n", $1, $2, $3, $4, $5, $6, $7 }'
+column -t -s "$(printf '\t')" $W/results.tsv

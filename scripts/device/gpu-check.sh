@@ -40,7 +40,7 @@ done
 step "classify the example contigs with the bundled model: CUDA against CPU"
 "$GF" classify -q -m data/models/example.gfm --device cpu -t "$(nproc)" data/examples/contigs.fa.gz -o "$OUT/cpu.tsv" || fail "classify cpu"
 "$GF" classify -q -m data/models/example.gfm --device cuda data/examples/contigs.fa.gz -o "$OUT/cuda.tsv" || fail "classify cuda"
-paste "$OUT/cpu.tsv" "$OUT/cuda.tsv" | awk -F'\t' 'NR > 1 {
+paste "$OUT/cpu.tsv" "$OUT/cuda.tsv" | awk -F'\t' 'NR > 2 { # after the #genoformer line and the header
 	n = NF / 2; if ($3 != $(n + 3)) calls++
 	for (i = 4; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > max) max = d }
 	rows++ }

@@ -13,5 +13,6 @@ int cmd_classify(int argc, char *argv[]);
 int cmd_embed(int argc, char *argv[]);
 int cmd_eval(int argc, char *argv[]);
 int cmd_info(int argc, char *argv[]);
+int cmd_export(int argc, char *argv[]);
 
 #endif

@@ -12,6 +12,7 @@
 #include "src/cmd/commands.h"
 #include "src/infer.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/output.h"
 #include "src/opts.h"
 
@@ -22,7 +23,8 @@ typedef struct {
 	gf_labels_t *lab;
 	const char *truth;
 	int *to_class;        /* label class id -> class index */
-	float min_prob;
+	float min_prob;       /* --min-prob, or < 0: the model's */
+	gf_openset_t os;
 	float *probs;
 } ev_t;
 
@@ -91,7 +93,9 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 {
 	ev_t *e = ctx;
 	float top;
-	return count(e, r->path, r->name, gf_infer_predict(r, e->C, e->min_prob, e->probs, &top), err, errlen);
+	int reason;
+	int pred = gf_openset_call(&e->os, e->min_prob, r->len, r->lowinfo, r->out, e->C, e->probs, &top, &reason);
+	return count(e, r->path, r->name, pred, err, errlen);
 }
 
 static void write_tables(const ev_t *e, FILE *fp)
@@ -184,7 +188,7 @@ static int read_predictions(ev_t *e, const char *path, char *err, size_t errlen)
 				break;
 			}
 			nf = n;
-			e->C = n - pc - 2;
+			e->C = n - pc - 2 - !strcmp(f[n - 1], "reason");  /* tables since the reason column */
 			if (!(e->classes = calloc(e->C, sizeof *e->classes))) rc = -1;
 			for (int c = 0; rc == 0 && c < e->C; c++)
 				if (!(e->classes[c] = strdup(f[pc + 2 + c]))) rc = -1;
@@ -260,7 +264,8 @@ static int evaluate(ev_t *e, gf_infer_cli_t *c, const char *preds, char *const *
 	int rc = -1;
 	if (!(e->cm = calloc((size_t)e->C * (e->C + 1), sizeof *e->cm)) || !(e->probs = malloc(e->C * sizeof *e->probs)))
 		snprintf(err, errlen, "out of memory");
-	else if (!map_classes(e, c->model_path, err, errlen))
+	else if (!map_classes(e, c->model_path, err, errlen) && !gf_openset_load(&e->os, mf, err, errlen) &&
+	         !(c->low = e->os.low, 0))
 		rc = gf_infer_run(c, mf, 0, inputs, n_inputs, on_record, e, &st, err, errlen);
 	/* the class names outlive the model */
 	e->classes = calloc(e->C, sizeof *e->classes);
@@ -279,7 +284,7 @@ int cmd_eval(int argc, char *argv[])
 	if (gf_infer_cli_init(&c, argc)) return GF_EXIT_ERROR;
 	int rc = parse_args(argc, argv, &c, &o);
 	e.truth = o.labels;
-	e.min_prob = c.min_prob;
+	e.min_prob = gf_infer_min_prob(&c);
 	const char *ins[] = { e.truth, o.predictions };
 	if (rc < 0 && (gf_infer_claim(&c, (const char *const *)argv + optind, argc - optind, NULL, 0) ||
 	               gf_infer_claim(&c, ins, 2, &c.out.path, 1)))

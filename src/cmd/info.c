@@ -10,8 +10,11 @@
 #include "src/cmd/commands.h"
 #include "src/kmerhead.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/optgroups.h"
 #include "src/opts.h"
+#include "src/provenance.h"
+#include "src/taxa.h"
 
 typedef struct {
 	uint64_t given;
@@ -41,7 +44,9 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 
 /* Metadata printed under their own names rather than as meta.KEY. */
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
-	                                      "train.steps", "cmdline", "version", "created" };
+	                                      "train.steps", "cmdline", "version", "created",
+	                                      GF_OPENSET_KEY_MIN_PROB, GF_OPENSET_KEY_TARGET, GF_OPENSET_KEY_BACKGROUND,
+	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB, GF_OPENSET_KEY_BY_LENGTH, GF_TAXA_META };
 
 static int known_meta(const char *key)
 {
@@ -70,13 +75,54 @@ static void print_config(const rf_config_t *c)
 	}
 }
 
+/* The open-set settings classify applies (src/openset.h); a file from
+ * before them gets the defaults, said so. */
+static void print_openset(const rf_ckpt_meta_t *m)
+{
+	const char *p = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_PROB), *k = rf_ckpt_meta_get(m, "tokenizer.k");
+	const char *len = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_LEN), *bg = rf_ckpt_meta_get(m, GF_OPENSET_KEY_BACKGROUND);
+	printf("%s\t%s\n", GF_OPENSET_KEY_MIN_PROB, p ? p : "0 (not stored: an older model; every call is kept)");
+	print_kv(GF_OPENSET_KEY_BY_LENGTH, rf_ckpt_meta_get(m, GF_OPENSET_KEY_BY_LENGTH));
+	print_kv(GF_OPENSET_KEY_TARGET, rf_ckpt_meta_get(m, GF_OPENSET_KEY_TARGET));
+	printf("%s\t%s\n", GF_OPENSET_KEY_BACKGROUND, bg ? bg : "none");
+	if (len) printf("%s\t%s\n", GF_OPENSET_KEY_MIN_LEN, len);
+	else printf("%s\t%s (not stored: k)\n", GF_OPENSET_KEY_MIN_LEN, k ? k : "NA");
+	print_kv(GF_OPENSET_KEY_CALIB, rf_ckpt_meta_get(m, GF_OPENSET_KEY_CALIB));
+}
+
+/* class.ID.taxon<TAB>TAXID<TAB>RANK<TAB>lineage names joined by ';' (none
+ * when the model gives the class no taxid). */
+static void print_taxa(const rf_ckpt_meta_t *m, int n_classes)
+{
+	char err[GF_ERRLEN];
+	gf_taxa_t t;
+	if (gf_taxa_load(&t, m, n_classes, NULL, NULL, err, sizeof err)) {
+		printf("taxa	unreadable: %s\n", err);
+		return;
+	}
+	for (int c = 0; c < n_classes; c++) {
+		const gf_class_taxa_t *x = &t.c[c];
+		if (!x->taxid) {
+			printf("class.%d.taxon\tnone\n", c);
+			continue;
+		}
+		printf("class.%d.taxon\t%u\t%s\t", c, x->taxid, *x->rank ? x->rank : "species");
+		for (int i = 0; i < x->n_lineage; i++) printf("%s%s", i ? ";" : "", x->lineage[i].name);
+		printf("%s\n", x->n_lineage ? "" : "-");
+	}
+	gf_taxa_free(&t);
+}
+
 static void print_info(const rf_ckpt_t *ck, int tensors)
 {
 	const rf_ckpt_meta_t *m = &ck->meta;
 	size_t params = 0;
 	for (int i = 0; i < ck->n_tensors; i++) params += rf_ckpt_numel(&ck->tensors[i]);
+	uint32_t crc;
+	char err[GF_ERRLEN];
 	printf("file\t%s\nformat_version\t%u\nkind\t%s\n", ck->path, ck->version,
 	       ck->has_train ? "checkpoint (model and training state)" : "model");
+	if (!gf_file_crc32(ck->path, &crc, err, sizeof err)) printf("file_crc32\t%08x\n", crc);
 	print_kv("task", rf_ckpt_meta_get(m, "task"));
 	print_kv("tokenizer.k", rf_ckpt_meta_get(m, "tokenizer.k"));
 	print_kv("tokenizer.stride", rf_ckpt_meta_get(m, "tokenizer.stride"));
@@ -89,9 +135,11 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		printf("class.%d\t%.*s\n", id, (int)n, p);
 		p += n + (p[n] == '\n');
 	}
+	print_taxa(m, id);
 	printf("classes\t%d\nparameters\t%zu\n", id, params);
 	if (ck->has_train) printf("train.step\t%llu\ntrain.seed\t%llu\n", (unsigned long long)ck->train.step,
 	                          (unsigned long long)ck->train.seed);
+	if (id) print_openset(m);
 	print_kv("train.steps", rf_ckpt_meta_get(m, "train.steps"));
 	print_kv("cmdline", rf_ckpt_meta_get(m, "cmdline"));
 	print_kv("version", rf_ckpt_meta_get(m, "version"));
@@ -123,9 +171,13 @@ static const gf_cmdhelp_t help = {
 	"Usage: genoformer info [options] MODEL.gfm\n"
 	"Prints what a model (or training checkpoint) file holds as key<TAB>value lines: format version,\n"
 	"task, tokenizer (k, stride), window, the model config, classes (class.ID<TAB>NAME), parameter\n"
-	"count, training steps, how it was trained (command line, genoformer version, date) and any\n"
-	"other metadata (meta.KEY; of the k-mer head, meta.kmerhead, its summary line). Reading verifies\n"
-	"every tensor's CRC32.\n\n",
+	"count, for a classifier what classify calls 'unclassified' (openset.min_prob: the threshold on\n"
+	"the top class probability over all lengths, openset.min_prob_by_length: the thresholds classify\n"
+	"applies, LEN:PROB for records from LEN bases on, openset.target_precision: the precision they\n"
+	"were chosen for, openset.background: the background class, openset.min_length: the shortest\n"
+	"record in bases, openset.calibration: how the validation windows fared), training steps, how it\n"
+	"was trained (command line, genoformer version, date) and any other metadata (meta.KEY; of the\n"
+	"k-mer head, meta.kmerhead, its summary line). Reading verifies every tensor's CRC32.\n\n",
 	NULL,
 };
 

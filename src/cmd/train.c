@@ -7,6 +7,7 @@
 
 #include "src/cmd/commands.h"
 #include "src/log.h"
+#include "src/openset.h"
 #include "src/opts.h"
 #include "src/trainer.h"
 
@@ -32,9 +33,15 @@ static int add_labels(void *ctx, const gf_opt_t *opt, const char *arg)
 
 static const gf_opt_t label_opts[] = {
 	{ 0, "labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV",
-	  .help = "record_id<TAB>class per line; every record of IN needs one (repeatable)" },
-	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME=FILE",
-	  .help = "every record of FILE has class NAME; FILE is an input (repeatable)" },
+	  .help = "record_id<TAB>class[<TAB>taxid] per line; every record of IN needs one;\n"
+	          "the optional NCBI taxid (562, or 561:genus with a rank) goes into the\n"
+	          "model for Kraken-style outputs (repeatable)" },
+	{ 0, "class", GF_OPT_CALL, .call = add_labels, .arg = "NAME[:TAXID[:RANK]]=FILE",
+	  .help = "every record of FILE has class NAME (taxid as\n"
+	          "above); FILE is an input (repeatable)" },
+	{ 0, "taxonomy", GF_OPT_STR, offsetof(gf_train_opts_t, taxonomy), .arg = "DIR", .dflt = "rank species",
+	  .help = "NCBI nodes.dmp and names.dmp (a Kraken 2 database's taxonomy/): each\n"
+	          "class's lineage and rank are stored in the model" },
 	{ 0, "val-labels", GF_OPT_CALL, .call = add_labels, .arg = "TSV", .help = "labels of the --val records",
 	  .dflt = "--labels" },
 	{ 0, "balance", GF_OPT_SET, offsetof(gf_train_opts_t, balance), .help = "draw classes equally often",
@@ -48,12 +55,53 @@ static const gf_opt_t label_opts[] = {
 };
 static const gf_optgroup_t label_group = GF_GROUP("Labels", label_opts, gf_train_opts_t);
 
-enum { N_USES = GF_TRAIN_USES + 2 };
+/* --background FILE: FILE is an input whose records are the background class. */
+static int add_background(void *ctx, const gf_opt_t *opt, const char *path)
+{
+	gf_train_opts_t *o = ctx;
+	static const gf_opt_t as_class = { .name = "class", .kind = GF_OPT_CALL };
+	char *spec = malloc(strlen(path) + sizeof GF_OPENSET_BACKGROUND_CLASS + 1);
+	(void)opt;
+	if (!spec) {
+		gf_error("out of memory");
+		return GF_EXIT_ERROR;
+	}
+	sprintf(spec, "%s=%s", GF_OPENSET_BACKGROUND_CLASS, path);
+	int rc = add_labels(o, &as_class, spec);
+	if (rc == 0) o->inputs[o->n_inputs - 1] = path;
+	free(spec);
+	o->background = 1;
+	return rc;
+}
+
+#define TO(f) offsetof(gf_train_opts_t, f)
+static const gf_opt_t openset_opts[] = {
+	{ 0, "background", GF_OPT_CALL, .call = add_background, .arg = "FILE", .dflt = "none",
+	  .help = "sequence from outside the classes (other genomes, phages, plasmids...):\n"
+	          "its records are the class 'background', which classify reports as\n"
+	          "'unclassified' (reason background) (repeatable)" },
+	{ 0, "crop-frac", GF_OPT_DOUBLE, TO(crop_frac), 0, 1, "F",
+	  "fraction of training windows cut to a random length, log-uniform from\n"
+	  "--crop-min bases to the window, so short reads are seen in training", .dflt = NULL },
+	{ 0, "crop-min", GF_OPT_INT, TO(crop_min), 1, 1 << 30, "INT",
+	  "shortest crop in bases; also the model's shortest length: classify calls\n"
+	  "shorter records 'unclassified' (too_short)", .dflt = NULL },
+	{ 0, "target-precision", GF_OPT_DOUBLE, TO(target_precision), 0, 1, "F",
+	  "at the end, the thresholds on the top class probability (one per length:\n"
+	  "100, 150, 300, 500, 1000 bp, the window) are the lowest at which the\n"
+	  "validation windows cut to that length are called right this often;\n"
+	  "stored in the model, applied by classify; 0: none", .dflt = NULL },
+};
+static const gf_optgroup_t openset_group = GF_GROUP("Open set (what classify calls 'unclassified')", openset_opts,
+                                                    gf_train_opts_t);
+
+enum { N_USES = GF_TRAIN_USES + 3 };
 
 static void uses(gf_train_opts_t *o, gf_optuse_t *use)
 {
 	use[0] = (gf_optuse_t){ .g = &label_group, .ctx = o };
-	gf_train_uses(o, use + 1);
+	use[1] = (gf_optuse_t){ .g = &openset_group, .ctx = o };
+	gf_train_uses(o, use + 2);
 	use[N_USES - 1] = (gf_optuse_t){ .g = &gf_group_verbosity };
 }
 

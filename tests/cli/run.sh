@@ -2,6 +2,7 @@
 # Runs every tests/cli/t_*.sh from the source root with GF = the binary
 # (default ./genoformer) and T = a fresh temporary folder, prints one line per
 # test and ends with "N passed, N failed"; exits non-zero when one failed.
+# GF_CLI_TESTS: the tests to run instead of all (paths, space-separated).
 # Tests may use the helpers below (exported): fail, skip, expect_status,
 # expect_error, expect_out.
 cd "$(dirname "$0")/../.." || exit 2
@@ -34,7 +35,7 @@ expect_out() {
 export -f fail skip expect_status expect_error expect_out
 
 pass=0 failed=0 skipped=0
-for t in tests/cli/t_*.sh; do
+for t in ${GF_CLI_TESTS:-tests/cli/t_*.sh}; do
 	T=$(mktemp -d) || exit 2
 	export T
 	start=$(date +%s%N)

@@ -12,19 +12,25 @@ tail -c +2 tests/fuzz/corpus/fuzz_ckpt/classifier >"$M"
 head -c 1000 "$M" >"$T/trunc.gfm"
 cp "$M" "$T/flip.gfm" && printf '\377' | dd of="$T/flip.gfm" bs=1 seek=2000 conv=notrunc status=none
 cp "$M" "$T/v99.gfm" && printf 'c\0\0\0' | dd of="$T/v99.gfm" bs=1 seek=12 conv=notrunc status=none
-# m.gfm with one more metadata record, a k-mer head cut short (header CRC redone)
-python3 - "$M" "$T/khbad.gfm" <<'PY'
+# add_meta OUT KEY VALUE: m.gfm with one more metadata record, its header
+# CRC redone (model/checkpoint.h layout)
+add_meta() {
+	python3 - "$M" "$@" <<'PY'
 import struct, sys, zlib
 b = open(sys.argv[1], 'rb').read()
 n, = struct.unpack_from('<I', b, 20)
 rlen, = struct.unpack_from('<Q', b, 48)
-key, val = b'kmerhead', b'k=8 trials=100 lambda=0 records=1 words=1 nnz=1\n1 0 0\n5 2'
+key, val = sys.argv[3].encode(), sys.argv[4].encode()
 rec = struct.pack('<BBHI', 2, 0, len(key), len(val)) + key + val
 head = bytearray(b[:56 + rlen]) + rec
 struct.pack_into('<I', head, 20, n + 1)
 struct.pack_into('<Q', head, 48, rlen + len(rec))
 open(sys.argv[2], 'wb').write(bytes(head) + struct.pack('<I', zlib.crc32(bytes(head))) + b[56 + rlen + 4:])
 PY
+}
+# a k-mer head cut short; a background class that is none of the classes
+add_meta "$T/khbad.gfm" kmerhead $'k=8 trials=100 lambda=0 records=1 words=1 nnz=1\n1 0 0\n5 2'
+add_meta "$T/badbg.gfm" openset.background archaea
 printf 'lambda_head\n' >"$T/noclass.tsv"
 printf 'lambda_head\tphage\nlambda_head\tplasmid\n' >"$T/dup.tsv"
 printf '# nothing here\n\n' >"$T/comments.tsv"

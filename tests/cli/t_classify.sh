@@ -13,16 +13,20 @@ n_rec=33
 
 expect_status 0 "$GF" classify -m "$T/m.gfm" $IN
 cp "$T/out" "$T/all.tsv"
-head -n 1 "$T/all.tsv" | grep -qx $'id\tlength\tpredicted\tprobability\tecoli\tlambda' || fail "header: $(head -n 1 "$T/all.tsv")"
-[ "$(wc -l <"$T/all.tsv")" = $((n_rec + 1)) ] || fail "want $n_rec rows: $(wc -l <"$T/all.tsv")"
+# line 1: where the table came from (version, model, the model file's CRC32, as info prints it)
+crc=$("$GF" info "$T/m.gfm" | awk -F'\t' '$1 == "file_crc32" { print $2 }')
+head -n 1 "$T/all.tsv" | grep -qx "#genoformer"$'\t'"version=[0-9.]*"$'\t'"model=$T/m.gfm"$'\t'"model_crc32=$crc" ||
+	fail "provenance line: $(head -n 1 "$T/all.tsv") (crc $crc)"
+sed -n 2p "$T/all.tsv" | grep -qx $'id\tlength\tpredicted\tprobability\tecoli\tlambda\treason' || fail "header: $(sed -n 2p "$T/all.tsv")"
+[ "$(wc -l <"$T/all.tsv")" = $((n_rec + 2)) ] || fail "want $n_rec rows: $(wc -l <"$T/all.tsv")"
 grep -q '^\[classify\] 33 records, ' "$T/err" || fail "no summary line: $(cat "$T/err")"
 # every row: the predicted class is the most probable, its probability in
 # column 4, the class probabilities sum to 1 within 2e-4 (4 decimals each)
-awk -F'\t' 'NR > 1 && $1 != "tiny" {
+awk -F'\t' 'NR > 2 && $1 != "tiny" {
 	best = $5 > $6 ? "ecoli" : "lambda"; top = $5 > $6 ? $5 : $6
 	if ($3 != best || $4 != top || ($5 + $6) < 0.9998 || ($5 + $6) > 1.0002) { print "bad row " NR ": " $0; exit 1 }
 }' "$T/all.tsv" || fail "rows inconsistent"
-grep -qx $'tiny\t2\tunclassified\t0.0000\tNA\tNA' "$T/all.tsv" || fail "record shorter than k: $(grep tiny "$T/all.tsv")"
+grep -qx $'tiny\t2\tunclassified\t0.0000\tNA\tNA\ttoo_short' "$T/all.tsv" || fail "record shorter than k: $(grep tiny "$T/all.tsv")"
 grep -q $'^ctg1\t2730\t' "$T/all.tsv" || fail "ctg1 length: $(grep ctg1 "$T/all.tsv")"
 
 # same_rows A B: A and B have the same ids, lengths and predictions, and
@@ -48,19 +52,21 @@ cmp -s "$T/out" "$T/b1.tsv" || fail "--batch 1 -t 1 differs from -t 2: $(diff "$
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --batch 5 -t 1 $IN
 same_rows "$T/all.tsv" "$T/out" || fail "--batch 5 -t 1 differs beyond rounding"
 "$GF" classify -q -m "$T/m.gfm" --batch 1 - <"$T/ctg.fa" >"$T/stdin.tsv" || fail "classify - failed"
-tail -n 3 "$T/b1.tsv" | cmp -s - <(tail -n +2 "$T/stdin.tsv") || fail "stdin differs"
+tail -n 3 "$T/b1.tsv" | cmp -s - <(tail -n +3 "$T/stdin.tsv") || fail "stdin differs"
 
 # shards: row r of shard I is record I + r*3, so interleaving the shards'
 # rows gives the unsharded table: bit-identical with --batch 1
 for i in 0 1 2; do
 	expect_status 0 "$GF" classify -m "$T/m.gfm" --batch 1 --shard $i/3 -o "$T/s$i.tsv" $IN
-	[ "$(head -n 1 "$T/s$i.tsv")" = "$(printf '#shard\t%d/3' $i)" ] || fail "shard $i: first line $(head -n 1 "$T/s$i.tsv")"
-	sed -n 2p "$T/s$i.tsv" | cmp -s - <(head -n 1 "$T/all.tsv") || fail "shard $i header"
+	head -n 1 "$T/s$i.tsv" | cmp -s - <(head -n 1 "$T/all.tsv") || fail "shard $i: #genoformer line"
+	[ "$(sed -n 2p "$T/s$i.tsv")" = "$(printf '#shard\t%d/3' $i)" ] || fail "shard $i: second line $(sed -n 2p "$T/s$i.tsv")"
+	sed -n 3p "$T/s$i.tsv" | cmp -s - <(sed -n 2p "$T/all.tsv") || fail "shard $i header"
 done
 grep -q '^\[classify\] 11 records (22 more in other shards)' "$T/err" || fail "shard summary: $(cat "$T/err")"
 interleave() { # the shards' tables without their "#shard I/N" line
-	sed -n 2p "$1"
-	paste -d '\n' <(tail -n +3 "$1") <(tail -n +3 "$2") <(tail -n +3 "$3") | grep -v '^$'
+	head -n 1 "$1"
+	sed -n 3p "$1"
+	paste -d '\n' <(tail -n +4 "$1") <(tail -n +4 "$2") <(tail -n +4 "$3") | grep -v '^$'
 }
 interleave "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv" | cmp -s - "$T/b1.tsv" || fail "interleaved shards differ from the unsharded table"
 for i in 0 1 2; do "$GF" classify -q -m "$T/m.gfm" --shard $i/3 $IN >"$T/d$i.tsv" || fail "shard $i/3"; done
@@ -70,28 +76,33 @@ same_rows "$T/all.tsv" "$T/dm.tsv" || fail "interleaved --batch 16 shards differ
 # --min-prob P: exactly the rows with probability < P become unclassified;
 # P halfway between 4-decimal steps (the median + 0.00005) so that the
 # printed, rounded probabilities decide
-P=$(awk -F'\t' 'NR > 1 && $1 != "tiny" { print $4 }' "$T/all.tsv" | sort -n | awk 'NR == 16 { printf "%.5f", $1 + 0.00005 }')
+P=$(awk -F'\t' 'NR > 2 && $1 != "tiny" { print $4 }' "$T/all.tsv" | sort -n | awk 'NR == 16 { printf "%.5f", $1 + 0.00005 }')
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob "$P" --report "$T/rep.tsv" -o "$T/thr.tsv" $IN
-awk -F'\t' -v p="$P" 'BEGIN { OFS = "\t" } NR > 1 && $4 + 0 < p + 0 { $3 = "unclassified" } 1' "$T/all.tsv" >"$T/want.tsv"
+awk -F'\t' -v p="$P" 'BEGIN { OFS = "\t" } NR > 2 && $4 + 0 < p + 0 && $NF == "-" { $3 = "unclassified"; $NF = "below_threshold" } 1' "$T/all.tsv" >"$T/want.tsv"
 cmp -s "$T/want.tsv" "$T/thr.tsv" || fail "--min-prob $P: $(diff "$T/want.tsv" "$T/thr.tsv" | head -6)"
 grep -v '^tiny' "$T/thr.tsv" | grep -q unclassified || fail "--min-prob $P (the median) left every row classified"
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob 1 $IN
-[ "$(awk -F'\t' 'NR > 1 && $3 != "unclassified"' "$T/out" | wc -l)" = 0 ] || fail "--min-prob 1 leaves classified rows"
+[ "$(awk -F'\t' 'NR > 2 && $3 != "unclassified"' "$T/out" | wc -l)" = 0 ] || fail "--min-prob 1 leaves classified rows"
 
 # report: unclassified first, counts as in the table, percents sum to 100
 head -n 1 "$T/rep.tsv" | grep -qx $'class\tcount\tpercent\tmean_prob' || fail "report header: $(head -n 1 "$T/rep.tsv")"
 sed -n 2p "$T/rep.tsv" | grep -q '^unclassified' || fail "report: unclassified not first"
-[ "$(wc -l <"$T/rep.tsv")" = 4 ] || fail "report rows: $(cat "$T/rep.tsv")"
+[ "$(wc -l <"$T/rep.tsv")" = 9 ] || fail "report rows: $(cat "$T/rep.tsv")"
+# then one row per reason, counted as in the table's reason column
+for r in too_short mostly_n low_complexity background below_threshold; do
+	want=$(awk -F'\t' -v r="$r" 'NR > 1 && $NF == r' "$T/thr.tsv" | wc -l)
+	grep -qx "unclassified:$r"$'\t'"$want"$'\t[0-9.]*\tNA' "$T/rep.tsv" || fail "report row of $r (want $want): $(cat "$T/rep.tsv")"
+done
 for cls in unclassified ecoli lambda; do
-	want=$(awk -F'\t' -v c="$cls" 'NR > 1 && $3 == c' "$T/thr.tsv" | wc -l)
+	want=$(awk -F'\t' -v c="$cls" 'NR > 2 && $3 == c' "$T/thr.tsv" | wc -l)
 	got=$(awk -F'\t' -v c="$cls" '$1 == c { print $2 }' "$T/rep.tsv")
 	[ "$want" = "$got" ] || fail "report count of $cls: $got, table has $want"
 done
-awk -F'\t' 'NR > 1 { n += $2; p += $3 } END { if (n != 33 || p < 99.98 || p > 100.02) { print n, p; exit 1 } }' "$T/rep.tsv" ||
+awk -F'\t' 'NR > 1 && $1 !~ /:/ { n += $2; p += $3 } END { if (n != 33 || p < 99.98 || p > 100.02) { print n, p; exit 1 } }' "$T/rep.tsv" ||
 	fail "report sums: $(cat "$T/rep.tsv")"
 # mean_prob: the mean of the class's rows' probability column (within 1e-4: 4 decimals)
-awk -F'\t' 'FNR == NR { if (FNR > 1) { s[$3] += $4; n[$3]++ } next }
-	FNR > 1 && $2 > 0 { d = $4 - s[$1] / n[$1]; if (d > 1e-4 || d < -1e-4) { print $0, s[$1] / n[$1]; exit 1 } }' "$T/thr.tsv" "$T/rep.tsv" ||
+awk -F'\t' 'FNR == NR { if (FNR > 2) { s[$3] += $4; n[$3]++ } next }
+	FNR > 1 && $2 > 0 && $1 !~ /:/ { d = $4 - s[$1] / n[$1]; if (d > 1e-4 || d < -1e-4) { print $0, s[$1] / n[$1]; exit 1 } }' "$T/thr.tsv" "$T/rep.tsv" ||
 	fail "report mean_prob: $(cat "$T/rep.tsv")"
 
 # --rc-average: a one-window record and its reverse complement (150 bp,
@@ -100,13 +111,13 @@ seq=$(sed -n 2,4p "$LAMBDA" | tr -d '\n' | cut -c 1-150)
 rc=$(printf '%s' "$seq" | rev | tr ACGTacgt TGCAtgca)
 printf '>fwd\n%s\n>rev\n%s\n' "$seq" "$rc" >"$T/pair.fa"
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --rc-average "$T/pair.fa"
-[ "$(cut -f 3- "$T/out" | sed -n 2p)" = "$(cut -f 3- "$T/out" | sed -n 3p)" ] || fail "--rc-average not symmetric: $(cat "$T/out")"
+[ "$(cut -f 3- "$T/out" | sed -n 3p)" = "$(cut -f 3- "$T/out" | sed -n 4p)" ] || fail "--rc-average not symmetric: $(cat "$T/out")"
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" "$T/pair.fa"
-[ "$(cut -f 5- "$T/out" | sed -n 2p)" != "$(cut -f 5- "$T/out" | sed -n 3p)" ] || fail "forward and reverse agree without --rc-average: $(cat "$T/out")"
+[ "$(cut -f 5- "$T/out" | sed -n 3p)" != "$(cut -f 5- "$T/out" | sed -n 4p)" ] || fail "forward and reverse agree without --rc-average: $(cat "$T/out")"
 
 # --per-window: window rows (0-based, end exclusive) then the record's row
 expect_status 0 "$GF" classify -q -m "$T/m.gfm" --per-window "$T/ctg.fa"
-head -n 1 "$T/out" | grep -qx $'id\twindow\tbeg\tend\tlength\tpredicted\tprobability\tecoli\tlambda' || fail "per-window header"
+sed -n 2p "$T/out" | grep -qx $'id\twindow\tbeg\tend\tlength\tpredicted\tprobability\tecoli\tlambda\treason' || fail "per-window header"
 # ctg1: 2730 bp = 910 tokens of 3 bases = 15 windows of 64 tokens (192 bp), the last of 14 tokens
 [ "$(grep -c $'^ctg1\t[0-9]' "$T/out")" = 15 ] || fail "ctg1 windows: $(grep -c $'^ctg1\t[0-9]' "$T/out")"
 grep -q $'^ctg1\t13\t2496\t2688\t192\t' "$T/out" || fail "window 13 of ctg1: $(grep $'^ctg1\t13' "$T/out")"

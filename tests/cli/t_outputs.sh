@@ -44,22 +44,25 @@ cat "$T/fifo" >"$T/from_fifo" &
 expect_status 0 "$GF" classify -q -m "$M" -o "$T/fifo" "$IN"
 wait
 [ -p "$T/fifo" ] || fail "-o on a FIFO replaced it"
-[ "$(wc -l <"$T/from_fifo")" = 4 ] || fail "the FIFO's reader got: $(cat "$T/from_fifo")"
+[ "$(wc -l <"$T/from_fifo")" = 5 ] || fail "the FIFO's reader got: $(cat "$T/from_fifo")"
 
 # -, /proc/self/fd/1 (what /dev/stdout links to: a regression here cannot
 # touch /dev) and a process substitution are standard output / a pipe
+# (tables compared without their '#genoformer' line, which names the model
+# as given: here once by its absolute path)
+rows() { tail -n +2 "$1"; }
 gf_abs=$(realpath "$GF") src=$PWD
 (cd "$T" && "$gf_abs" classify -q -m "$src/$M" -o - "$src/$IN" >"$T/dash.tsv") || fail "-o - failed"
 [ ! -e "$T/-" ] || fail "-o - wrote a file named '-'"
-cmp -s "$T/dash.tsv" "$T/from_fifo" || fail "-o - differs from the FIFO's table"
-"$GF" classify -q -m "$M" -o /proc/self/fd/1 "$IN" | cmp -s - "$T/dash.tsv" || fail "-o /dev/stdout into a pipe"
+cmp -s <(rows "$T/dash.tsv") <(rows "$T/from_fifo") || fail "-o - differs from the FIFO's table"
+"$GF" classify -q -m "$M" -o /proc/self/fd/1 "$IN" | tail -n +2 | cmp -s - <(rows "$T/dash.tsv") || fail "-o /dev/stdout into a pipe"
 "$GF" classify -q -m "$M" -o >(cat >"$T/subst.tsv") "$IN" || fail "-o >(...) failed"
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$T/subst.tsv" ] && break; sleep 0.2; done
-cmp -s "$T/subst.tsv" "$T/dash.tsv" || fail "-o >(cat) got: $(cat "$T/subst.tsv")"
+cmp -s <(rows "$T/subst.tsv") <(rows "$T/dash.tsv") || fail "-o >(cat) got: $(cat "$T/subst.tsv")"
 # -o /dev/stdout with stdout appended to a file appends
 cp "$T/dash.tsv" "$T/twice.tsv"
 "$GF" classify -q -m "$M" -o /proc/self/fd/1 "$IN" >>"$T/twice.tsv" || fail "-o /dev/stdout >> file"
-[ "$(wc -l <"$T/twice.tsv")" = 8 ] || fail "-o /dev/stdout >> did not append: $(wc -l <"$T/twice.tsv") lines"
+[ "$(wc -l <"$T/twice.tsv")" = 10 ] || fail "-o /dev/stdout >> did not append: $(wc -l <"$T/twice.tsv") lines"
 
 # F2: an output that is an input, the model or another output
 expect_error 1 "[classify] error: $T/in.fa: output is the same file as input $T/in.fa; refusing to overwrite it" \
@@ -97,7 +100,7 @@ intact "F2"
 printf 'old\n' >"$T/target.tsv" && chmod 640 "$T/target.tsv" && ln -s target.tsv "$T/link.tsv"
 expect_status 0 "$GF" classify -q -m "$M" -o "$T/link.tsv" "$IN"
 [ -L "$T/link.tsv" ] || fail "the link was replaced by a file"
-cmp -s "$T/target.tsv" "$T/dash.tsv" || fail "the link's target did not get the table"
+cmp -s "$T/target.tsv" "$T/from_fifo" || fail "the link's target did not get the table"
 [ "$(stat -c %a "$T/target.tsv")" = 640 ] || fail "the target's mode changed to $(stat -c %a "$T/target.tsv")"
 expect_error 1 "[classify] error: $T/dangling: is a symbolic link whose target does not exist; not created" \
 	sh -c 'ln -s nowhere/x "$1/dangling" && "$GF" classify -q -m "$2" -o "$1/dangling" "$3"' _ "$T" "$M" "$IN"
@@ -112,7 +115,7 @@ expect_status 0 "$GF" classify -q -m "$M" -o "$T/perm.tsv" "$IN"
 # a name of 255 bytes (NAME_MAX) is written, no temporary is left
 long=$(printf 'n%.0s' $(seq 251)).tsv
 expect_status 0 "$GF" classify -q -m "$M" -o "$T/$long" "$IN"
-cmp -s "$T/$long" "$T/dash.tsv" || fail "the 255-byte name did not get the table"
+cmp -s "$T/$long" "$T/from_fifo" || fail "the 255-byte name did not get the table"
 
 # a .npy needs to seek: a pipe is refused before any work, as are derived
 # ids beside a device

@@ -67,6 +67,9 @@ mkdir -p "$T/a\\b"
 expect_status 0 "$MERGE" -o "$T/a\\b/m\\n.tsv" --report "$T/a\\b/r\\t.tsv" "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv"
 cmp -s "$T/a\\b/m\\n.tsv" "$T/one.tsv" || fail "merge -o with backslashes: $(ls -R "$T/a\\b")"
 [ -s "$T/a\\b/r\\t.tsv" ] || fail "merge --report with backslashes wrote nothing"
+ln -s nowhere/x "$T/dangling"
+expect_error 1 "[merge] $T/dangling: is a symbolic link whose target does not exist; not created" \
+	"$MERGE" -o "$T/dangling" "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv"
 # a FIFO is written in place; a rewritten file keeps its mode
 mkfifo "$T/fifo"
 cat "$T/fifo" >"$T/from_fifo" &
@@ -79,10 +82,14 @@ expect_status 0 "$MERGE" -o "$T/perm.tsv" "$T/s0.tsv" "$T/s1.tsv" "$T/s2.tsv"
 "$GF" classify -q -m "$T/m.gfm" --per-window --shard 1/3 -o "$T/w1.tsv" "$T/reads.fq" || fail "classify"
 rm -f "$T/merged.tsv"
 expect_error 1 "w1.tsv: its header differs from $T/s0.tsv's" "$MERGE" -o "$T/merged.tsv" "$T/s0.tsv" "$T/w1.tsv" "$T/s2.tsv"
-sed -n 2,3p "$T/w1.tsv" >"$T/cut.tsv"
+sed -n 1p "$T/w1.tsv" >"$T/cut.tsv"
+sed -n 3,4p "$T/w1.tsv" >>"$T/cut.tsv"
 expect_error 1 "cut.tsv: ends inside a record" "$MERGE" "$T/cut.tsv"
 printf 'a\tb\n' >"$T/junk.tsv"
 expect_error 1 "junk.tsv: not a genoformer classify table" "$MERGE" "$T/junk.tsv"
+# shards of another model (or version) do not merge: their #genoformer lines differ
+sed '1s/model_crc32=[0-9a-f]*/model_crc32=00000000/' "$T/s1.tsv" >"$T/other.tsv"
+expect_error 1 "other.tsv: its #genoformer line (model, version) differs from $T/s0.tsv's" "$MERGE" "$T/s0.tsv" "$T/other.tsv" "$T/s2.tsv"
 expect_error 1 "nothere.tsv: cannot read" "$MERGE" "$T/nothere.tsv"
 expect_status 2 "$MERGE"
 exit 0

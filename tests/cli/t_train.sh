@@ -92,7 +92,7 @@ expect_error 2 "a pretrain checkpoint cannot resume train" \
 expect_error 1 "(beyond 1e+06: training diverged); $T/n.gfm.ckpt still holds step 1, the last good state" \
 	"$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --lr 1e5 --warmup 1 --steps 20 --save-every 1
 [ -e "$T/n.gfm" ] && fail "a model was written after the divergence"
-expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --warmup 1 --steps 3 --resume auto
+expect_status 0 "$GF" train -q -o "$T/n.gfm" "${CLS[@]}" "${M[@]}" --warmup 1 --steps 3 --resume auto --override-hparams
 expect_status 0 "$GF" classify -q -m "$T/n.gfm" "$T/lambda.fa"
 grep -q nan "$T/out" && fail "the model resumed after the divergence classifies as NaN: $(cat "$T/out")"
 # diverging before the first checkpoint: nothing is kept, and it says why
@@ -155,4 +155,10 @@ expect_status 0 "$GF" train -o "$T/dry.gfm" "${CLS[@]}" "${M[@]}" --dry-run
 grep -q "dry run: the options, memory, inputs and labels are fine" "$T/err" || fail "--dry-run: $(cat "$T/err")"
 ls "$T" | grep -q '^dry' && fail "--dry-run wrote $(ls "$T" | grep '^dry')"
 expect_error 1 "dash.fa" "$GF" train -q -o "$T/dry.gfm" "${CLS[@]}" "${M[@]}" --dry-run tests/data/bad/dash.fa
+# warm-up not well below the steps: a warning naming both
+expect_status 0 "$GF" train -o "$T/w.gfm" "${CLS[@]}" "${M[@]}" --steps 20 --warmup 5
+grep -q 'warning: --warmup 5 is 25% of the 20 steps: the learning rate hardly reaches --lr; keep it within a tenth of the steps (--warmup 2)' "$T/err" ||
+	fail "no warm-up warning: $(cat "$T/err")"
+expect_status 0 "$GF" train -o "$T/w.gfm" "${CLS[@]}" "${M[@]}" --steps 20 --warmup 2
+grep -q 'warning: --warmup' "$T/err" && fail "warm-up warning at a tenth of the steps: $(cat "$T/err")"
 exit 0

@@ -5,11 +5,16 @@
 #     shell (what --signal=B:USR1@120 sends before a time limit) makes it save,
 #     exit 75 and requeue itself; the second run resumes (--resume auto) and
 #     ends with the parameters of an uninterrupted 2-rank run, bit for bit.
-#     A plain scancel (SIGTERM) ends a training job for good: not requeued.
+#     SIGTERM (scancel) ends a training job for good: saved, not requeued.
 #  2. scripts/slurm/classify-array.sbatch classifies with that model as a
 #     3-task stepped array (0-4:2); scripts/slurm/merge gives the unsharded
 #     table and report byte for byte; one task resubmitted alone
 #     (--array=2) rewrites only its own shard.
+#  3. the GPU scripts' dry runs (GF_DRY_RUN=1) on the node's 2 fake GPUs
+#     (tests/hpc/slurm.sh): train-gpu.sbatch's 2 ranks see both GPUs and take
+#     cuda:0 and cuda:1 with train-mpi.sbatch's command line plus --device
+#     cuda; classify-gpu.sbatch's 2 tasks get one GPU each and cuda:0 there,
+#     with --device cuda --batch 256 and their shard.
 #  0. srun --mpi=pmix launches the dist suite on 2 ranks (real collectives).
 # GF: the MPI binary [./genoformer-mpi]. Keeps its folder on failure.
 set -u
@@ -76,21 +81,24 @@ mpirun --oversubscribe -np 2 "$GF" train -q -t 1 -o "$D/u.gfm" "${TR[@]}" || fai
 cmp -s <(tensors "$D/m.gfm") <(tensors "$D/u.gfm") || fail "the requeued job's model differs from an uninterrupted run"
 say "train-mpi: model equals the uninterrupted 2-rank run"
 
-# scancel (SIGTERM to the whole job) ends it: no requeue, no second run
+# SIGTERM (scancel) ends a training job for good: the ranks save, but the
+# job is not requeued. TERM to the batch shell alone is the case the script
+# decides (a plain scancel also kills the launcher under it).
 job=$(sbatch --parsable --ntasks=2 --cpus-per-task=1 --mem=1G --time=10 -o "$D/cancel_%j.log" \
 	"$OLDPWD/scripts/slurm/train-mpi.sbatch" -o "$D/c.gfm" "${TR[@]}") || fail "sbatch train-mpi failed"
 for i in $(seq 600); do
 	[ -s "$D/c.gfm.ckpt" ] && break
 	sleep 0.1
 done
-scancel "$job" || fail "scancel failed"
+scancel --signal=TERM --batch "$job" || fail "scancel --signal=TERM failed"
 for i in $(seq 300); do
-	[ "$(job_state "$job")" = CANCELLED ] && break
+	case $(job_state "$job") in COMPLETED | FAILED | CANCELLED) break ;; esac
 	sleep 0.2
 done
 sleep 12 # past cred_expire: a requeued job would be pending or running again
-[ "$(job_state "$job")" = CANCELLED ] || fail "scancel'ed job $job is $(job_state "$job"): $(cat "$D/cancel_$job.log")"
-grep -q "requeueing" "$D/cancel_$job.log" && fail "scancel requeued the job: $(cat "$D/cancel_$job.log")"
+case $(job_state "$job") in COMPLETED | FAILED | CANCELLED) ;; *) fail "job $job after SIGTERM: $(job_state "$job"): $(cat "$D/cancel_$job.log")" ;; esac
+grep -q "requeueing" "$D/cancel_$job.log" && fail "SIGTERM requeued the job: $(cat "$D/cancel_$job.log")"
+grep -q "the job was cancelled and ends here" "$D/cancel_$job.log" || fail "no checkpoint before ending: $(cat "$D/cancel_$job.log")"
 say "train-mpi: scancel ends the job for good"
 
 # ---- 2. classification array and merge ------------------------------------
@@ -118,6 +126,27 @@ grep -q "shard 1/3" "$D"/re_*.log || fail "the resubmitted task is not shard 1/3
 "$OLDPWD/scripts/slurm/merge" -o "$D/merged2.tsv" "$D"/out.shard-*.tsv && cmp -s "$D/all.tsv" "$D/merged2.tsv" ||
 	fail "merge after the resubmission differs"
 say "classify-array: a resubmitted task rewrites only its shard"
+
+# ---- 3. GPU scripts: dry runs on 2 fake GPUs -------------------------------
+GF_DRY_RUN=1 sbatch --wait --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --gres=gpu:2 --mem=200M --time=5 \
+	-o "$D/tgpu_%j.log" "$OLDPWD/scripts/slurm/train-gpu.sbatch" -o "$D/g.gfm" --labels x.tsv g.fa >"$D/sbatch.out" ||
+	fail "train-gpu dry run failed: $(cat "$D"/tgpu_*.log)"
+log=$(ls "$D"/tgpu_*.log)
+grep -q '^\[train-gpu\] 2 ranks, 2 per node, 2 GPUs per node' "$log" || fail "train-gpu: no allocation line: $(cat "$log")"
+for r in 0 1; do
+	grep -q "^\[gpu-plan\] rank $r (local $r) on .*: CUDA_VISIBLE_DEVICES=0,1 -> cuda:$r; would run: genoformer train .*--device cuda -o $D/g.gfm --labels x.tsv g.fa\$" "$log" ||
+		fail "train-gpu: rank $r's plan: $(cat "$log")"
+done
+say "train-gpu: 2 ranks on 2 GPUs take cuda:0 and cuda:1"
+GF_DRY_RUN=1 sbatch --wait --array=0-1 --cpus-per-task=1 --mem=200M -o "$D/cgpu_%A_%a.log" \
+	"$OLDPWD/scripts/slurm/classify-gpu.sbatch" "$D/m.gfm" "$D/gout" "$D/reads.fq" >"$D/sbatch.out" ||
+	fail "classify-gpu dry run failed: $(cat "$D"/cgpu_*.log)"
+for i in 0 1; do
+	f=$(ls "$D"/cgpu_*_$i.log)
+	grep -q "^\[gpu-plan\] rank 0 (local 0) on .*: CUDA_VISIBLE_DEVICES=[01] -> cuda:0; would run: genoformer classify .*--shard $i/2 .*--device cuda --batch 256 $D/reads.fq\$" "$f" ||
+		fail "classify-gpu task $i: $(cat "$f")"
+done
+say "classify-gpu: 2 tasks of one GPU each, --device cuda --batch 256"
 
 cd "$OLDPWD" || exit 1
 slurm_stop

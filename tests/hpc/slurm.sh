@@ -5,6 +5,10 @@
 # proctrack/linuxproc (no cgroups), so it runs in containers too. The node
 # is "localhost" with 2 CPUs and this machine's memory; cred_expire=10 lets
 # a requeued job start again after 10 s instead of SLURM's default 120 s.
+# The node has 2 GPUs of gres type gpu whose device files are character
+# devices made in DIR/dev (mknod; nothing under /dev): SLURM allocates and
+# binds them (CUDA_VISIBLE_DEVICES) as on a GPU node, for the GPU scripts'
+# dry runs; nothing can run CUDA on them.
 
 # slurm_start DIR: starts the daemons and waits until the node is idle;
 # exports SLURM_CONF so that sbatch, squeue, scontrol use this cluster.
@@ -14,7 +18,9 @@ slurm_start() {
 	host=$(hostname -s)
 	mem=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
 	port=$((20000 + RANDOM % 20000))
-	mkdir -p "$d/state" "$d/spool" "$d/munge" "$d/logs"
+	mkdir -p "$d/state" "$d/spool" "$d/munge" "$d/logs" "$d/dev"
+	mknod "$d/dev/nvidia0" c 195 0 && mknod "$d/dev/nvidia1" c 195 1 || return 1
+	printf 'Name=gpu File=%s/dev/nvidia[0-1]\n' "$d" >"$d/gres.conf"
 	chmod 700 "$d/munge"
 	dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none
 	chmod 400 "$d/munge/munge.key"
@@ -53,7 +59,8 @@ KillWait=10
 SlurmdTimeout=60
 InactiveLimit=0
 MinJobAge=300
-NodeName=localhost NodeHostname=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=$mem State=UNKNOWN
+GresTypes=gpu
+NodeName=localhost NodeHostname=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
 	export SLURM_CONF=$d/slurm.conf
