@@ -14,7 +14,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Werror
 CFLAGS   := -std=c11 $(OPT) -g $(WARN) -fopenmp -D_GNU_SOURCE -I. $(HTS_CFLAGS) -MMD -MP
-LDLIBS   := $(HTS_LIBS) -lopenblas -lz -lm
+LDLIBS   := $(HTS_LIBS) -lopenblas -ldnnl -lz -lm
 LDFLAGS  := -fopenmp
 BUILD    := build
 BIN      := genoformer

@@ -50,6 +50,19 @@ typedef struct {
 	int n_buckets1;                     /* LSH: first factor (== n_buckets when not factorised); n_buckets % n_buckets1 == 0 */
 } rf_attn_shape_t;
 
+/* Attention within packed segments (varlen, like FlashAttention's
+ * cu_seqlens): qk, v and out are [N, H*dh] as above; segment i is rows
+ * [seg[i], seg[i+1]) for i < n_seg (seg in backend memory, non-decreasing,
+ * seg[n_seg] <= N), and each segment is computed as the FULL attention of
+ * one sequence of that length whose tokens are all real (causal within the
+ * segment when causal). No row sees a row of another segment. max_len is
+ * the longest segment (it sizes the workspace). */
+typedef struct {
+	int N, n_seg, max_len;
+	int H, dh;
+	int causal;
+} rf_varlen_shape_t;
+
 /* Floats per head in the rotation tensor: dh * n_hashes * rot_cols, where
  * rot_cols = n_buckets1/2 (+ (n_buckets/n_buckets1)/2 when factorised). */
 static inline int rf_attn_rot_cols(const rf_attn_shape_t *s)
@@ -78,17 +91,26 @@ typedef struct rf_backend {
 	void (*zero)(void *p, size_t bytes);
 	void (*sync)(void);
 
+	/* The precision of matmul from now on: "fp32" (every backend; the
+	 * default), "bf16" (CPU: operands rounded to bf16, fp32 accumulation,
+	 * through oneDNN on CPUs with AVX512-BF16) or "tf32" (CUDA: tensor cores,
+	 * also in attention). For inference: training keeps fp32 on the CPU.
+	 * 0, or -1 with a message when this backend or machine lacks it. */
+	int (*set_precision)(const char *name, char *err, size_t errlen);
+
 	/* C[M,N] = alpha * op(A) op(B) + beta * C. op(A) is [M,K]: A is stored
 	 * [M,K], or [K,M] when ta. op(B) is [K,N]: B is [K,N], or [N,K] when tb. */
 	void (*matmul)(float *C, const float *A, const float *B, int M, int N, int K,
 	               int ta, int tb, float alpha, float beta);
 
-	/* out[b*L+j] = tok_emb[tokens[b*L+j]] + concat(pos1[j / n2], pos2[j % n2]);
-	 * pos1 is [n1, d1], pos2 is [n2, D-d1]; j < n1*n2 is the caller's duty. */
-	void (*embed_forward)(float *out, const int32_t *tokens, const float *tok_emb,
+	/* out[r] = tok_emb[tokens[r]] + concat(pos1[j / n2], pos2[j % n2]) for the
+	 * B*L rows r = b*L + i, where the position j is i, or pos[r] when pos is
+	 * given (packed segments restart at 0); pos1 is [n1, d1], pos2 is
+	 * [n2, D-d1]; j < n1*n2 is the caller's duty. */
+	void (*embed_forward)(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,
 	                      const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1);
 	void (*embed_backward)(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
-	                       const int32_t *tokens, int B, int L, int D, int n2, int d1);
+	                       const int32_t *tokens, const int32_t *pos, int B, int L, int D, int n2, int d1);
 
 	/* LayerNorm over C features of N rows, eps RF_LN_EPS; mean and rstd [N]. */
 	void (*layernorm_forward)(float *out, float *mean, float *rstd, const float *inp,
@@ -133,9 +155,24 @@ typedef struct rf_backend {
 	                      const float *v, const uint16_t *buckets, const uint8_t *mask,
 	                      const rf_attn_shape_t *s, void *work);
 
+	/* Attention within packed segments (rf_varlen_shape_t); rows outside
+	 * every segment get out 0. Backward adds into dqk and dv as attn_backward. */
+	size_t (*attn_varlen_workspace)(const rf_varlen_shape_t *s);
+	void (*attn_varlen_forward)(float *out, const float *qk, const float *v, const int32_t *seg,
+	                            const rf_varlen_shape_t *s, void *work);
+	void (*attn_varlen_backward)(float *dqk, float *dv, const float *dout, const float *qk,
+	                             const float *v, const int32_t *seg, const rf_varlen_shape_t *s, void *work);
+
 	/* out[b] = mean of inp[b*L+j] over j with mask 1 (zero if none). */
 	void (*meanpool_forward)(float *out, const float *inp, const uint8_t *mask, int B, int L, int C);
 	void (*meanpool_backward)(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C);
+
+	/* out[i] = mean of the rows [seg[i] - seg[0], seg[i+1] - seg[0]) of inp
+	 * (zero if none) for i < n_seg: packed segments, rows counted from the
+	 * first segment's, so a piece of the rows pools with seg + first. Rows
+	 * are summed in order, as meanpool does. Backward adds dout[i]/count. */
+	void (*segpool_forward)(float *out, const float *inp, const int32_t *seg, int n_seg, int C);
+	void (*segpool_backward)(float *dinp, const float *dout, const int32_t *seg, int n_seg, int C);
 
 	/* out[m] = inp[idx[m]] for M rows of C; backward scatters with add. */
 	void (*gather_rows)(float *out, const float *inp, const int32_t *idx, int M, int C);

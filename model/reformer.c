@@ -32,6 +32,7 @@ enum {
 	BUF_F_LN, BUF_F_OUT, BUF_F_PRE, BUF_F_H, BUF_F_MEAN, BUF_F_RSTD,
 	BUF_H_CAT, BUF_H_OUT, BUF_H_MEAN, BUF_H_RSTD,
 	BUF_WORK, BUF_ROT, BUF_BUCKETS,
+	BUF_POS, BUF_SEG,              /* packed batches: positions, segment offsets */
 	/* training only */
 	BUF_DX1, BUF_DX2, BUF_A, BUF_DA, BUF_DQK, BUF_DV, BUF_F_DPRE, BUF_H_DCAT, BUF_STORE,
 	N_BUF
@@ -60,6 +61,8 @@ struct rf_model {
 
 	/* the current call */
 	int B, L, Lp, N, R;            /* R: rows per feed-forward / final-LN chunk */
+	int n_seg, max_seg;            /* packed batch: sequences, the longest (0: not packed) */
+	int n_out;                     /* pooled rows: n_seg when packed, else B */
 	int nb, nb1;                   /* LSH buckets at this length */
 	int train_bufs, store;         /* backward buffers present; layer inputs stored */
 	int check_rec;
@@ -72,7 +75,8 @@ struct rf_model {
 	int32_t *tok_h;
 	uint8_t *mask_h;
 	int *cnt_h;                    /* real tokens per sequence */
-	size_t tok_cap, mask_cap, cnt_cap;
+	int32_t *pos_h, *seg_h;        /* packed: positions [N], offsets into N [n_seg+1] */
+	size_t tok_cap, mask_cap, cnt_cap, pos_cap, seg_cap;
 };
 
 #define FB(m, id) ((float *)(m)->buf[id].p)
@@ -224,6 +228,8 @@ void rf_model_free(rf_model_t *m)
 	free(m->tok_h);
 	free(m->mask_h);
 	free(m->cnt_h);
+	free(m->pos_h);
+	free(m->seg_h);
 	free(m);
 }
 
@@ -285,6 +291,14 @@ static rf_attn_shape_t attn_shape(const rf_model_t *m, int l)
 	return s;
 }
 
+static rf_varlen_shape_t varlen_shape(const rf_model_t *m)
+{
+	const rf_config_t *c = &m->cfg;
+	rf_varlen_shape_t v = { .N = m->N, .n_seg = m->n_seg, .max_len = m->max_seg,
+	                        .H = c->n_heads, .dh = c->d_model / c->n_heads, .causal = c->causal };
+	return v;
+}
+
 /* uint16 buckets of one LSH layer: [B, H, n_hashes, Lp]. */
 static size_t bucket_count(const rf_model_t *m)
 {
@@ -311,8 +325,14 @@ static size_t buf_bytes(const rf_model_t *m, int id)
 	case BUF_F_PRE: case BUF_F_H: return R * F * f;
 	case BUF_F_MEAN: case BUF_F_RSTD: case BUF_H_MEAN: case BUF_H_RSTD: return R * f;
 	case BUF_H_CAT: case BUF_H_OUT: return R * 2 * D * f;
+	case BUF_POS: return m->n_seg ? N * sizeof(int32_t) : 0;
+	case BUF_SEG: return m->n_seg ? ((size_t)m->n_seg + 1) * sizeof(int32_t) : 0;
 	case BUF_WORK: {
 		size_t w = 0;
+		if (m->n_seg) {
+			rf_varlen_shape_t v = varlen_shape(m);
+			return m->be->attn_varlen_workspace(&v);
+		}
 		for (int l = 0; l < c->n_layers; l++) {
 			rf_attn_shape_t s = attn_shape(m, l);
 			size_t x = m->be->attn_workspace(&s);
@@ -320,9 +340,9 @@ static size_t buf_bytes(const rf_model_t *m, int id)
 		}
 		return w;
 	}
-	case BUF_ROT: return m->n_lsh ? rot_floats(m) * f : 0;
+	case BUF_ROT: return m->n_lsh && !m->n_seg ? rot_floats(m) * f : 0;
 	case BUF_BUCKETS:
-		return m->n_lsh ? bucket_count(m) * sizeof(uint16_t) * (m->train_bufs ? (size_t)m->n_lsh : 1) : 0;
+		return m->n_lsh && !m->n_seg ? bucket_count(m) * sizeof(uint16_t) * (m->train_bufs ? (size_t)m->n_lsh : 1) : 0;
 	}
 	if (!m->train_bufs) return 0;
 	switch (id) {
@@ -366,15 +386,29 @@ static int grow_host(void **p, size_t *cap, size_t need)
 	return 0;
 }
 
-/* The current call's sizes for B sequences of L tokens (the buffers follow
- * from them through buf_bytes); -1 with a message when they cannot run. */
-static int set_shape(rf_model_t *m, int B, int L, int train_bufs, char *err, size_t errlen)
+int rf_model_max_segment(const rf_config_t *cfg)
+{
+	int64_t most = (int64_t)cfg->axial1 * cfg->axial2;
+	for (int l = 0; l < cfg->n_layers; l++)
+		if (cfg->layer_kind[l] != RF_ATTN_FULL && cfg->chunk_len < most) most = cfg->chunk_len;
+	if (cfg->ff_chunk > 0 && cfg->ff_chunk < most) most = cfg->ff_chunk;
+	return most < INT_MAX ? (int)most : INT_MAX;
+}
+
+/* The current call's sizes for B sequences of L tokens, or for a packed
+ * batch of B x L tokens whose longest sequence is max_seg (n_seg > 0; no
+ * padding to chunks: every sequence is FULL attention); the buffers follow
+ * from them through buf_bytes. -1 with a message when they cannot run. */
+static int set_shape(rf_model_t *m, int B, int L, int n_seg, int max_seg, int train_bufs, char *err, size_t errlen)
 {
 	const rf_config_t *c = &m->cfg;
 	if (B < 1 || L < 1) return rf_fail(err, errlen, "batch: needs B >= 1 and L >= 1 (B %d, L %d)", B, L);
-	int Lp = rf_config_padded_len(c, L);
+	int Lp = n_seg ? L : rf_config_padded_len(c, L);
 	int64_t maxpos = (int64_t)c->axial1 * c->axial2;
-	if (Lp > maxpos)
+	if (n_seg && max_seg > rf_model_max_segment(c))
+		return rf_fail(err, errlen, "batch: packed sequence of %d tokens is longer than the %d this model packs",
+		            max_seg, rf_model_max_segment(c));
+	if (!n_seg && Lp > maxpos)
 		return rf_fail(err, errlen, "batch: length %d (padded %d) exceeds the %lld positions of --axial %dx%d",
 		            L, Lp, (long long)maxpos, c->axial1, c->axial2);
 	if ((int64_t)B * Lp > INT_MAX)
@@ -383,9 +417,12 @@ static int set_shape(rf_model_t *m, int B, int L, int train_bufs, char *err, siz
 	m->L = L;
 	m->Lp = Lp;
 	m->N = B * Lp;
+	m->n_seg = n_seg;
+	m->max_seg = max_seg;
+	m->n_out = n_seg ? n_seg : B;
 	m->R = c->ff_chunk > 0 && c->ff_chunk < m->N ? c->ff_chunk : m->N;
 	m->nb = m->nb1 = 0;
-	if (m->n_lsh) {
+	if (m->n_lsh && !n_seg) {
 		rf_lsh_buckets(Lp, c->chunk_len, c->n_buckets, &m->nb, &m->nb1);
 		if (m->nb > UINT16_MAX - 1)
 			return rf_fail(err, errlen, "batch: length %d needs %d LSH buckets, more than %d (raise --chunk or set --buckets)",
@@ -397,13 +434,54 @@ static int set_shape(rf_model_t *m, int B, int L, int train_bufs, char *err, siz
 	return 0;
 }
 
+/* The longest sequence of a packed batch after checking its offsets, 0
+ * when the batch is not packed, -1 with a message. */
+static int packed_longest(const rf_batch_t *b, char *err, size_t errlen)
+{
+	int most = 0;
+	if (b->n_seg <= 0) return 0;
+	if (!b->seg) return rf_fail(err, errlen, "batch: %d packed sequences but no offsets", b->n_seg);
+	if (b->mask) return rf_fail(err, errlen, "batch: a packed batch takes no mask (its sequences are all real tokens)");
+	if (b->seg[0] < 0 || (int64_t)b->seg[b->n_seg] > (int64_t)b->B * b->L)
+		return rf_fail(err, errlen, "batch: packed sequences [%d, %d) are outside %d x %d tokens", b->seg[0],
+		            b->seg[b->n_seg], b->B, b->L);
+	for (int i = 0; i < b->n_seg; i++) {
+		int n = b->seg[i + 1] - b->seg[i];
+		if (n < 1) return rf_fail(err, errlen, "batch: packed sequence %d is empty or out of order", i);
+		if (n > most) most = n;
+	}
+	return most;
+}
+
+/* Packed batches: positions restart at 0 in each sequence, mask 1 inside
+ * them; offsets and positions uploaded. */
+static int prepare_packed(rf_model_t *m, const rf_batch_t *b, char *err, size_t errlen)
+{
+	size_t N = (size_t)m->N;
+	if (grow_host((void **)&m->pos_h, &m->pos_cap, N * sizeof(int32_t)) ||
+	    grow_host((void **)&m->seg_h, &m->seg_cap, ((size_t)b->n_seg + 1) * sizeof(int32_t)))
+		return rf_fail(err, errlen, "batch: out of host memory");
+	memset(m->pos_h, 0, N * sizeof(int32_t));
+	memset(m->mask_h, 0, N);
+	memcpy(m->seg_h, b->seg, ((size_t)b->n_seg + 1) * sizeof(int32_t));
+	for (int i = 0; i < b->n_seg; i++)
+		for (int j = b->seg[i]; j < b->seg[i + 1]; j++) {
+			m->pos_h[j] = j - b->seg[i];
+			m->mask_h[j] = 1;
+		}
+	m->be->upload(m->buf[BUF_POS].p, m->pos_h, N * sizeof(int32_t));
+	m->be->upload(m->buf[BUF_SEG].p, m->seg_h, ((size_t)b->n_seg + 1) * sizeof(int32_t));
+	return 0;
+}
+
 /* Checks the batch, pads it to Lp on the host, uploads tokens and mask, and
  * sizes the buffers. */
 static int prepare(rf_model_t *m, const rf_batch_t *b, int train_bufs, char *err, size_t errlen)
 {
 	const rf_config_t *c = &m->cfg;
 	if (!b->tokens) return rf_fail(err, errlen, "batch: no tokens");
-	if (set_shape(m, b->B, b->L, train_bufs, err, errlen)) return -1;
+	int longest = packed_longest(b, err, errlen);
+	if (longest < 0 || set_shape(m, b->B, b->L, longest ? b->n_seg : 0, longest, train_bufs, err, errlen)) return -1;
 	m->seed = b->seed;
 	m->step = b->step;
 	m->drop = b->train ? c->dropout : 0.0f;
@@ -435,7 +513,7 @@ static int prepare(rf_model_t *m, const rf_batch_t *b, int train_bufs, char *err
 	}
 	if (b->labels) {
 		if (c->n_classes == 0) return rf_fail(err, errlen, "batch: labels given but the model has no classifier head");
-		for (int s = 0; s < b->B; s++)
+		for (int s = 0; s < m->n_out; s++)
 			if (b->labels[s] < 0 || b->labels[s] >= c->n_classes)
 				return rf_fail(err, errlen, "batch: label %d of sequence %d is not in 0..%d", b->labels[s], s, c->n_classes - 1);
 	}
@@ -451,6 +529,7 @@ static int prepare(rf_model_t *m, const rf_batch_t *b, int train_bufs, char *err
 		}
 	}
 	if (ensure_buffers(m, err, errlen)) return -1;
+	if (m->n_seg && prepare_packed(m, b, err, errlen)) return -1;
 	m->be->upload(m->buf[BUF_TOKENS].p, m->tok_h, N * sizeof(int32_t));
 	m->be->upload(m->buf[BUF_MASK].p, m->mask_h, N);
 	return 0;
@@ -488,7 +567,10 @@ static void attn_block(rf_model_t *m, int l, float *x1, const float *x2, float *
 	be->layernorm_forward(ln, FB(m, BUF_MEAN), FB(m, BUF_RSTD), x2, PAR(m, o->ln1_w), PAR(m, o->ln1_b), N, D);
 	be->matmul(qk, ln, PAR(m, o->w_qk), N, D, D, 0, 0, 1.0f, 0.0f);
 	be->matmul(v, ln, PAR(m, o->w_v), N, D, D, 0, 0, 1.0f, 0.0f);
-	if (s.kind == RF_ATTN_LSH) {
+	if (m->n_seg) {
+		rf_varlen_shape_t vs = varlen_shape(m);
+		be->attn_varlen_forward(a, qk, v, m->buf[BUF_SEG].p, &vs, m->buf[BUF_WORK].p);
+	} else if (s.kind == RF_ATTN_LSH) {
 		bk = layer_buckets(m, l);
 		if (hash) {
 			float *rot = FB(m, BUF_ROT);
@@ -496,7 +578,7 @@ static void attn_block(rf_model_t *m, int l, float *x1, const float *x2, float *
 			be->lsh_hash(bk, qk, rot, mask, &s);
 		}
 	}
-	be->attn_forward(a, qk, v, bk, mask, &s, m->buf[BUF_WORK].p);
+	if (!m->n_seg) be->attn_forward(a, qk, v, bk, mask, &s, m->buf[BUF_WORK].p);
 	if (!apply) return;
 	if (m->drop > 0.0f) {
 		be->matmul(p, a, PAR(m, o->w_o), N, D, D, 0, 0, 1.0f, 0.0f);
@@ -595,8 +677,14 @@ static void attn_backward(rf_model_t *m, int l, float *y1, const float *x2, cons
 	be->matmul(da, dp, PAR(m, o->w_o), N, D, D, 0, 1, 1.0f, 0.0f);
 	be->zero(dqk, ND * sizeof(float));
 	be->zero(dv, ND * sizeof(float));
-	be->attn_backward(dqk, dv, da, FB(m, BUF_QK), FB(m, BUF_V), s.kind == RF_ATTN_LSH ? layer_buckets(m, l) : NULL,
-	                  m->buf[BUF_MASK].p, &s, m->buf[BUF_WORK].p);
+	if (m->n_seg) {
+		rf_varlen_shape_t vs = varlen_shape(m);
+		be->attn_varlen_backward(dqk, dv, da, FB(m, BUF_QK), FB(m, BUF_V), m->buf[BUF_SEG].p, &vs, m->buf[BUF_WORK].p);
+	} else {
+		be->attn_backward(dqk, dv, da, FB(m, BUF_QK), FB(m, BUF_V),
+		                  s.kind == RF_ATTN_LSH ? layer_buckets(m, l) : NULL, m->buf[BUF_MASK].p, &s,
+		                  m->buf[BUF_WORK].p);
+	}
 	const float *ln = FB(m, BUF_LN);
 	be->matmul(GRD(m, o->w_qk), ln, dqk, D, D, N, 1, 0, 1.0f, 1.0f);
 	be->matmul(GRD(m, o->w_v), ln, dv, D, D, N, 1, 0, 1.0f, 1.0f);
@@ -630,6 +718,12 @@ static void note_rec_error(rf_model_t *m, const float *x, int l, int which)
 	if (e > m->rec_err) m->rec_err = e;
 }
 
+/* Positions of a packed batch's tokens; NULL (position = index) otherwise. */
+static const int32_t *packed_pos(const rf_model_t *m)
+{
+	return m->n_seg ? m->buf[BUF_POS].p : NULL;
+}
+
 /* Embedding and every layer: X1, X2 end as the last layer's Y1, Y2. */
 static void forward_layers(rf_model_t *m)
 {
@@ -638,7 +732,7 @@ static void forward_layers(rf_model_t *m)
 	float *x1 = FB(m, BUF_X1), *x2 = FB(m, BUF_X2);
 	size_t ND = (size_t)m->N * c->d_model;
 
-	be->embed_forward(x1, m->buf[BUF_TOKENS].p, PAR(m, m->tok_emb), PAR(m, m->pos1), PAR(m, m->pos2),
+	be->embed_forward(x1, m->buf[BUF_TOKENS].p, packed_pos(m), PAR(m, m->tok_emb), PAR(m, m->pos1), PAR(m, m->pos2),
 	                  m->B, m->Lp, c->d_model, c->axial2, c->axial_d1);
 	dropout(m, x1, ND, -1, RF_RNG_DROP_EMB, 0);
 	be->copy(x2, x1, ND * sizeof(float));
@@ -672,13 +766,14 @@ static void backward_layers(rf_model_t *m)
 	be->axpy(dx1, dx2, 1.0f, ND);
 	dropout(m, dx1, ND, -1, RF_RNG_DROP_EMB, 0);
 	be->embed_backward(GRD(m, m->tok_emb), GRD(m, m->pos1), GRD(m, m->pos2), dx1, m->buf[BUF_TOKENS].p,
-	                   m->B, m->Lp, c->d_model, c->axial2, c->axial_d1);
+	                   packed_pos(m), m->B, m->Lp, c->d_model, c->axial2, c->axial_d1);
 }
 
 /* ---- final LayerNorm and heads --------------------------------------------- */
 
 /* A piece of the final rows: whole sequences b0 .. b0+nb when a sequence fits
- * in R rows, else rows [j0, j0+rows) of sequence b0 (nb = 0). */
+ * in R rows, else rows [j0, j0+rows) of sequence b0 (nb = 0). Packed
+ * batches: whole sequences b0 .. b0+nb, rows from row0 (every one fits). */
 typedef struct {
 	int b0, nb, j0, rows;
 	size_t row0;
@@ -687,6 +782,14 @@ typedef struct {
 static int next_piece(const rf_model_t *m, piece_t *p, int first)
 {
 	int Lp = m->Lp;
+	if (m->n_seg) {
+		const int32_t *seg = m->seg_h;
+		int b0 = first ? 0 : p->b0 + p->nb, e = b0 + 1;
+		if (b0 >= m->n_seg) return 0;
+		while (e < m->n_seg && seg[e + 1] - seg[b0] <= m->R) e++;
+		*p = (piece_t){ .b0 = b0, .nb = e - b0, .j0 = 0, .rows = seg[e] - seg[b0], .row0 = (size_t)seg[b0] };
+		return 1;
+	}
 	if (first) { p->b0 = 0; p->j0 = 0; p->nb = p->rows = 0; }
 	else if (p->nb) { p->b0 += p->nb; p->j0 = 0; }
 	else if (p->j0 + p->rows < Lp) p->j0 += p->rows;
@@ -727,11 +830,14 @@ static void pool_forward(rf_model_t *m, float *pooled, float *tmp)
 	const rf_backend_t *be = m->be;
 	int D2 = 2 * m->cfg.d_model;
 	const uint8_t *mask = m->buf[BUF_MASK].p;
+	const int32_t *seg = m->buf[BUF_SEG].p;
 	piece_t p;
-	be->zero(pooled, (size_t)m->B * D2 * sizeof(float));
+	be->zero(pooled, (size_t)m->n_out * D2 * sizeof(float));
 	for (int more = next_piece(m, &p, 1); more; more = next_piece(m, &p, 0)) {
 		final_ln(m, &p);
-		if (p.nb) {
+		if (m->n_seg) {
+			be->segpool_forward(pooled + (size_t)p.b0 * D2, FB(m, BUF_H_OUT), seg + p.b0, p.nb, D2);
+		} else if (p.nb) {
 			be->meanpool_forward(pooled + (size_t)p.b0 * D2, FB(m, BUF_H_OUT), mask + p.row0, p.nb, m->Lp, D2);
 		} else {
 			float w = piece_weight(m, &p);
@@ -749,13 +855,16 @@ static void pool_backward(rf_model_t *m, const float *dpooled, float *tmp)
 	int D = m->cfg.d_model, D2 = 2 * D;
 	const uint8_t *mask = m->buf[BUF_MASK].p;
 	float *dout = FB(m, BUF_H_OUT), *dcat = FB(m, BUF_H_DCAT);
+	const int32_t *seg = m->buf[BUF_SEG].p;
 	piece_t p;
 	for (int more = next_piece(m, &p, 1); more; more = next_piece(m, &p, 0)) {
 		float w = p.nb ? 1.0f : piece_weight(m, &p);
 		if (w == 0.0f) continue;
 		final_ln(m, &p);
 		be->zero(dout, (size_t)p.rows * D2 * sizeof(float));
-		if (p.nb) {
+		if (m->n_seg) {
+			be->segpool_backward(dout, dpooled + (size_t)p.b0 * D2, seg + p.b0, p.nb, D2);
+		} else if (p.nb) {
 			be->meanpool_backward(dout, dpooled + (size_t)p.b0 * D2, mask + p.row0, p.nb, m->Lp, D2);
 		} else {
 			be->copy(tmp, dpooled + (size_t)p.b0 * D2, D2 * sizeof(float));
@@ -790,7 +899,7 @@ typedef struct {
 /* Bytes of each head buffer for the parts in what (HEAD_*), M masked targets. */
 static void head_sizes(const rf_model_t *m, int what, size_t M, size_t sz[N_HEAD])
 {
-	size_t B = (size_t)m->B, D = (size_t)m->cfg.d_model, C = (size_t)m->cfg.n_classes, V = (size_t)m->cfg.vocab;
+	size_t B = (size_t)m->n_out, D = (size_t)m->cfg.d_model, C = (size_t)m->cfg.n_classes, V = (size_t)m->cfg.vocab;
 	size_t f = sizeof(float), i = sizeof(int32_t);
 	int pool = what & (HEAD_POOL | HEAD_CLS), cls = what & HEAD_CLS, mlm = what & HEAD_MLM;
 	size_t want[N_HEAD] = {
@@ -830,7 +939,7 @@ static int head_alloc(rf_model_t *m, head_t *h, const rf_batch_t *b, int what, c
 			head_free(m, h);
 			return rf_fail(err, errlen, "model: cannot allocate the head buffers on backend %s", m->be->name);
 		}
-	if ((what & HEAD_CLS) && b->labels) m->be->upload(h->p[H_LABELS], b->labels, (size_t)m->B * sizeof(int32_t));
+	if ((what & HEAD_CLS) && b->labels) m->be->upload(h->p[H_LABELS], b->labels, (size_t)m->n_out * sizeof(int32_t));
 	if (what & HEAD_MLM) {
 		int32_t *idx = malloc((size_t)h->M * sizeof *idx);
 		if (!idx) {
@@ -850,7 +959,7 @@ static int head_alloc(rf_model_t *m, head_t *h, const rf_batch_t *b, int what, c
 static float cls_forward(rf_model_t *m, head_t *h, int with_loss)
 {
 	const rf_backend_t *be = m->be;
-	int B = m->B, D2 = 2 * m->cfg.d_model, C = m->cfg.n_classes;
+	int B = m->n_out, D2 = 2 * m->cfg.d_model, C = m->cfg.n_classes;
 	pool_forward(m, HF(h, H_POOLED), HF(h, H_TMP));
 	be->matmul(HF(h, H_LOGITS), HF(h, H_POOLED), PAR(m, m->cls_w), B, C, D2, 0, 0, 1.0f, 0.0f);
 	be->bias_add(HF(h, H_LOGITS), PAR(m, m->cls_b), B, C);
@@ -862,7 +971,7 @@ static float cls_forward(rf_model_t *m, head_t *h, int with_loss)
 static void cls_backward(rf_model_t *m, head_t *h)
 {
 	const rf_backend_t *be = m->be;
-	int B = m->B, D2 = 2 * m->cfg.d_model, C = m->cfg.n_classes;
+	int B = m->n_out, D2 = 2 * m->cfg.d_model, C = m->cfg.n_classes;
 	float *dlogits = HF(h, H_LOGITS), *dpooled = HF(h, H_POOLED);
 	be->zero(dlogits, (size_t)B * C * sizeof(float));
 	be->xent_backward(dlogits, HF(h, H_PROBS), HI(h, H_LABELS), 1.0f / B, B, C);
@@ -923,7 +1032,7 @@ size_t rf_model_estimate_bytes(const rf_config_t *cfg, const rf_backend_t *be, i
 	if (rf_config_validate(cfg, err, sizeof err)) return SIZE_MAX;
 	rf_model_t m = { .cfg = *cfg, .be = be, .reversible = 1 };
 	build_layout(&m);
-	if (set_shape(&m, B, L, train, err, sizeof err)) return SIZE_MAX;
+	if (set_shape(&m, B, L, 0, 0, train, err, sizeof err)) return SIZE_MAX;
 	size_t sum = 2 * param_bytes(&m);
 	for (int id = 0; id < N_BUF; id++) sum += buf_bytes(&m, id);
 	int what = cfg->n_classes > 0 ? HEAD_CLS : train ? 0 : HEAD_POOL;
@@ -947,7 +1056,7 @@ static int run(rf_model_t *m, const rf_batch_t *b, int backward, float *loss, fl
 	float total = 0.0f;
 	if (cls) total += cls_forward(m, &h, b->labels != NULL);
 	if (mlm) total += mlm_forward(m, &h);
-	if (logits) m->be->download(logits, HF(&h, H_LOGITS), (size_t)m->B * m->cfg.n_classes * sizeof(float));
+	if (logits) m->be->download(logits, HF(&h, H_LOGITS), (size_t)m->n_out * m->cfg.n_classes * sizeof(float));
 	if (loss) *loss = total;
 	if (backward) {
 		size_t ND = (size_t)m->N * m->cfg.d_model;
@@ -986,6 +1095,7 @@ double rf_model_debug_reconstruction_error(rf_model_t *m, const rf_batch_t *b, c
 
 int rf_model_embed(rf_model_t *m, const rf_batch_t *b, float *pooled, float *per_token, char *err, size_t errlen)
 {
+	if (per_token && b->n_seg > 0) return rf_fail(err, errlen, "batch: per-token embeddings of a packed batch");
 	if (prepare(m, b, 0, err, errlen)) return -1;
 	forward_layers(m);
 	int D2 = 2 * m->cfg.d_model;
@@ -993,7 +1103,7 @@ int rf_model_embed(rf_model_t *m, const rf_batch_t *b, float *pooled, float *per
 		head_t h;
 		if (head_alloc(m, &h, b, HEAD_POOL, err, errlen)) return -1;
 		pool_forward(m, HF(&h, H_POOLED), HF(&h, H_TMP));
-		m->be->download(pooled, HF(&h, H_POOLED), (size_t)m->B * D2 * sizeof(float));
+		m->be->download(pooled, HF(&h, H_POOLED), (size_t)m->n_out * D2 * sizeof(float));
 		head_free(m, &h);
 	}
 	if (per_token) {

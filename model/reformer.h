@@ -32,6 +32,15 @@ typedef struct {
 	const int32_t *mlm_targets; /* host [n_mlm] token ids */
 	uint64_t seed, step;        /* RNG keys (rotations, dropout) */
 	int train;                  /* 1: dropout on */
+	/* Packed sequences (n_seg > 0): sequence i is the tokens [seg[i],
+	 * seg[i+1]) of the flat B*L (host [n_seg+1], non-decreasing, none
+	 * empty, none longer than rf_model_max_segment); tokens after
+	 * seg[n_seg] are padding, mask must be NULL. Each sequence is computed
+	 * exactly as if alone in a batch (positions from 0, attention within
+	 * it), and labels, logits and pooled outputs are per sequence: n_seg
+	 * rows instead of B. */
+	int n_seg;
+	const int32_t *seg;
 } rf_batch_t;
 
 /* NULL with a one-line message when the config is invalid, the backend
@@ -69,6 +78,12 @@ int rf_model_forward(rf_model_t *m, const rf_batch_t *b, float *loss, float *log
 /* Final representations LN_f(concat(Y1, Y2)) to host: pooled [B, 2D] (mean
  * over real tokens) and/or per_token [B*L, 2D] (unpadded L); either may be NULL. */
 int rf_model_embed(rf_model_t *m, const rf_batch_t *b, float *pooled, float *per_token, char *err, size_t errlen);
+
+/* The longest sequence a packed batch may hold for cfg: chunk_len when a
+ * layer is LOCAL or LSH (shorter sequences are computed as FULL attention,
+ * so packed and alone agree), else the axial positions; at most ff_chunk
+ * (when set), so that the pooling never splits a sequence. */
+int rf_model_max_segment(const rf_config_t *cfg);
 
 /* 1 (default): reconstruct layer inputs in the backward pass. 0: store every
  * layer's inputs in the forward pass (memory grows with depth). */

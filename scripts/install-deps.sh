@@ -12,7 +12,7 @@ set -e
 #   fuzz   make fuzz: clang with libFuzzer and OpenMP
 #   mpi    make MPI=1: OpenMPI
 # GF_EXTRA_DEPS adds more packages.
-BUILD_PKGS="gcc make pkg-config libhts-dev zlib1g-dev libopenblas-dev"
+BUILD_PKGS="gcc make pkg-config libhts-dev zlib1g-dev libopenblas-dev libdnnl-dev"
 PKGS=$BUILD_PKGS
 [ $# -gt 0 ] || set -- build
 for purpose in "$@"; do

@@ -17,6 +17,7 @@
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
+#include "src/pack.h"
 
 #define MAX_RUNGS 32
 /* Keys the LSH rotations: one fixed seed makes every run's predictions the same. */
@@ -44,10 +45,26 @@ static int parse_shard(void *ctx, const gf_opt_t *opt, const char *s)
 	return 0;
 }
 
+static int check_precision(void *ctx, const gf_opt_t *opt, const char *s)
+{
+	(void)ctx;
+	(void)opt;
+	if (strcmp(s, "fp32") == 0 || strcmp(s, "bf16") == 0 || strcmp(s, "tf32") == 0) return 0;
+	gf_error("--precision expects fp32, bf16 or tf32, got '%s'", s);
+	return GF_EXIT_USAGE;
+}
+
 #define INF(f) offsetof(gf_infer_cli_t, f)
 static const gf_opt_t infer_opts[] = {
 	[GF_INF_MODEL] = { 'm', "model", GF_OPT_STR, INF(model_path), .arg = "FILE", .help = "model file (.gfm)",
 	                   .dflt = "required" },
+	[GF_INF_PRECISION] = { 0, "precision", GF_OPT_STR, INF(precision), .arg = "STR", .call = check_precision,
+	                       .dflt = "fp32; GF_CUDA_TF32=1: tf32",
+	                       .help = "matrix products in fp32, bf16 (CPU with AVX512-BF16: bf16 operands,\n"
+	                               "fp32 sums, through oneDNN) or tf32 (CUDA)" },
+	[GF_INF_NO_PACK] = { 0, "no-pack", GF_OPT_SET, INF(no_pack), .dflt = "packed",
+	                     .help = "one window per model row, padded to a chunk multiple, instead of\n"
+	                             "packing windows of up to one chunk end to end (same outputs, slower)" },
 	[GF_INF_RC_AVERAGE] = { 0, "rc-average", GF_OPT_SET, INF(rc_average),
 	                        .help = "average each window's forward and reverse-complement outputs", .dflt = "off" },
 	[GF_INF_PER_WINDOW] = { 0, "per-window", GF_OPT_SET, INF(per_window),
@@ -126,6 +143,10 @@ gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 	char err[GF_ERRLEN];
 	const rf_backend_t *be = gf_compute_backend(&c->compute);
 	if (!be) return NULL;
+	if (c->precision && be->set_precision(c->precision, err, sizeof err)) {
+		gf_error("%s", err);
+		return NULL;
+	}
 	gf_modelfile_t *mf = gf_modelfile_load(c->model_path, be, err, sizeof err);
 	if (!mf) {
 		gf_error("%s", err);
@@ -198,13 +219,23 @@ typedef struct {
 	size_t *win;
 } rung_t;
 
+/* Windows short enough to be packed (src/pack.h), rows_per_win sequences
+ * each, waiting for a forward pass. */
+typedef struct {
+	gf_pack_t pk;
+	int n;                /* windows queued */
+	pending_t **rec;
+	size_t *win;
+} packq_t;
+
 typedef struct {
 	const gf_infer_cli_t *c;
 	gf_modelfile_t *mf;
 	int embed, width, rows_per_win, n_rungs;
 	size_t max_pend;      /* records waiting before part-filled rungs run */
 	rung_t rung[MAX_RUNGS];
-	float *out;           /* batch x rows_per_win rows x width */
+	packq_t pq;           /* pq.pk.max_len 0: no packing */
+	float *out;           /* most windows of a pass x rows_per_win rows x width */
 	pending_t **pend;     /* in input order */
 	size_t n_pend, cap_pend;
 	gf_window_t win;
@@ -252,8 +283,17 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		if (len >= L) break;
 	}
 	in->max_pend = 8 * (size_t)c->compute.batch + 64;
-	size_t rows = (size_t)c->compute.batch * in->rows_per_win;
-	int ok = !gf_window_init(&in->win, L) && (in->out = malloc(rows * in->width * sizeof(float)));
+	size_t rows = (size_t)c->compute.batch * in->rows_per_win, out_rows = rows;
+	int ok = 1;
+	if (!c->no_pack) {
+		/* a packed pass holds the tokens of a full batch of whole windows */
+		int pack_tokens = c->compute.batch * in->rows_per_win * L, most = rf_model_max_segment(&mf->cfg);
+		ok = !gf_pack_init(&in->pq.pk, pack_tokens, most < L ? most : L) &&
+		     (in->pq.rec = malloc((size_t)pack_tokens * sizeof *in->pq.rec)) &&
+		     (in->pq.win = malloc((size_t)pack_tokens * sizeof *in->pq.win));
+		out_rows = (size_t)pack_tokens;
+	}
+	ok = ok && !gf_window_init(&in->win, L) && (in->out = malloc(out_rows * in->width * sizeof(float)));
 	for (int i = 0; ok && i < in->n_rungs; i++) {
 		rung_t *g = &in->rung[i];
 		ok = (g->tok = malloc(rows * g->len * sizeof *g->tok)) && (g->mask = malloc(rows * g->len)) &&
@@ -277,6 +317,9 @@ static void infer_free(infer_t *in)
 		free(in->rung[i].rec);
 		free(in->rung[i].win);
 	}
+	gf_pack_free(&in->pq.pk);
+	free(in->pq.rec);
+	free(in->pq.win);
 	for (size_t i = 0; i < in->n_pend; i++) pending_free(in->pend[i]);
 	free(in->pend);
 	free(in->out);
@@ -284,25 +327,42 @@ static void infer_free(infer_t *in)
 	gf_kh_free(in->kh);
 }
 
-/* One forward pass over a rung's queued windows; stores each window's
- * output in its record. */
-static int run_rung(infer_t *in, rung_t *g, char *err, size_t errlen)
+/* One forward pass over n windows in b (rows_per_win rows or sequences
+ * each); stores window i's output in window win[i] of record rec[i]. */
+static int run_windows(infer_t *in, const rf_batch_t *b, pending_t **rec, const size_t *win, int n,
+                       char *err, size_t errlen)
 {
-	if (!g->n) return 0;
+	if (!n) return 0;
 	const int W = in->width, R = in->rows_per_win;
-	rf_batch_t b = { .tokens = g->tok, .mask = g->mask, .B = g->n * R, .L = g->len, .seed = INFER_SEED };
-	int rc = in->embed ? rf_model_embed(in->mf->model, &b, in->out, NULL, err, errlen)
-	                   : rf_model_forward(in->mf->model, &b, NULL, in->out, err, errlen);
+	int rc = in->embed ? rf_model_embed(in->mf->model, b, in->out, NULL, err, errlen)
+	                   : rf_model_forward(in->mf->model, b, NULL, in->out, err, errlen);
 	if (rc) return -1;
-	for (int i = 0; i < g->n; i++) {
-		pending_t *p = g->rec[i];
-		float *dst = p->win_out + g->win[i] * W;
+	for (int i = 0; i < n; i++) {
+		pending_t *p = rec[i];
+		float *dst = p->win_out + win[i] * W;
 		const float *src = in->out + (size_t)i * R * W;
 		for (int j = 0; j < W; j++) dst[j] = R == 2 ? 0.5f * (src[j] + src[W + j]) : src[j];
 		p->done++;
 	}
-	g->n = 0;
 	return 0;
+}
+
+static int run_rung(infer_t *in, rung_t *g, char *err, size_t errlen)
+{
+	rf_batch_t b = { .tokens = g->tok, .mask = g->mask, .B = g->n * in->rows_per_win, .L = g->len, .seed = INFER_SEED };
+	int rc = run_windows(in, &b, g->rec, g->win, g->n, err, errlen);
+	g->n = 0;
+	return rc;
+}
+
+static int run_packed(infer_t *in, char *err, size_t errlen)
+{
+	packq_t *q = &in->pq;
+	rf_batch_t b = gf_pack_batch(&q->pk, INFER_SEED);
+	int rc = run_windows(in, &b, q->rec, q->win, q->n, err, errlen);
+	gf_pack_clear(&q->pk);
+	q->n = 0;
+	return rc;
 }
 
 /* Averages a finished record's windows, weighted by real tokens. */
@@ -339,7 +399,25 @@ static int flush_all(infer_t *in, char *err, size_t errlen)
 {
 	for (int i = 0; i < in->n_rungs; i++)
 		if (run_rung(in, &in->rung[i], err, errlen)) return -1;
+	if (run_packed(in, err, errlen)) return -1;
 	return emit_done(in, err, errlen);
+}
+
+/* Queues the window in in->win (the slot-th window of p) as rows_per_win
+ * packed sequences, after running the queue when it is full. */
+static int queue_packed(infer_t *in, pending_t *p, size_t slot, char *err, size_t errlen)
+{
+	packq_t *q = &in->pq;
+	int n = in->win.n_real;
+	if (!gf_pack_has_room(&q->pk, n, in->rows_per_win) && run_packed(in, err, errlen)) return -1;
+	for (int r = 0; r < in->rows_per_win; r++) {
+		int32_t *t = gf_pack_add(&q->pk, n);
+		memcpy(t, in->win.tok, (size_t)n * sizeof *t);
+		if (r) gf_kmer_revcomp_tokens(t, n, in->mf->k, t);
+	}
+	q->rec[q->n] = p;
+	q->win[q->n++] = slot;
+	return 0;
 }
 
 /* Queues window w of rec, the slot-th window of p, on its rung. */
@@ -352,6 +430,7 @@ static int queue_window(infer_t *in, pending_t *p, const gf_record_t *rec, size_
 	p->win_real[slot] = win->n_real;
 	p->win_beg[slot] = win->beg;
 	p->win_end[slot] = win->end;
+	if (gf_pack_takes(&in->pq.pk, win->n_real)) return queue_packed(in, p, slot, err, errlen);
 	rung_t *g = in->rung;
 	while (g->len < win->n_real) g++;
 	for (int r = 0; r < in->rows_per_win; r++) {

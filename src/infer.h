@@ -6,6 +6,10 @@
  * model's L tokens (no overlap). Each window runs at the smallest length of
  * the ladder chunk, 2 chunk, 4 chunk, ..., L that holds its real tokens, in
  * a batch of windows of that length, so short reads do not pay for L.
+ * Windows of at most one chunk of real tokens (reads, short contigs, the
+ * last window of a record) are instead packed end to end into calls of
+ * batch x L tokens (src/pack.h), each computed exactly as alone: the same
+ * outputs, bit for bit, without the padding.
  * Results depend on a window's tokens; the batch around it changes only the
  * last bits of float rounding (BLAS and vectorised loops sum in an order
  * that depends on a row's place in the batch), and with batch 1 not even
@@ -25,7 +29,9 @@
 typedef struct {
 	uint64_t given;           /* of gf_group_infer's rows */
 	const char *model_path;
+	const char *precision;    /* matmul precision (rf_backend_t.set_precision); NULL: the backend's default */
 	int rc_average, per_window;
+	int no_pack;              /* one window per model row instead of packing short ones */
 	float min_prob;           /* below it: unclassified (gf_infer_min_prob) */
 	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
@@ -38,10 +44,11 @@ typedef struct {
 } gf_infer_cli_t;
 
 /* The options of classify, embed and eval that are not in a shared group:
- * -m, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head, --shard. */
+ * -m, --precision, --no-pack, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head,
+ * --shard. */
 extern const gf_optgroup_t gf_group_infer;
-enum { GF_INF_MODEL, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB, GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD,
-       GF_INF_SHARD };
+enum { GF_INF_MODEL, GF_INF_PRECISION, GF_INF_NO_PACK, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB,
+       GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD, GF_INF_SHARD };
 
 /* --min-prob (--confidence) when given, else -1: the model's thresholds
  * (src/openset.h). */

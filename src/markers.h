@@ -48,7 +48,8 @@ int gf_mk_stamp(const gf_mk_plan_t *p, gf_modelfile_t *mf);
 
 /* Holds whole records out for validation: per class round(frac * n) of
  * them (at least one, classes of GF_MK_MIN_SPLIT records or more), picked
- * by a hash of (seed, name); the others (all of smaller classes) train
+ * by a hash of (seed, the bases), so that copies of a record (either
+ * strand) fall on one side; the others (all of smaller classes) train
  * whole. Call before
  * gf_dataset_finish, on records added as GF_DS_SPLIT. Returns how many. */
 size_t gf_mk_split_records(gf_dataset_t *ds, double frac, uint64_t seed);

@@ -54,6 +54,7 @@ struct oc_case {
 	int d[6];                   /* the op's sizes, in the order its call takes them */
 	float f;                    /* a scalar argument: dropout p, xent dscale, axpy alpha */
 	rf_attn_shape_t s;          /* attention cases */
+	rf_varlen_shape_t v;        /* attention within packed segments (v.N > 0) */
 	double atol, rtol;          /* CUDA against CPU: |cuda - cpu| <= atol + rtol |cpu| */
 	void (*forward)(const rf_backend_t *be, const oc_case_t *c, void *const *p);
 	void (*backward)(const rf_backend_t *be, const oc_case_t *c, void *const *p);   /* NULL: none */
@@ -82,14 +83,14 @@ static const oc_dims_t OC_PARITY_DIMS = { 2, 320, 72, 136, 2, 36, 64, 2 };
 
 static inline void oc_embed_fwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
 {
-	be->embed_forward(OC_F(p, 4), (const int32_t *)p[3], OC_F(p, 0), OC_F(p, 1), OC_F(p, 2), c->d[0], c->d[1],
-	                  c->d[2], c->d[3], c->d[4]);
+	be->embed_forward(OC_F(p, 4), (const int32_t *)p[3], (const int32_t *)p[9], OC_F(p, 0), OC_F(p, 1), OC_F(p, 2),
+	                  c->d[0], c->d[1], c->d[2], c->d[3], c->d[4]);
 }
 
 static inline void oc_embed_bwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
 {
-	be->embed_backward(OC_F(p, 6), OC_F(p, 7), OC_F(p, 8), OC_F(p, 5), (const int32_t *)p[3], c->d[0], c->d[1],
-	                   c->d[2], c->d[3], c->d[4]);
+	be->embed_backward(OC_F(p, 6), OC_F(p, 7), OC_F(p, 8), OC_F(p, 5), (const int32_t *)p[3], (const int32_t *)p[9],
+	                   c->d[0], c->d[1], c->d[2], c->d[3], c->d[4]);
 }
 
 static inline void oc_ln_fwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
@@ -192,6 +193,32 @@ static inline void oc_attn_bwd(const rf_backend_t *be, const oc_case_t *c, void 
 	                  c->s.kind == RF_ATTN_LSH ? (const uint16_t *)p[3] : NULL, (const uint8_t *)p[2], &c->s, p[8]);
 }
 
+/* Packed segments start at row OC_SEG_FIRST (oc_segments). */
+#define OC_SEG_FIRST 1
+
+static inline void oc_varlen_fwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
+{
+	be->attn_varlen_forward(OC_F(p, 3), OC_F(p, 0), OC_F(p, 1), (const int32_t *)p[2], &c->v, p[7]);
+}
+
+static inline void oc_varlen_bwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
+{
+	be->attn_varlen_backward(OC_F(p, 5), OC_F(p, 6), OC_F(p, 4), OC_F(p, 0), OC_F(p, 1), (const int32_t *)p[2], &c->v,
+	                         p[7]);
+}
+
+/* Pooling per segment of the rows from the first segment's on. */
+static inline void oc_segpool_fwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
+{
+	be->segpool_forward(OC_F(p, 2), OC_F(p, 0) + (size_t)OC_SEG_FIRST * c->d[1], (const int32_t *)p[1], c->d[0], c->d[1]);
+}
+
+static inline void oc_segpool_bwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
+{
+	be->segpool_backward(OC_F(p, 4) + (size_t)OC_SEG_FIRST * c->d[1], OC_F(p, 3), (const int32_t *)p[1], c->d[0],
+	                     c->d[1]);
+}
+
 static inline void oc_hash_fwd(const rf_backend_t *be, const oc_case_t *c, void *const *p)
 {
 	be->lsh_hash((uint16_t *)p[3], OC_F(p, 0), OC_F(p, 1), (const uint8_t *)p[2], &c->s);
@@ -272,6 +299,50 @@ static inline void oc_prep_hash(const oc_case_t *c, void *const *h)
 	oc_mask_tail(h[2], c->s.B, c->s.L);
 }
 
+/* Packed segments over N rows from row OC_SEG_FIRST: lengths cycle
+ * through 1 (a token alone), 5, 25 (a 150 bp read at k = 6), 9 and 100
+ * (two CUDA tiles), each at most cap, ending before the last two rows
+ * (rows outside every segment on both sides). Writes seg[0..n] when seg is
+ * given and the longest length to *longest; returns n. */
+static inline int oc_segments(int N, int cap, int32_t *seg, int *longest)
+{
+	static const int lens[5] = { 1, 5, 25, 9, 100 };
+	int n = 0, at = OC_SEG_FIRST;
+	*longest = 0;
+	if (seg) seg[0] = at;
+	for (;; n++) {
+		int len = lens[n % 5] < cap ? lens[n % 5] : cap;
+		if (at + len > N - 2) break;
+		at += len;
+		if (seg) seg[n + 1] = at;
+		if (len > *longest) *longest = len;
+	}
+	return n;
+}
+
+static inline void oc_prep_varlen(const oc_case_t *c, void *const *h)
+{
+	int longest;
+	oc_segments(c->v.N, c->d[0], h[2], &longest);
+}
+
+static inline void oc_prep_segpool(const oc_case_t *c, void *const *h)
+{
+	int longest;
+	oc_segments(c->d[2], c->d[3], h[1], &longest);
+}
+
+/* Positions restarting at 0 in each packed segment (0 outside them). */
+static inline void oc_prep_embed_pos(const oc_case_t *c, void *const *h)
+{
+	int N = c->d[0] * c->d[1], longest, *pos = h[9];
+	int32_t *seg = malloc(((size_t)N + 1) * sizeof *seg);
+	int n = seg ? oc_segments(N, c->d[5], seg, &longest) : 0;
+	for (int i = 0; i < n; i++)
+		for (int j = seg[i]; j < seg[i + 1]; j++) pos[j] = j - seg[i];
+	free(seg);
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 #define OC_T(nm, role, type, n, scale, range, of) { nm, role, type, (size_t)(n), scale, range, of }
@@ -308,6 +379,21 @@ static inline oc_case_t oc_attn_case(const char *name, const oc_dims_t *d, int k
 	return oc_attn_case_of(name, oc_attn_shape(d, kind, causal, hashes), d->L / 4);
 }
 
+/* Attention within packed segments (oc_segments, at most two chunks long)
+ * over the B*L rows of d. */
+static inline oc_case_t oc_varlen_case(const char *name, const oc_dims_t *d, int causal)
+{
+	int N = d->B * d->L, cap = 2 * d->chunk, longest, n_seg = oc_segments(N, cap, NULL, &longest);
+	size_t n = (size_t)N * d->H * d->dh;
+	oc_case_t c = { name, 8, {
+		OC_IN_F("qk", n, 1.0f), OC_IN_F("v", n, 1.0f), OC_T("seg", OC_IN, OC_I32, (size_t)n_seg + 1, 0, 0, 0),
+		OC_OUT_F("out", n), OC_DOUT_F(n, 3), OC_GRAD_F("dqk", n, 0), OC_GRAD_F("dv", n, 1),
+		OC_T("work", OC_WORK, OC_U8, 0, 0, 0, 0) },
+		{ cap }, .v = { N, n_seg, longest, d->H, d->dh, causal }, .atol = 1e-4, .rtol = 1e-3,
+		.forward = oc_varlen_fwd, .backward = oc_varlen_bwd, .prepare = oc_prep_varlen };
+	return c;
+}
+
 /* Every case at sizes d, into cases[]; returns the count. */
 static inline int oc_cases(const oc_dims_t *d, oc_case_t *cases)
 {
@@ -315,11 +401,14 @@ static inline int oc_cases(const oc_dims_t *d, oc_case_t *cases)
 	/* V: a vocabulary; K: classes, wide enough for a row to span blocks */
 	const int n2 = 4, n1 = (d->L + n2 - 1) / n2, d1 = d->D / 2, V = 37, K = 14 * d->D + 1;
 	int k = 0;
-	cases[k++] = (oc_case_t){ "embed", 9, {
-		OC_IN_F("tok_emb", V * D, 1.0f), OC_IN_F("pos1", (size_t)n1 * d1, 1.0f), OC_IN_F("pos2", n2 * (D - d1), 1.0f),
-		OC_T("tokens", OC_IN, OC_I32, N, 0, V, 0), OC_OUT_F("out", N * D), OC_DOUT_F(N * D, 4),
-		OC_GRAD_F("dtok_emb", V * D, 0), OC_GRAD_F("dpos1", (size_t)n1 * d1, 1), OC_GRAD_F("dpos2", n2 * (D - d1), 2) },
-		{ d->B, d->L, d->D, n2, d1 }, .atol = 1e-4, .rtol = 1e-4, .forward = oc_embed_fwd, .backward = oc_embed_bwd };
+	for (int packed = 0; packed < 2; packed++)
+		cases[k++] = (oc_case_t){ packed ? "embed_positions" : "embed", 10, {
+			OC_IN_F("tok_emb", V * D, 1.0f), OC_IN_F("pos1", (size_t)n1 * d1, 1.0f), OC_IN_F("pos2", n2 * (D - d1), 1.0f),
+			OC_T("tokens", OC_IN, OC_I32, N, 0, V, 0), OC_OUT_F("out", N * D), OC_DOUT_F(N * D, 4),
+			OC_GRAD_F("dtok_emb", V * D, 0), OC_GRAD_F("dpos1", (size_t)n1 * d1, 1), OC_GRAD_F("dpos2", n2 * (D - d1), 2),
+			OC_T("pos", OC_IN, OC_I32, packed ? N : 0, 0, 0, 0) },
+			{ d->B, d->L, d->D, n2, d1, 2 * d->chunk }, .atol = 1e-4, .rtol = 1e-4, .forward = oc_embed_fwd,
+			.backward = oc_embed_bwd, .prepare = packed ? oc_prep_embed_pos : NULL };
 	cases[k++] = (oc_case_t){ "layernorm", 10, {
 		OC_IN_F("inp", N * D, 2.0f), OC_IN_F("w", D, 1.0f), OC_IN_F("b", D, 1.0f), OC_OUT_F("out", N * D),
 		OC_SAVED_F("mean", N), OC_SAVED_F("rstd", N), OC_DOUT_F(N * D, 3), OC_GRAD_F("dinp", N * D, 0),
@@ -345,6 +434,12 @@ static inline int oc_cases(const oc_dims_t *d, oc_case_t *cases)
 		OC_DOUT_F((size_t)d->B * D, 2), OC_GRAD_F("dinp", N * D, 0) },
 		{ d->B, d->L, d->D }, .atol = 1e-5, .rtol = 1e-4, .forward = oc_pool_fwd, .backward = oc_pool_bwd,
 		.prepare = oc_prep_pool };
+	int longest, n_seg = oc_segments((int)N, 2 * d->chunk, NULL, &longest);
+	cases[k++] = (oc_case_t){ "segpool", 5, {
+		OC_IN_F("inp", N * D, 1.0f), OC_T("seg", OC_IN, OC_I32, (size_t)n_seg + 1, 0, 0, 0),
+		OC_OUT_F("out", (size_t)n_seg * D), OC_DOUT_F((size_t)n_seg * D, 2), OC_GRAD_F("dinp", N * D, 0) },
+		{ n_seg, d->D, (int)N, 2 * d->chunk }, .atol = 1e-5, .rtol = 1e-4, .forward = oc_segpool_fwd,
+		.backward = oc_segpool_bwd, .prepare = oc_prep_segpool };
 	/* M = 2N rows gathered from N: every row about twice, scatter must add them up */
 	cases[k++] = (oc_case_t){ "gather_rows", 5, {
 		OC_IN_F("inp", N * D, 1.0f), OC_T("idx", OC_IN, OC_I32, 2 * N, 0, (int)N, 0), OC_OUT_F("out", 2 * N * D),
@@ -359,6 +454,8 @@ static inline int oc_cases(const oc_dims_t *d, oc_case_t *cases)
 	cases[k++] = oc_attn_case("attn_local", d, RF_ATTN_LOCAL, 0, 1);
 	cases[k++] = oc_attn_case("attn_lsh", d, RF_ATTN_LSH, 0, d->hashes);
 	cases[k++] = oc_attn_case("attn_lsh_causal", d, RF_ATTN_LSH, 1, d->hashes);
+	cases[k++] = oc_varlen_case("attn_varlen", d, 0);
+	cases[k++] = oc_varlen_case("attn_varlen_causal", d, 1);
 	/* forward only */
 	rf_attn_shape_t hs = oc_attn_shape(d, RF_ATTN_LSH, 0, d->hashes);
 	size_t nq = N * d->H * d->dh;
@@ -394,7 +491,8 @@ static inline size_t oc_type_size(oc_type_t t)
 static inline size_t oc_bytes(const rf_backend_t *be, const oc_case_t *c, int i)
 {
 	const oc_tensor_t *t = &c->t[i];
-	return t->role == OC_WORK ? be->attn_workspace(&c->s) : t->n * oc_type_size(t->type);
+	if (t->role == OC_WORK) return c->v.N ? be->attn_varlen_workspace(&c->v) : be->attn_workspace(&c->s);
+	return t->n * oc_type_size(t->type);
 }
 
 /* Host tensors of c, filled as the table says (keys from the case's name

@@ -492,6 +492,90 @@ START_TEST(batched_sequences_are_independent)
 }
 END_TEST
 
+/* A packed batch (sequences of 3, 1, 4 and 3 tokens end to end, then
+ * padding) gives every sequence the logits and pooled embedding it has
+ * alone in a batch, bit for bit, for local+LSH layers (chunk 4: each is
+ * FULL attention alone). */
+static const int32_t PACK_SEG[5] = { 0, 3, 4, 8, 11 };
+
+static void make_packed(batch_buf_t *bb, const rf_config_t *c, uint64_t seed)
+{
+	make_batch(bb, c, 1, 16, 0, 0, seed);
+	bb->b.mask = NULL;
+	bb->b.n_seg = 4;
+	bb->b.seg = PACK_SEG;
+	for (int i = 0; i < 4; i++) bb->labels[i] = (i + 1) % c->n_classes;
+}
+
+START_TEST(packed_sequences_equal_each_sequence_alone)
+{
+	rf_config_t c = tiny_config("local,lsh", 2);
+	rf_model_t *m = make_model(&c);
+	randomise_params(m, 8);
+	batch_buf_t bb;
+	make_packed(&bb, &c, 51);
+	bb.b.train = 0;
+	float logits[4 * 3], pooled[4 * 16], loss, one_l[3], one_p[16];
+	char err[256] = "";
+	ck_assert_msg(rf_model_forward(m, &bb.b, &loss, logits, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(rf_model_embed(m, &bb.b, pooled, NULL, err, sizeof err) == 0, "%s", err);
+	double sum = 0.0;
+	for (int i = 0; i < 4; i++) {
+		rf_batch_t one = { .tokens = bb.tokens + PACK_SEG[i], .B = 1, .L = PACK_SEG[i + 1] - PACK_SEG[i],
+		                   .labels = bb.labels + i, .seed = bb.b.seed };
+		float l1;
+		ck_assert_msg(rf_model_forward(m, &one, &l1, one_l, err, sizeof err) == 0, "%s", err);
+		ck_assert_msg(rf_model_embed(m, &one, one_p, NULL, err, sizeof err) == 0, "%s", err);
+		ck_assert_msg(memcmp(one_l, logits + 3 * i, sizeof one_l) == 0, "logits of sequence %d", i);
+		ck_assert_msg(memcmp(one_p, pooled + 16 * i, sizeof one_p) == 0, "pooled embedding of sequence %d", i);
+		sum += l1;
+	}
+	ck_assert_double_eq_tol(loss, sum / 4, 1e-6);
+	rf_model_free(m);
+}
+END_TEST
+
+START_TEST(gradients_match_finite_differences_packed_classifier_mlm)
+{
+	rf_config_t c = tiny_config("lsh,full", 2);
+	c.mlm = 1;
+	c.ff_chunk = 6;   /* pieces of whole sequences: 3+1, 4, 3 */
+	batch_buf_t bb;
+	make_packed(&bb, &c, 52);
+	int32_t pos[3] = { 1, 5, 10 }, tgt[3] = { 3, 4, 5 };
+	bb.b.n_mlm = 3;
+	bb.b.mlm_pos = pos;
+	bb.b.mlm_targets = tgt;
+	check_gradients(&c, &bb);
+}
+END_TEST
+
+START_TEST(bad_packed_batches_are_rejected_with_a_message)
+{
+	rf_config_t c = tiny_config("local", 1);
+	rf_model_t *m = make_model(&c);
+	batch_buf_t bb;
+	char err[256] = "";
+	float logits[12];
+	const int32_t too_long[3] = { 0, 5, 6 }, empty[3] = { 0, 2, 2 }, outside[3] = { 0, 2, 17 };
+	const struct { const int32_t *seg; int masked; const char *says; } bad[] = {
+		{ too_long, 0, "packed sequence of 5 tokens is longer than the 4" },
+		{ empty, 0, "packed sequence 1 is empty" },
+		{ outside, 0, "outside 1 x 16 tokens" },
+		{ PACK_SEG, 1, "takes no mask" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		make_packed(&bb, &c, 53);
+		bb.b.seg = bad[i].seg;
+		bb.b.n_seg = bad[i].seg == PACK_SEG ? 4 : 2;
+		if (bad[i].masked) bb.b.mask = bb.mask;
+		ck_assert_int_eq(rf_model_forward(m, &bb.b, NULL, logits, err, sizeof err), -1);
+		ck_assert_msg(strstr(err, bad[i].says), "case %zu: '%s'", i, err);
+	}
+	rf_model_free(m);
+}
+END_TEST
+
 START_TEST(bad_batches_are_rejected_with_a_message)
 {
 	rf_config_t c = tiny_config("local", 1);
@@ -668,6 +752,9 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, reversible_gradients_equal_stored_activation_gradients);
 	tcase_add_test(tc, padding_tokens_do_not_change_real_outputs);
 	tcase_add_test(tc, batched_sequences_are_independent);
+	tcase_add_test(tc, packed_sequences_equal_each_sequence_alone);
+	tcase_add_test(tc, gradients_match_finite_differences_packed_classifier_mlm);
+	tcase_add_test(tc, bad_packed_batches_are_rejected_with_a_message);
 	tcase_add_test(tc, bad_batches_are_rejected_with_a_message);
 	tcase_add_test(tc, reversible_activation_memory_does_not_grow_with_depth);
 	tcase_add_test(tc, lsh_memory_grows_linearly_with_length);

@@ -45,17 +45,33 @@ static void assert_same(const float *a, const float *b, size_t n, const char *wh
 
 /* ---- matmul ---- */
 
+/* x rounded to bf16 (nearest even), as a float. */
+static float bf16_round(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, sizeof u);
+	u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+	memcpy(&x, &u, sizeof x);
+	return x;
+}
+
 /* cpu_matmul against a double-precision loop for all four transposes, with
  * alpha and beta. Tolerance atol 2e-6 K, rtol 1e-5: fp32 sums of K unit
  * normal products cancel down to small values with errors growing with K;
- * a misplaced block would be off by O(1). */
-static void check_matmul(int M, int N, int K)
+ * a misplaced block would be off by O(1). In precision bf16 the loop takes
+ * the operands rounded to bf16 (whose products fp32 holds exactly), so
+ * the same tolerance checks the rounding too. */
+static void check_matmul(int M, int N, int K, const char *precision)
 {
 	float *A = randn((size_t)M * K, 1, 1.0f), *B = randn((size_t)K * N, 2, 1.0f);
-	float *C0 = randn((size_t)M * N, 3, 1.0f);
+	float *C0 = randn((size_t)M * N, 3, 1.0f), *Ar = copy_of(A, (size_t)M * K), *Br = copy_of(B, (size_t)K * N);
 	double *ref = malloc((size_t)M * N * sizeof(double));
 	float alpha = 0.5f, beta = 2.0f;
+	char err[256] = "";
 	ck_assert_ptr_nonnull(ref);
+	ck_assert_msg(rf_backend_cpu()->set_precision(precision, err, sizeof err) == 0, "%s", err);
+	for (size_t i = 0; strcmp(precision, "bf16") == 0 && i < (size_t)M * K; i++) Ar[i] = bf16_round(A[i]);
+	for (size_t i = 0; strcmp(precision, "bf16") == 0 && i < (size_t)K * N; i++) Br[i] = bf16_round(B[i]);
 	for (int ta = 0; ta < 2; ta++)
 		for (int tb = 0; tb < 2; tb++) {
 			float *C = copy_of(C0, (size_t)M * N);
@@ -63,20 +79,21 @@ static void check_matmul(int M, int N, int K)
 				for (int j = 0; j < N; j++) {
 					double s = 0.0;
 					for (int k = 0; k < K; k++)
-						s += (double)(ta ? A[(size_t)k * M + i] : A[(size_t)i * K + k]) *
-						     (tb ? B[(size_t)j * K + k] : B[(size_t)k * N + j]);
+						s += (double)(ta ? Ar[(size_t)k * M + i] : Ar[(size_t)i * K + k]) *
+						     (tb ? Br[(size_t)j * K + k] : Br[(size_t)k * N + j]);
 					ref[(size_t)i * N + j] = alpha * s + beta * C0[(size_t)i * N + j];
 				}
 			cpu_matmul(C, A, B, M, N, K, ta, tb, alpha, beta);
 			ck_assert_close_arr(C, ref, (size_t)M * N, 2e-6 * K, 1e-5);
 			free(C);
 		}
-	free(A); free(B); free(C0); free(ref);
+	ck_assert(rf_backend_cpu()->set_precision("fp32", err, sizeof err) == 0);
+	free(A); free(B); free(C0); free(Ar); free(Br); free(ref);
 }
 
 START_TEST(matmul_matches_naive_loop_for_all_transposes)
 {
-	check_matmul(5, 7, 3);
+	check_matmul(5, 7, 3, "fp32");
 }
 END_TEST
 
@@ -84,10 +101,34 @@ END_TEST
 START_TEST(matmul_split_over_threads_matches_naive_loop)
 {
 	omp_set_num_threads(2);
-	check_matmul(130, 60, 100);
-	check_matmul(50, 141, 100);
+	check_matmul(130, 60, 100, "fp32");
+	check_matmul(50, 141, 100, "fp32");
 	omp_set_num_threads(3);
-	check_matmul(131, 2, 2100);
+	check_matmul(131, 2, 2100, "fp32");
+}
+END_TEST
+
+/* Precision bf16 (oneDNN), where the CPU has AVX512-BF16: small and model
+ * shapes, and a shape after others (cached primitives by shape). */
+START_TEST(bf16_matmul_matches_naive_loop_on_rounded_operands)
+{
+	if (!cpu_bf16_supported()) {
+		fprintf(stderr, "[test_ops] this CPU has no AVX512-BF16: bf16 matmul not tested\n");
+		return;
+	}
+	omp_set_num_threads(2);
+	check_matmul(5, 7, 3, "bf16");
+	check_matmul(300, 64, 64, "bf16");
+	check_matmul(77, 128, 64, "bf16");
+	check_matmul(5, 7, 3, "bf16");
+}
+END_TEST
+
+START_TEST(unknown_precision_is_refused_with_a_message)
+{
+	char err[256] = "";
+	ck_assert_int_eq(rf_backend_cpu()->set_precision("tf32", err, sizeof err), -1);
+	ck_assert_str_eq(err, "precision tf32: the CPU backend has fp32 and bf16");
 }
 END_TEST
 
@@ -105,7 +146,7 @@ START_TEST(embed_adds_token_and_axial_positions)
 		110, 1011, 1013,   130, 2031, 2033,   200, 1001, 1003,
 		120, 1021, 1023,   120, 2021, 2023,   210, 1011, 1013 };
 	float out[18];
-	cpu_embed_forward(out, tokens, tok, pos1, pos2, 2, 3, 3, 2, 1);
+	cpu_embed_forward(out, tokens, NULL, tok, pos1, pos2, 2, 3, 3, 2, 1);
 	ck_assert_close_arr(out, want, 18, 0.0, 0.0);
 }
 END_TEST
@@ -403,7 +444,7 @@ START_TEST(row_reductions_do_not_depend_on_thread_count)
 		for (int k = 0; k < 7; k++) r[t][k] = zeros(N * D);
 		cpu_layernorm_backward(r[t][0], r[t][1], r[t][2], g, x, w, mean, rstd, N, D);
 		cpu_bias_backward(r[t][3], g, N, D);
-		cpu_embed_backward(r[t][4], r[t][5], r[t][5] + (L / n2) * d1, g, tokens, B, L, D, n2, d1);
+		cpu_embed_backward(r[t][4], r[t][5], r[t][5] + (L / n2) * d1, g, tokens, NULL, B, L, D, n2, d1);
 		cpu_scatter_add_rows(r[t][6], g, tokens, N, D);
 		cpu_meanpool_forward(r[t][6] + V * D, x, mask, B, L, D);
 		sums[t][0] = cpu_sum(g, N * D);
@@ -509,6 +550,8 @@ static Suite *ops_suite(void)
 	TCase *tc = tcase_create("cpu");
 	tcase_add_test(tc, matmul_matches_naive_loop_for_all_transposes);
 	tcase_add_test(tc, matmul_split_over_threads_matches_naive_loop);
+	tcase_add_test(tc, bf16_matmul_matches_naive_loop_on_rounded_operands);
+	tcase_add_test(tc, unknown_precision_is_refused_with_a_message);
 	tcase_add_test(tc, embed_adds_token_and_axial_positions);
 	tcase_add_test(tc, layernorm_normalises_each_row_then_scales_and_shifts);
 	tcase_add_test(tc, bias_add_adds_to_every_row_and_backward_sums_rows);

@@ -33,10 +33,9 @@
 #define KEY_EPS 1e-12f    /* keeps the unit normalisation of a zero key finite */
 #define SOLO_BYTES ((size_t)64 << 20)  /* most workspace for one head per thread */
 #define PARALLEL_MACS 500000.0         /* smaller calls run on one thread */
-/* The softmax loops get an AVX2 clone chosen at load time. Without FMA
- * contraction (-std=c11) only the order of the vectorised row sums differs
- * from the baseline clone: results are deterministic on one machine. */
-#define ATTN_SIMD __attribute__((target_clones("avx2", "default")))
+/* The softmax loops get AVX-512 and AVX2 clones (CPU_SIMD); their sums
+ * are ordered explicitly, so every clone gives the same results. */
+#define ATTN_SIMD CPU_SIMD
 
 /* The chunked view of one call. */
 typedef struct {
@@ -45,6 +44,7 @@ typedef struct {
 	int cl, n_chunks;          /* chunk length in sorted order, chunks per round */
 	int before, after, win;    /* window offsets; win = distinct chunks per window */
 	int lsh, causal, nbk;      /* nbk = n_buckets + 1 (padding bucket) for LSH */
+	int full;                  /* every chunk sees every chunk, in ascending order */
 } plan_t;
 
 /* Per-thread scratch for one query chunk and its window (W = win*cl keys). */
@@ -103,7 +103,9 @@ static void make_plan(plan_t *p, const rf_attn_shape_t *s)
 		p->n_chunks = (s->L + p->cl - 1) / p->cl;
 		p->before = p->n_chunks - 1;
 		p->after = 0;
+		p->full = 1;
 	} else {
+		p->full = 0;
 		p->lsh = s->kind == RF_ATTN_LSH;
 		p->rounds = p->lsh ? s->n_hashes : 1;
 		p->cl = s->chunk_len;
@@ -295,10 +297,17 @@ static inline float softmax_exp(float x)
 	return er * scale.f;
 }
 
-/* The distinct chunks c-before .. c+after (mod n), in that order. */
-static int window(int c, int before, int after, int n, int *ids)
+/* The distinct chunks c-before .. c+after (mod n), in that order; all n in
+ * ascending order when full, so that keys come in position order and the
+ * padding at the end of a FULL sequence only ever follows its real keys
+ * (see cpu_lane_sum). */
+static int window(int c, int before, int after, int n, int full, int *ids)
 {
 	int m = 0;
+	if (full) {
+		for (; m < n; m++) ids[m] = m;
+		return m;
+	}
 	for (int o = -before; o <= after; o++) {
 		int id = ((c + o) % n + n) % n, dup = 0;
 		for (int i = 0; i < m; i++) dup |= ids[i] == id;
@@ -353,7 +362,7 @@ static int gather_window(const head_t *x, int r, int c)
 {
 	const plan_t *p = x->p;
 	scratch_t *t = x->t;
-	int ids[p->win], nw = window(c, p->before, p->after, p->n_chunks, ids), nk = 0;
+	int ids[p->win], nw = window(c, p->before, p->after, p->n_chunks, p->full, ids), nk = 0;
 	for (int i = 0; i < nw; i++) nk += chunk_positions(x, r, ids[i], t->kpos + nk);
 	gather_keys(x, nk);
 	return nk;
@@ -399,15 +408,10 @@ ATTN_SIMD static void chunk_forward(const head_t *x, int r, int c)
 	int dh = p->dh, nq = gather_queries(x, r, c), nk = gather_window(x, r, c);
 	scores(x, nq, nk);
 	for (int i = 0; i < nq; i++) {
-		float *si = t->s + (size_t)i * nk, m = -INFINITY, sum = 0.0f;
-#pragma omp simd reduction(max : m)
-		for (int j = 0; j < nk; j++) m = si[j] > m ? si[j] : m;
-#pragma omp simd reduction(+ : sum)
-		for (int j = 0; j < nk; j++) {
-			si[j] = softmax_exp(si[j] - m);
-			sum += si[j];
-		}
-		float rs = 1.0f / sum;
+		float *si = t->s + (size_t)i * nk, m = cpu_lane_max(si, nk);
+#pragma omp simd
+		for (int j = 0; j < nk; j++) si[j] = softmax_exp(si[j] - m);
+		float sum = cpu_lane_sum(si, nk, 0.0f, 0), rs = 1.0f / sum;
 #pragma omp simd
 		for (int j = 0; j < nk; j++) si[j] *= rs;
 		x->w->lse[s0 + i] = m + logf(sum);
@@ -425,6 +429,15 @@ static void combine_rounds(const head_t *x, int j, float *dst, float *mx, float 
 	const ws_t *w = x->w;
 	int R = p->rounds, dh = p->dh;
 	float m = -INFINITY, sum = 0.0f;
+	if (R == 1) {
+		/* what the loops below compute for one round, exactly: weight
+		 * expf(0) = 1, normaliser logf(1) = 0, and 0 + o (never -0) */
+		size_t si = w->inv[j];
+		for (int d = 0; d < dh; d++) dst[d] = 0.0f + w->o[si * dh + d];
+		*mx = w->lse[si];
+		*ls = 0.0f;
+		return;
+	}
 	for (int r = 0; r < R; r++) {
 		float l = w->lse[(size_t)r * p->L + w->inv[(size_t)r * p->L + j]];
 		m = l > m ? l : m;
@@ -551,7 +564,7 @@ static void chunk_backward_kv(const head_t *x, int r, int c)
 	const plan_t *p = x->p;
 	scratch_t *t = x->t;
 	int dh = p->dh, nk = chunk_positions(x, r, c, t->kpos), ids[p->win];
-	int nw = window(c, p->after, p->before, p->n_chunks, ids);
+	int nw = window(c, p->after, p->before, p->n_chunks, p->full, ids);
 	gather_keys(x, nk);
 	memset(t->g, 0, (size_t)nk * dh * sizeof(float));
 	memset(t->gv, 0, (size_t)nk * dh * sizeof(float));
@@ -672,4 +685,89 @@ void cpu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk
 {
 	call_t a = { qk, v, dout, buckets, mask, NULL, dqk, dv };
 	run_heads(s, work, &a, head_backward);
+}
+
+/* ------------------------------------------------------- packed segments */
+
+/* The call that segment of n rows is: one sequence of n real tokens, FULL. */
+static rf_attn_shape_t segment_shape(const rf_varlen_shape_t *s, int n)
+{
+	rf_attn_shape_t a = { .B = 1, .L = n, .H = s->H, .dh = s->dh, .kind = RF_ATTN_FULL, .causal = s->causal,
+	                      .chunk_len = n, .n_before = 0, .n_after = 0, .n_hashes = 1, .n_buckets = 2, .n_buckets1 = 2 };
+	return a;
+}
+
+/* One head workspace and one scratch per thread, laid out for the longest
+ * segment: a shorter one's plan needs no more of either. */
+static size_t varlen_layout(char *base, const rf_varlen_shape_t *s, int nthr, ws_t *ws, scratch_t *thr)
+{
+	rf_attn_shape_t a = segment_shape(s, s->max_len > 0 ? s->max_len : 1);
+	plan_t p;
+	make_plan(&p, &a);
+	return layout(base, &p, nthr, ws, nthr, thr);
+}
+
+size_t cpu_attn_varlen_workspace(const rf_varlen_shape_t *s)
+{
+	int nthr = attn_threads();
+	ws_t ws[nthr];
+	scratch_t thr[nthr];
+	return varlen_layout(NULL, s, nthr, ws, thr);
+}
+
+/* Runs fn on every (segment, head), one thread each with its own
+ * workspace: each is the head of a FULL call of one sequence, so packed
+ * segments go through exactly the code (and the arithmetic) of unpacked
+ * sequences. */
+static void run_segments(const int32_t *seg, const rf_varlen_shape_t *s, void *work, const call_t *a,
+                         void (*fn)(const head_t *))
+{
+	int nthr = attn_threads(), nblas = openblas_get_num_threads();
+	ws_t ws[nthr];
+	scratch_t thr[nthr];
+	varlen_layout((char *)(((uintptr_t)work + 63) & ~(uintptr_t)63), s, nthr, ws, thr);
+	double macs = (double)(seg[s->n_seg] - seg[0]) * s->max_len * s->H * s->dh;
+	size_t ld = (size_t)s->H * s->dh;
+	openblas_set_num_threads(1);
+#pragma omp parallel num_threads(nthr) if (macs > PARALLEL_MACS)
+	{
+		int id = omp_get_thread_num();
+		team_t solo = { 0, 1 };
+#pragma omp for schedule(dynamic, 4)
+		for (long item = 0; item < (long)s->n_seg * s->H; item++) {
+			int i = (int)(item / s->H), h = (int)(item % s->H), n = seg[i + 1] - seg[i];
+			if (n <= 0) continue;
+			rf_attn_shape_t sh = segment_shape(s, n);
+			plan_t p;
+			make_plan(&p, &sh);
+			size_t off = (size_t)seg[i] * ld + (size_t)h * s->dh;
+			head_t x = { &p, &ws[id], &thr[id], solo, a->qk + off, a->v + off, NULL, NULL,
+			             a->out ? a->out + off : NULL, a->dout ? a->dout + off : NULL,
+			             a->dqk ? a->dqk + off : NULL, a->dv ? a->dv + off : NULL };
+			fn(&x);
+		}
+	}
+	openblas_set_num_threads(nblas);
+}
+
+void cpu_attn_varlen_forward(float *out, const float *qk, const float *v, const int32_t *seg,
+                             const rf_varlen_shape_t *s, void *work)
+{
+	size_t ld = (size_t)s->H * s->dh;
+	int end = 0;
+	/* rows outside every segment: before, between and after them */
+	for (int i = 0; i <= s->n_seg; i++) {
+		int next = i < s->n_seg ? seg[i] : s->N;
+		if (next > end) memset(out + (size_t)end * ld, 0, (size_t)(next - end) * ld * sizeof(float));
+		if (i < s->n_seg && seg[i + 1] > end) end = seg[i + 1];
+	}
+	call_t a = { qk, v, NULL, NULL, NULL, out, NULL, NULL };
+	run_segments(seg, s, work, &a, head_forward);
+}
+
+void cpu_attn_varlen_backward(float *dqk, float *dv, const float *dout, const float *qk,
+                              const float *v, const int32_t *seg, const rf_varlen_shape_t *s, void *work)
+{
+	call_t a = { qk, v, dout, NULL, NULL, NULL, dqk, dv };
+	run_segments(seg, s, work, &a, head_backward);
 }

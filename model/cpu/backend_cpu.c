@@ -1,5 +1,6 @@
 /* The CPU backend's op table: host memory, ops from ops.c and attn.c. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,21 @@ static void cpu_free(void *p) { free(p); }
 static void cpu_memcpy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
 static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
 static void cpu_sync(void) {}
+
+static int cpu_set_precision(const char *name, char *err, size_t errlen)
+{
+	if (strcmp(name, "fp32") == 0) {
+		cpu_matmul_use_bf16(0);
+		return 0;
+	}
+	if (strcmp(name, "bf16") == 0) {
+		if (cpu_bf16_init(err, errlen)) return -1;
+		cpu_matmul_use_bf16(1);
+		return 0;
+	}
+	snprintf(err, errlen, "precision %s: the CPU backend has fp32 and bf16", name);
+	return -1;
+}
 
 /* The CPU kernels take any shape. */
 static int cpu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen)
@@ -37,6 +53,7 @@ static const rf_backend_t cpu_backend = {
 	.copy = cpu_memcpy,
 	.zero = cpu_zero,
 	.sync = cpu_sync,
+	.set_precision = cpu_set_precision,
 	.matmul = cpu_matmul,
 	.embed_forward = cpu_embed_forward,
 	.embed_backward = cpu_embed_backward,
@@ -56,8 +73,13 @@ static const rf_backend_t cpu_backend = {
 	.attn_workspace = cpu_attn_workspace,
 	.attn_forward = cpu_attn_forward,
 	.attn_backward = cpu_attn_backward,
+	.attn_varlen_workspace = cpu_attn_varlen_workspace,
+	.attn_varlen_forward = cpu_attn_varlen_forward,
+	.attn_varlen_backward = cpu_attn_varlen_backward,
 	.meanpool_forward = cpu_meanpool_forward,
 	.meanpool_backward = cpu_meanpool_backward,
+	.segpool_forward = cpu_segpool_forward,
+	.segpool_backward = cpu_segpool_backward,
 	.gather_rows = cpu_gather_rows,
 	.scatter_add_rows = cpu_scatter_add_rows,
 	.xent_forward = cpu_xent_forward,

@@ -35,9 +35,20 @@ static void cpu_my_range(int n, int *lo, int *hi)
 static pthread_once_t cpu_blas_once = PTHREAD_ONCE_INIT;
 static void cpu_blas_single(void) { openblas_set_num_threads(1); }
 
+static int cpu_bf16_on;
+
+void cpu_matmul_use_bf16(int on)
+{
+	cpu_bf16_on = on;
+}
+
 void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
                 int ta, int tb, float alpha, float beta)
 {
+	if (cpu_bf16_on) {
+		cpu_bf16_matmul(C, A, B, M, N, K, ta, tb, alpha, beta);
+		return;
+	}
 	pthread_once(&cpu_blas_once, cpu_blas_single);
 	int lda = ta ? M : K, ldb = tb ? K : N;
 	/* Each thread computes a block of rows of C, or of columns when C is wide. */
@@ -57,13 +68,13 @@ void cpu_matmul(float *C, const float *A, const float *B, int M, int N, int K,
 	}
 }
 
-void cpu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
+void cpu_embed_forward(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,
                        const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1)
 {
 	int d2 = D - d1;
 	#pragma omp parallel for schedule(static) if ((long long)B * L * D > CPU_PAR_MIN)
 	for (long long r = 0; r < (long long)B * L; r++) {
-		int j = (int)(r % L);
+		int j = pos ? pos[r] : (int)(r % L);
 		float *o = out + r * D;
 		const float *t = tok_emb + (size_t)tokens[r] * D;
 		const float *p1 = pos1 + (size_t)(j / n2) * d1;
@@ -74,7 +85,7 @@ void cpu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
 }
 
 void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
-                        const int32_t *tokens, int B, int L, int D, int n2, int d1)
+                        const int32_t *tokens, const int32_t *pos, int B, int L, int D, int n2, int d1)
 {
 	int d2 = D - d1;
 	/* Rows of one token (or position) repeat: split by columns, rows in order. */
@@ -83,7 +94,7 @@ void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float
 		int lo, hi;
 		cpu_my_range(D, &lo, &hi);
 		for (long long r = 0; r < (long long)B * L; r++) {
-			int j = (int)(r % L);
+			int j = pos ? pos[r] : (int)(r % L);
 			const float *g = dout + r * D;
 			float *t = dtok_emb + (size_t)tokens[r] * D;
 			float *p1 = dpos1 + (size_t)(j / n2) * d1;
@@ -95,22 +106,24 @@ void cpu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float
 	}
 }
 
+/* One row of LayerNorm (rows run in parallel, each whole on one thread). */
+CPU_SIMD static void cpu_layernorm_row(float *o, float *mean, float *rstd, const float *x,
+                                       const float *w, const float *b, int C)
+{
+	float m = cpu_lane_sum(x, C, 0.0f, 0) / C;
+	float s = 1.0f / sqrtf(cpu_lane_sum(x, C, m, 1) / C + RF_LN_EPS);
+#pragma omp simd
+	for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
+	*mean = m;
+	*rstd = s;
+}
+
 void cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C)
 {
 	#pragma omp parallel for schedule(static) if ((long long)N * C > CPU_PAR_MIN)
-	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C;
-		float *o = out + (size_t)n * C;
-		float m = 0.0f, v = 0.0f;
-		for (int c = 0; c < C; c++) m += x[c];
-		m /= C;
-		for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-		float s = 1.0f / sqrtf(v / C + RF_LN_EPS);
-		for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
-		mean[n] = m;
-		rstd[n] = s;
-	}
+	for (int n = 0; n < N; n++)
+		cpu_layernorm_row(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
 }
 
 void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -148,13 +161,16 @@ void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 	}
 }
 
+CPU_SIMD static void cpu_bias_row(float *r, const float *b, int C)
+{
+#pragma omp simd
+	for (int c = 0; c < C; c++) r[c] += b[c];
+}
+
 void cpu_bias_add(float *x, const float *b, int N, int C)
 {
 	#pragma omp parallel for schedule(static) if ((long long)N * C > CPU_PAR_MIN)
-	for (int n = 0; n < N; n++) {
-		float *r = x + (size_t)n * C;
-		for (int c = 0; c < C; c++) r[c] += b[c];
-	}
+	for (int n = 0; n < N; n++) cpu_bias_row(x + (size_t)n * C, b, C);
 }
 
 void cpu_bias_backward(float *db, const float *dout, int N, int C)
@@ -206,23 +222,41 @@ static inline float cpu_normal_cdf(float z, float neg)
 	return neg * tail + (1.0f - neg) * (1.0f - tail);
 }
 
-void cpu_gelu_forward(float *out, const float *inp, size_t n)
+/* Elementwise ops run over spans of CPU_SPAN elements, in parallel, each
+ * span in the widest vector clone this CPU has. */
+#define CPU_SPAN 4096
+
+CPU_SIMD static void cpu_gelu_span(float *out, const float *inp, size_t n)
 {
-	#pragma omp parallel for simd schedule(static) if (parallel: n > CPU_PAR_MIN)
+#pragma omp simd
 	for (size_t i = 0; i < n; i++) {
 		float neg, z = cpu_gelu_z(inp[i], &neg);
 		out[i] = inp[i] * cpu_normal_cdf(z, neg);
 	}
 }
 
-void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+CPU_SIMD static void cpu_gelu_backward_span(float *dinp, const float *inp, const float *dout, size_t n)
 {
 	const float inv_sqrt_2pi = (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
-	#pragma omp parallel for simd schedule(static) if (parallel: n > CPU_PAR_MIN)
+#pragma omp simd
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i], neg, z = cpu_gelu_z(x, &neg);
 		dinp[i] += dout[i] * (cpu_normal_cdf(z, neg) + x * inv_sqrt_2pi * cpu_expf(-z * z));
 	}
+}
+
+void cpu_gelu_forward(float *out, const float *inp, size_t n)
+{
+	#pragma omp parallel for schedule(static) if (n > CPU_PAR_MIN)
+	for (size_t i0 = 0; i0 < n; i0 += CPU_SPAN)
+		cpu_gelu_span(out + i0, inp + i0, n - i0 < CPU_SPAN ? n - i0 : CPU_SPAN);
+}
+
+void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+{
+	#pragma omp parallel for schedule(static) if (n > CPU_PAR_MIN)
+	for (size_t i0 = 0; i0 < n; i0 += CPU_SPAN)
+		cpu_gelu_backward_span(dinp + i0, inp + i0, dout + i0, n - i0 < CPU_SPAN ? n - i0 : CPU_SPAN);
 }
 
 void cpu_dropout(float *x, size_t n, float p, uint64_t key, uint64_t offset)
@@ -287,41 +321,70 @@ static int cpu_mask_count(const uint8_t *mask, int b, int L)
 	return k;
 }
 
+/* o[lo..hi) = mean over the rows j0 <= j < j1 of inp with mask 1 (mask NULL:
+ * all), k of them, summed in row order; the columns are the thread's share. */
+static void cpu_pool_rows(float *o, const float *inp, const uint8_t *mask, size_t j0, size_t j1, int k,
+                          int lo, int hi, int C)
+{
+	for (int c = lo; c < hi; c++) o[c] = 0.0f;
+	for (size_t j = j0; j < j1; j++) {
+		if (!cpu_masked_in(mask, j)) continue;
+		const float *x = inp + j * C;
+		for (int c = lo; c < hi; c++) o[c] += x[c];
+	}
+	float s = k ? 1.0f / k : 0.0f;
+	for (int c = lo; c < hi; c++) o[c] *= s;
+}
+
+/* dinp rows j0 <= j < j1 with mask 1 += g / k. */
+static void cpu_unpool_rows(float *dinp, const float *g, const uint8_t *mask, size_t j0, size_t j1, int k, int C)
+{
+	if (!k) return;
+	float s = 1.0f / k;
+	#pragma omp parallel for schedule(static) if ((long long)(j1 - j0) * C > CPU_PAR_MIN)
+	for (size_t j = j0; j < j1; j++) {
+		if (!cpu_masked_in(mask, j)) continue;
+		float *dx = dinp + j * C;
+		for (int c = 0; c < C; c++) dx[c] += g[c] * s;
+	}
+}
+
 void cpu_meanpool_forward(float *out, const float *inp, const uint8_t *mask, int B, int L, int C)
 {
 	#pragma omp parallel if ((long long)B * L * C > CPU_PAR_MIN)
 	{
 		int lo, hi;
 		cpu_my_range(C, &lo, &hi);
-		for (int b = 0; b < B; b++) {
-			float *o = out + (size_t)b * C;
-			int k = cpu_mask_count(mask, b, L);
-			for (int c = lo; c < hi; c++) o[c] = 0.0f;
-			for (int j = 0; j < L; j++) {
-				if (!cpu_masked_in(mask, (size_t)b * L + j)) continue;
-				const float *x = inp + ((size_t)b * L + j) * C;
-				for (int c = lo; c < hi; c++) o[c] += x[c];
-			}
-			float s = k ? 1.0f / k : 0.0f;
-			for (int c = lo; c < hi; c++) o[c] *= s;
-		}
+		for (int b = 0; b < B; b++)
+			cpu_pool_rows(out + (size_t)b * C, inp, mask, (size_t)b * L, (size_t)(b + 1) * L,
+			              cpu_mask_count(mask, b, L), lo, hi, C);
 	}
 }
 
 void cpu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C)
 {
-	for (int b = 0; b < B; b++) {
-		int k = cpu_mask_count(mask, b, L);
-		if (!k) continue;
-		float s = 1.0f / k;
-		const float *g = dout + (size_t)b * C;
-		#pragma omp parallel for schedule(static) if ((long long)L * C > CPU_PAR_MIN)
-		for (int j = 0; j < L; j++) {
-			if (!cpu_masked_in(mask, (size_t)b * L + j)) continue;
-			float *dx = dinp + ((size_t)b * L + j) * C;
-			for (int c = 0; c < C; c++) dx[c] += g[c] * s;
-		}
+	for (int b = 0; b < B; b++)
+		cpu_unpool_rows(dinp, dout + (size_t)b * C, mask, (size_t)b * L, (size_t)(b + 1) * L,
+		                cpu_mask_count(mask, b, L), C);
+}
+
+void cpu_segpool_forward(float *out, const float *inp, const int32_t *seg, int n_seg, int C)
+{
+	#pragma omp parallel if ((long long)(seg[n_seg] - seg[0]) * C > CPU_PAR_MIN)
+	{
+		int lo, hi;
+		cpu_my_range(C, &lo, &hi);
+		for (int i = 0; i < n_seg; i++)
+			cpu_pool_rows(out + (size_t)i * C, inp, NULL, seg[i] - seg[0], seg[i + 1] - seg[0],
+			              seg[i + 1] - seg[i], lo, hi, C);
 	}
+}
+
+void cpu_segpool_backward(float *dinp, const float *dout, const int32_t *seg, int n_seg, int C)
+{
+	for (int i = 0; i < n_seg; i++)
+		cpu_unpool_rows(dinp, dout + (size_t)i * C, NULL, seg[i] - seg[0], seg[i + 1] - seg[0],
+		                seg[i + 1] - seg[i], C);
 }
 
 void cpu_gather_rows(float *out, const float *inp, const int32_t *idx, int M, int C)

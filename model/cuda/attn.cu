@@ -42,6 +42,10 @@
  * tensor-core shape) and stored DS apart in shared memory. */
 typedef struct {
 	int B, L, H, dh, HD;
+	/* packed segments (varlen): sequence b is rows [seg[b], seg[b+1]) of N,
+	 * L its longest; NULL: sequence b is rows [b*L, (b+1)*L), N = B*L */
+	const int32_t *seg;
+	int N;
 	int C, nc, nb, na;   /* chunk length, chunks, chunks seen before/after */
 	int causal, R, lsh;
 	int T, DP, DS;
@@ -69,6 +73,7 @@ static att_geom_t att_geom(const rf_attn_shape_t *s, const char *op)
 {
 	att_geom_t g;
 	g.B = s->B; g.L = s->L; g.H = s->H; g.dh = s->dh; g.HD = s->H * s->dh;
+	g.seg = NULL; g.N = s->B * s->L;
 	g.causal = s->causal;
 	if (s->kind == RF_ATTN_FULL || s->L <= s->chunk_len) {
 		g.C = s->L; g.nc = 1; g.nb = 0; g.na = 0; g.R = 1; g.lsh = 0;
@@ -131,15 +136,26 @@ __device__ static inline int att_pos(const int32_t *perm, const att_geom_t &g, i
 	return perm ? perm[((size_t)bh * g.R + r) * g.L + i] : i;
 }
 
+/* First row of sequence b, and its length. */
+__device__ static inline size_t att_first(const att_geom_t &g, int b)
+{
+	return g.seg ? (size_t)g.seg[b] : (size_t)b * g.L;
+}
+
+__device__ static inline int att_len(const att_geom_t &g, int b)
+{
+	return g.seg ? g.seg[b + 1] - g.seg[b] : g.L;
+}
+
 __device__ static inline size_t att_row(const att_geom_t &g, int b, int pos, int h)
 {
-	return ((size_t)b * g.L + pos) * g.HD + (size_t)h * g.dh;
+	return (att_first(g, b) + pos) * g.HD + (size_t)h * g.dh;
 }
 
 /* Index of (b, pos, h) in the per-token-and-head arrays (rn, lse, delta). */
 __device__ static inline size_t att_tok(const att_geom_t &g, int b, int pos, int h)
 {
-	return ((size_t)b * g.L + pos) * g.H + h;
+	return (att_first(g, b) + pos) * g.H + h;
 }
 
 /* rn[(b*L+pos)*H + h] = 1/sqrt(|qk row|^2 + eps); one warp per (token, head). */
@@ -350,10 +366,10 @@ __device__ static void att_load(float *X, float *Y, int *pos_s, int *ok_s, float
                                 const uint8_t *mask, const att_geom_t &g, int b, int h, int r,
                                 int first, int count, bool unit)
 {
-	int bh = b * g.H + h;
+	int bh = b * g.H + h, len = att_len(g, b);
 	__syncthreads();
 	for (int i = threadIdx.x; i < g.T; i += blockDim.x) {
-		int p = i < count ? att_pos(perm, g, bh, r, first + i) : -1;
+		int p = i < count && first + i < len ? att_pos(perm, g, bh, r, first + i) : -1;
 		pos_s[i] = p;
 		if (ok_s) ok_s[i] = p >= 0 && (!mask || mask[(size_t)b * g.L + p]);
 		rs[i] = unit && p >= 0 ? rn[att_tok(g, b, p, h)] : 1.0f;
@@ -765,7 +781,7 @@ static att_ws_t att_layout(const rf_attn_shape_t *s, const att_geom_t &g, void *
 {
 	att_ws_t w;
 	char *p = (char *)base;
-	size_t off = 0, nh = (size_t)g.B * g.L * g.H, segs = (size_t)g.B * g.H * g.R * g.L;
+	size_t off = 0, nh = (size_t)g.N * g.H, segs = (size_t)g.B * g.H * g.R * g.L;
 	w.rn = (float *)(p + ws_take(&off, nh * sizeof(float)));
 	w.lse_m = (float *)(p + ws_take(&off, nh * sizeof(float)));
 	w.lse_s = (float *)(p + ws_take(&off, nh * sizeof(float)));
@@ -829,16 +845,37 @@ static dim3 att_grid(const att_geom_t &g)
 	return dim3(g.nc * ((g.C + g.T - 1) / g.T), g.B * g.H);
 }
 
+/* Sequences per launch: all of them, or for packed segments (which can be
+ * many more) as many as the grid's y dimension (65535) holds. */
+static int att_group_size(const att_geom_t &g)
+{
+	return g.seg ? std::max(1, 65535 / g.H) : g.B;
+}
+
+/* The sequences b0 .. of one launch: packed segments start at seg + b0
+ * (rows and per-token statistics stay absolute). */
+static att_geom_t att_group(const att_geom_t &g, int b0)
+{
+	att_geom_t gg = g;
+	if (g.seg) {
+		gg.seg = g.seg + b0;
+		gg.B = std::min(att_group_size(g), g.B - b0);
+	}
+	return gg;
+}
+
 template <bool TF>
 static void att_fwd_rounds(float *out, const float *qk, const float *v, const uint8_t *mask,
                            const att_geom_t &g, const att_ws_t &w)
 {
 	att_init<TF>();
-	for (int r = 0; r < g.R; r++) {
-		att_fwd_kernel<TF><<<att_grid(g), ATT_THREADS, att_smem(g, FWD_BUF, FWD_SQ)>>>(
-			out, w.lse_m, w.lse_s, qk, v, w.rn, w.perm, mask, g, r, r == 0);
-		CU_LAUNCHED();
-	}
+	for (int r = 0; r < g.R; r++)
+		for (int b0 = 0; b0 < g.B; b0 += att_group_size(g)) {
+			att_geom_t gg = att_group(g, b0);
+			att_fwd_kernel<TF><<<att_grid(gg), ATT_THREADS, att_smem(gg, FWD_BUF, FWD_SQ)>>>(
+				out, w.lse_m, w.lse_s, qk, v, w.rn, w.perm, mask, gg, r, r == 0);
+			CU_LAUNCHED();
+		}
 }
 
 template <bool TF>
@@ -846,14 +883,16 @@ static void att_bwd_rounds(float *dqk, float *dv, const float *dout, const float
                            const uint8_t *mask, const att_geom_t &g, const att_ws_t &w)
 {
 	att_init<TF>();
-	for (int r = 0; r < g.R; r++) {
-		att_dq_kernel<TF><<<att_grid(g), ATT_THREADS, att_smem(g, DQ_BUF, DQ_SQ)>>>(
-			dqk, dout, qk, v, w.rn, w.lse_m, w.lse_s, w.delta, w.perm, mask, g, r);
-		CU_LAUNCHED();
-		att_dkv_kernel<TF><<<att_grid(g), ATT_THREADS, att_smem(g, DKV_BUF, DKV_SQ)>>>(
-			dqk, dv, dout, qk, v, w.rn, w.lse_m, w.lse_s, w.delta, w.perm, mask, g, r);
-		CU_LAUNCHED();
-	}
+	for (int r = 0; r < g.R; r++)
+		for (int b0 = 0; b0 < g.B; b0 += att_group_size(g)) {
+			att_geom_t gg = att_group(g, b0);
+			att_dq_kernel<TF><<<att_grid(gg), ATT_THREADS, att_smem(gg, DQ_BUF, DQ_SQ)>>>(
+				dqk, dout, qk, v, w.rn, w.lse_m, w.lse_s, w.delta, w.perm, mask, gg, r);
+			CU_LAUNCHED();
+			att_dkv_kernel<TF><<<att_grid(gg), ATT_THREADS, att_smem(gg, DKV_BUF, DKV_SQ)>>>(
+				dqk, dv, dout, qk, v, w.rn, w.lse_m, w.lse_s, w.delta, w.perm, mask, gg, r);
+			CU_LAUNCHED();
+		}
 }
 
 /* Inverse key norms, the LSH order, and the forward of every round into
@@ -862,7 +901,7 @@ static void att_run_forward(float *out, const float *qk, const float *v, const u
                             const uint8_t *mask, const rf_attn_shape_t *s, const att_geom_t &g,
                             const att_ws_t &w)
 {
-	int nh = g.B * g.L * g.H, per = CU_THREADS / 32;
+	int nh = g.N * g.H, per = CU_THREADS / 32;
 	att_rnorm_kernel<<<(nh + per - 1) / per, CU_THREADS>>>(w.rn, qk, nh, g.dh);
 	CU_LAUNCHED();
 	if (g.lsh) {
@@ -898,9 +937,66 @@ void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
 	g.vec = att_vec(g, qk, v, dout);
 	att_ws_t w = att_layout(s, g, work);
 	att_run_forward(w.out, qk, v, buckets, mask, s, g, w);
-	int nh = g.B * g.L * g.H, per = CU_THREADS / 32;
+	int nh = g.N * g.H, per = CU_THREADS / 32;
 	att_delta_kernel<<<(nh + per - 1) / per, CU_THREADS>>>(w.delta, dout, w.out, nh, g.dh);
 	CU_LAUNCHED();
 	if (cu_tf32()) att_bwd_rounds<true>(dqk, dv, dout, qk, v, mask, g, w);
 	else att_bwd_rounds<false>(dqk, dv, dout, qk, v, mask, g, w);
+}
+
+/* ---- packed segments (varlen): FULL attention of n_seg sequences of up
+ * to max_len rows each, their rows given by seg; the same kernels, with
+ * rows past a segment's end absent (no query, no key) ---- */
+
+static rf_attn_shape_t att_varlen_call(const rf_varlen_shape_t *s)
+{
+	rf_attn_shape_t a;
+	memset(&a, 0, sizeof a);
+	a.B = s->n_seg; a.L = s->max_len; a.H = s->H; a.dh = s->dh;
+	a.kind = RF_ATTN_FULL; a.causal = s->causal;
+	return a;
+}
+
+static att_geom_t att_varlen_geom(const rf_varlen_shape_t *s, const int32_t *seg, const char *op)
+{
+	rf_attn_shape_t a = att_varlen_call(s);
+	att_geom_t g = att_geom(&a, op);
+	g.seg = seg;
+	g.N = s->N;
+	return g;
+}
+
+size_t cu_attn_varlen_workspace(const rf_varlen_shape_t *s)
+{
+	rf_attn_shape_t a = att_varlen_call(s);
+	return att_layout(&a, att_varlen_geom(s, NULL, "attn_varlen_workspace"), NULL).total;
+}
+
+void cu_attn_varlen_forward(float *out, const float *qk, const float *v, const int32_t *seg,
+                            const rf_varlen_shape_t *s, void *work)
+{
+	att_geom_t g = att_varlen_geom(s, seg, "attn_varlen_forward");
+	rf_attn_shape_t a = att_varlen_call(s);
+	CU_CHECK(cudaMemsetAsync(out, 0, (size_t)s->N * g.HD * sizeof(float), 0));
+	if (s->n_seg == 0 || s->max_len == 0) return;
+	g.vec = att_vec(g, qk, v, NULL);
+	att_run_forward(out, qk, v, NULL, NULL, &a, g, att_layout(&a, g, work));
+}
+
+void cu_attn_varlen_backward(float *dqk, float *dv, const float *dout, const float *qk,
+                             const float *v, const int32_t *seg, const rf_varlen_shape_t *s, void *work)
+{
+	att_geom_t g = att_varlen_geom(s, seg, "attn_varlen_backward");
+	rf_attn_shape_t a = att_varlen_call(s);
+	if (s->n_seg == 0 || s->max_len == 0) return;
+	g.vec = att_vec(g, qk, v, dout);
+	att_ws_t w = att_layout(&a, g, work);
+	/* rows outside every segment: zero, so delta reads no stale values */
+	CU_CHECK(cudaMemsetAsync(w.out, 0, (size_t)s->N * g.HD * sizeof(float), 0));
+	att_run_forward(w.out, qk, v, NULL, NULL, &a, g, w);
+	int nh = g.N * g.H, per = CU_THREADS / 32;
+	att_delta_kernel<<<(nh + per - 1) / per, CU_THREADS>>>(w.delta, dout, w.out, nh, g.dh);
+	CU_LAUNCHED();
+	if (cu_tf32()) att_bwd_rounds<true>(dqk, dv, dout, qk, v, NULL, g, w);
+	else att_bwd_rounds<false>(dqk, dv, dout, qk, v, NULL, g, w);
 }

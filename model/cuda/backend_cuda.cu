@@ -107,6 +107,16 @@ static void cu_matmul(float *C, const float *A, const float *B, int M, int N, in
 	                       N, M, K, &alpha, B, ldb, A, lda, &beta, C, N));
 }
 
+static int cu_set_precision(const char *name, char *err, size_t errlen)
+{
+	if (strcmp(name, "fp32") == 0 || strcmp(name, "tf32") == 0) {
+		rf_cuda_set_math(name[0] == 't');
+		return 0;
+	}
+	snprintf(err, errlen, "precision %s: the CUDA backend has fp32 and tf32 (bf16 on the GPU is not built yet)", name);
+	return -1;
+}
+
 static void cu_mem_info(size_t *free_bytes, size_t *total_bytes)
 {
 	CU_CHECK(cudaMemGetInfo(free_bytes, total_bytes));
@@ -116,6 +126,7 @@ static const rf_backend_t cuda_backend = {
 	"cuda",
 	cu_supports_attn,
 	cu_alloc, cu_free, cu_upload, cu_download, cu_copy, cu_zero, cu_sync,
+	cu_set_precision,
 	cu_matmul,
 	cu_embed_forward, cu_embed_backward,
 	cu_layernorm_forward, cu_layernorm_backward,
@@ -127,7 +138,9 @@ static const rf_backend_t cuda_backend = {
 	cu_rng_normal,
 	cu_lsh_hash,
 	cu_attn_workspace, cu_attn_forward, cu_attn_backward,
+	cu_attn_varlen_workspace, cu_attn_varlen_forward, cu_attn_varlen_backward,
 	cu_meanpool_forward, cu_meanpool_backward,
+	cu_segpool_forward, cu_segpool_backward,
 	cu_gather_rows, cu_scatter_add_rows,
 	cu_xent_forward, cu_xent_backward,
 	cu_sum_squares, cu_sum,

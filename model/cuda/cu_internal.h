@@ -75,10 +75,10 @@ __device__ __forceinline__ float cu_warp_max(float v)
 int cu_supports_attn(const rf_attn_shape_t *s, char *why, size_t whylen);
 
 /* ops.cu */
-void cu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
+void cu_embed_forward(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,
                       const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1);
 void cu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
-                       const int32_t *tokens, int B, int L, int D, int n2, int d1);
+                       const int32_t *tokens, const int32_t *pos, int B, int L, int D, int n2, int d1);
 void cu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *w, const float *b, int N, int C);
 void cu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -96,6 +96,8 @@ void cu_concat2_backward(float *da, float *db, const float *dout, int N, int C);
 void cu_rng_normal(float *out, size_t n, uint64_t key);
 void cu_meanpool_forward(float *out, const float *inp, const uint8_t *mask, int B, int L, int C);
 void cu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, int B, int L, int C);
+void cu_segpool_forward(float *out, const float *inp, const int32_t *seg, int n_seg, int C);
+void cu_segpool_backward(float *dinp, const float *dout, const int32_t *seg, int n_seg, int C);
 void cu_gather_rows(float *out, const float *inp, const int32_t *idx, int M, int C);
 void cu_scatter_add_rows(float *dinp, const float *dout, const int32_t *idx, int M, int C);
 void cu_xent_forward(float *loss, float *probs, const float *logits, const int32_t *targets,
@@ -116,5 +118,10 @@ void cu_attn_forward(float *out, const float *qk, const float *v, const uint16_t
 void cu_attn_backward(float *dqk, float *dv, const float *dout, const float *qk,
                       const float *v, const uint16_t *buckets, const uint8_t *mask,
                       const rf_attn_shape_t *s, void *work);
+size_t cu_attn_varlen_workspace(const rf_varlen_shape_t *s);
+void cu_attn_varlen_forward(float *out, const float *qk, const float *v, const int32_t *seg,
+                            const rf_varlen_shape_t *s, void *work);
+void cu_attn_varlen_backward(float *dqk, float *dv, const float *dout, const float *qk,
+                             const float *v, const int32_t *seg, const rf_varlen_shape_t *s, void *work);
 
 #endif

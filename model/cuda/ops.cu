@@ -13,23 +13,23 @@
 
 /* ---- embedding ---- */
 
-__global__ static void embed_fwd_kernel(float *out, const int32_t *tokens, const float *tok_emb,
-                                        const float *pos1, const float *pos2, int L, int D,
-                                        int n2, int d1, size_t n)
+__global__ static void embed_fwd_kernel(float *out, const int32_t *tokens, const int32_t *pos,
+                                        const float *tok_emb, const float *pos1, const float *pos2,
+                                        int L, int D, int n2, int d1, size_t n)
 {
 	GRID_STRIDE(i, n) {
 		size_t row = i / D;
-		int c = (int)(i % D), j = (int)(row % L);
+		int c = (int)(i % D), j = pos ? pos[row] : (int)(row % L);
 		float p = c < d1 ? pos1[(size_t)(j / n2) * d1 + c] : pos2[(size_t)(j % n2) * (D - d1) + c - d1];
 		out[i] = tok_emb[(size_t)tokens[row] * D + c] + p;
 	}
 }
 
-void cu_embed_forward(float *out, const int32_t *tokens, const float *tok_emb,
+void cu_embed_forward(float *out, const int32_t *tokens, const int32_t *pos, const float *tok_emb,
                       const float *pos1, const float *pos2, int B, int L, int D, int n2, int d1)
 {
 	size_t n = (size_t)B * L * D;
-	embed_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, tokens, tok_emb, pos1, pos2,
+	embed_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, tokens, pos, tok_emb, pos1, pos2,
 	                                                            L, D, n2, d1, n);
 	CU_LAUNCHED();
 }
@@ -39,6 +39,18 @@ __global__ static void embed_tok_bwd_kernel(float *dtok_emb, const float *dout,
 {
 	GRID_STRIDE(i, n)
 		atomicAdd(&dtok_emb[(size_t)tokens[i / D] * D + i % D], dout[i]);
+}
+
+/* Positions given per row (packed sequences): each row's feature adds into
+ * its axial rows, as the token gradient does. */
+__global__ static void embed_pos_scatter_kernel(float *dpos1, float *dpos2, const float *dout,
+                                                const int32_t *pos, int D, int n2, int d1, size_t n)
+{
+	GRID_STRIDE(i, n) {
+		int c = (int)(i % D), j = pos[i / D];
+		if (c < d1) atomicAdd(&dpos1[(size_t)(j / n2) * d1 + c], dout[i]);
+		else atomicAdd(&dpos2[(size_t)(j % n2) * (D - d1) + c - d1], dout[i]);
+	}
 }
 
 /* One thread per (axial row, feature) sums every position using that row,
@@ -67,11 +79,16 @@ __global__ static void embed_pos_bwd_kernel(float *dpos1, float *dpos2, const fl
 }
 
 void cu_embed_backward(float *dtok_emb, float *dpos1, float *dpos2, const float *dout,
-                       const int32_t *tokens, int B, int L, int D, int n2, int d1)
+                       const int32_t *tokens, const int32_t *pos, int B, int L, int D, int n2, int d1)
 {
 	size_t n = (size_t)B * L * D;
 	embed_tok_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(dtok_emb, dout, tokens, D, n);
 	CU_LAUNCHED();
+	if (pos) {
+		embed_pos_scatter_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(dpos1, dpos2, dout, pos, D, n2, d1, n);
+		CU_LAUNCHED();
+		return;
+	}
 	size_t np = (size_t)D * ((L + n2 - 1) / n2 + n2);
 	embed_pos_bwd_kernel<<<cu_blocks(np, CU_THREADS), CU_THREADS>>>(dpos1, dpos2, dout, B, L, D,
 	                                                                 n2, d1);
@@ -426,6 +443,46 @@ void cu_meanpool_backward(float *dinp, const float *dout, const uint8_t *mask, i
 	float *cnt = mask_counts(mask, B, L, 0);
 	size_t n = (size_t)B * L * C;
 	meanpool_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(dinp, dout, mask, cnt, L, C, n);
+	CU_LAUNCHED();
+}
+
+/* ---- pooling per packed segment: one thread per (segment, feature), rows
+ * in order, as the CPU does ---- */
+
+__global__ static void segpool_fwd_kernel(float *out, const float *inp, const int32_t *seg, int C, size_t n)
+{
+	GRID_STRIDE(i, n) {
+		size_t s = i / C;
+		int c = (int)(i % C), j0 = seg[s] - seg[0], j1 = seg[s + 1] - seg[0];
+		float sum = 0.0f;
+		for (int j = j0; j < j1; j++) sum += inp[(size_t)j * C + c];
+		out[i] = j1 > j0 ? sum * (1.0f / (j1 - j0)) : 0.0f;
+	}
+}
+
+__global__ static void segpool_bwd_kernel(float *dinp, const float *dout, const int32_t *seg, int C, size_t n)
+{
+	GRID_STRIDE(i, n) {
+		size_t s = i / C;
+		int c = (int)(i % C), j0 = seg[s] - seg[0], j1 = seg[s + 1] - seg[0];
+		float g = j1 > j0 ? dout[i] * (1.0f / (j1 - j0)) : 0.0f;
+		for (int j = j0; j < j1; j++) dinp[(size_t)j * C + c] += g;
+	}
+}
+
+void cu_segpool_forward(float *out, const float *inp, const int32_t *seg, int n_seg, int C)
+{
+	size_t n = (size_t)n_seg * C;
+	if (!n) return;
+	segpool_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, inp, seg, C, n);
+	CU_LAUNCHED();
+}
+
+void cu_segpool_backward(float *dinp, const float *dout, const int32_t *seg, int n_seg, int C)
+{
+	size_t n = (size_t)n_seg * C;
+	if (!n) return;
+	segpool_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(dinp, dout, seg, C, n);
 	CU_LAUNCHED();
 }
 

@@ -17,6 +17,9 @@
 # genus call of confidence >= 0.8 and share confidently wrong (>= 0.8 and
 # wrong; every Kraken 2 genus call counts as confident), training and
 # classification seconds (wall), peak RSS of training.
+# TIME3M=1 also times `train` (no tuning option) on about 3 Mbp: the
+# training set and a variant of each record (lib/markers-variants.py) up to
+# 3,000,000 bases; wall, CPU and peak RSS to data/cache/bench-markers/time3m.txt.
 # THREADS (2) threads for every tool. Work files in data/cache/bench-markers/,
 # the table to stdout and data/cache/bench-markers/results.tsv; DOC=1 puts it
 # into docs/bench-markers.md.
@@ -111,6 +114,18 @@ kraken2 --db $K --threads "$THREADS" --output $W/k2.out $M/test.fa 2>/dev/null
 cs=$(secs "$t0")
 python3 $L/markers-lineage.py kraken $W/k2.out $W/k2-taxmap.tsv >$W/k2.pred
 python3 $L/markers-metrics.py $M/test.lineage.tsv $W/k2.pred kraken2 "$ts" "$cs" | sed "s/\$/\t$rss/" >>$ROWS
+
+if [ "${TIME3M:-0}" = 1 ]; then
+	say "genoformer, 3 Mbp timing"
+	python3 $L/markers-variants.py $M/train.fa $M/train.lineage.tsv 3000000 $W/train3m.fa $W/train3m.tsv
+	rm -f $W/gf-3m.gfm*
+	/usr/bin/time -v -o $W/gf-3m.time nice -n 5 $GF train -o $W/gf-3m.gfm --labels $W/train3m.tsv $W/train3m.fa -t "$THREADS" 2>$W/gf-3m.train.log
+	{
+		grep -E '^\[train\] (data|settings)' $W/gf-3m.train.log
+		grep -E 'Elapsed|User time|System time|Maximum resident' $W/gf-3m.time
+	} >$W/time3m.txt
+	cat $W/time3m.txt >&2
+fi
 
 {
 	printf 'tool\tgenus_acc\tgenus_macro_f1\tdomain\tphylum\tclass\torder\tfamily\tgenus_conf>=0.8\tconfidently_wrong\ttrain_s\tclassify_s\ttrain_peak_MB\n'

@@ -1,7 +1,8 @@
 #!/bin/sh
 # On a machine with an NVIDIA GPU: the CUDA parity suites, compute-sanitizer
 # (memcheck, racecheck) over the ops suite, and the command line on the GPU
-# against the CPU (classify with the bundled model; a short training run).
+# against the CPU (classify with the bundled model, contigs and packed
+# reads; a short training run).
 # Expects a CUDA build in $D (default .device/final): bin/genoformer,
 # bin/test_cuda_ops, bin/test_cuda_model, and lib/ with the shared libraries
 # the GPU machine lacks (scripts/device/prepare.sh). Results go to $OUT.
@@ -46,6 +47,24 @@ paste "$OUT/cpu.tsv" "$OUT/cuda.tsv" | awk -F'\t' 'NR > 2 { # after the #genofor
 	rows++ }
 	END { printf "[gpu-check] %d records, %d different calls, largest probability difference %.2g\n", rows, calls, max
 	      exit (calls > 0 || max > 1e-3) }' || fail "classify parity"
+
+step "150 bp reads packed on CUDA: against the CPU and against --no-pack on CUDA"
+gzip -dc data/examples/contigs.fa.gz | awk '/^>/ { id = substr($1, 2); next } { s[id] = s[id] $0 } END {
+	for (id in s) for (i = 1; i + 150 <= length(s[id]); i += 50) { print ">" id "_" i; print substr(s[id], i, 150) } }' >"$OUT/reads.fa"
+"$GF" classify -q -m data/models/example.gfm --device cpu -t "$(nproc)" "$OUT/reads.fa" -o "$OUT/r-cpu.tsv" || fail "classify reads cpu"
+for p in "" --no-pack; do
+	t0=$(date +%s.%N)
+	"$GF" classify -q -m data/models/example.gfm --device cuda $p "$OUT/reads.fa" -o "$OUT/r-cuda$p.tsv" || fail "classify reads cuda $p"
+	echo "[gpu-check] reads on cuda ${p:-packed}: $(echo "$(date +%s.%N) - $t0" | bc) s"
+done
+for other in "$OUT/r-cpu.tsv" "$OUT/r-cuda--no-pack.tsv"; do
+	paste "$other" "$OUT/r-cuda.tsv" | awk -F'\t' 'NR > 1 {
+		n = NF / 2; if ($3 != $(n + 3)) calls++
+		for (i = 4; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > max) max = d }
+		rows++ }
+		END { printf "[gpu-check] %d reads, %d different calls, largest probability difference %.2g\n", rows, calls, max
+		      exit (max > 1e-3) }' || fail "packed reads on cuda against $other"
+done
 
 step "train on the GPU (the example contigs, 200 steps), then eval on the GPU"
 "$GF" train -q --device cuda -o "$OUT/t.gfm" --labels data/examples/truth.tsv data/examples/contigs.fa.gz \

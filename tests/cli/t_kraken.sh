@@ -102,8 +102,9 @@ awk 'NR % 4 == 1 && $2 != "kraken:taxid|0" { exit 1 }' "$T/un.fq" || fail "uncla
 awk 'NR % 4 == 1 && $2 !~ /^kraken:taxid\|(562|10710)$/ { exit 1 }' "$T/cl.fq" || fail "classified headers: $(head -1 "$T/cl.fq")"
 # FASTA input gives FASTA out
 printf '>ctg1\n%s\n' "$(sed -n 2,20p "$LAMBDA" | tr -d '\n')" >"$T/ctg.fa"
-expect_status 0 "$GF" classify -q -m "$T/m.gfm" --classified-out "$T/c.fa" "$T/ctg.fa"
-[ "$(sed -n 2p "$T/c.fa")" = "$(sed -n 2p "$T/ctg.fa")" ] && grep -q '^>ctg1 kraken:taxid|' "$T/c.fa" || fail "FASTA out: $(head -c 200 "$T/c.fa")"
+expect_status 0 "$GF" classify -q -m "$T/m.gfm" --classified-out "$T/c.fa" --unclassified-out "$T/u.fa" "$T/ctg.fa"
+cat "$T/c.fa" "$T/u.fa" >"$T/cu.fa"
+[ "$(sed -n 2p "$T/cu.fa")" = "$(sed -n 2p "$T/ctg.fa")" ] && grep -q '^>ctg1 kraken:taxid|' "$T/cu.fa" || fail "FASTA out: $(head -c 200 "$T/cu.fa")"
 expect_error 1 "c2.fq: record 'ctg1' has no base qualities" "$GF" classify -q -m "$T/m.gfm" --classified-out "$T/c2.fq" \
 	--min-prob 0 "$T/reads.fq" "$T/ctg.fa"
 [ -e "$T/c2.fq" ] && fail "a failed run left $T/c2.fq"

@@ -103,17 +103,14 @@ static void expect_tensors_close(const rf_model_t *m, const float *got, const fl
 
 /* Loss to rtol 1e-4; every gradient to 1e-3 of its tensor's largest value
  * plus rtol 1e-3 (three layers of fp32 sums in different orders). */
-START_TEST(training_step_loss_and_gradients_match_cpu)
+/* One training step of b on both models: the losses and every gradient
+ * agree (tolerances at the test below). */
+static void expect_step_matches(rf_model_t *mg, rf_model_t *mc, const rf_batch_t *b)
 {
-	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
-	rf_config_t cfg = small_config();
-	rf_model_t *mg = make_model(&cfg, g), *mc = make_model(&cfg, c);
-	batch_t bb;
-	make_batch(&bb, &cfg, 1);
 	char err[256];
 	float lg, lc;
-	ck_assert_msg(rf_model_forward_backward(mg, &bb.b, &lg, err, sizeof err) == 0, "cuda: %s", err);
-	ck_assert_msg(rf_model_forward_backward(mc, &bb.b, &lc, err, sizeof err) == 0, "cpu: %s", err);
+	ck_assert_msg(rf_model_forward_backward(mg, b, &lg, err, sizeof err) == 0, "cuda: %s", err);
+	ck_assert_msg(rf_model_forward_backward(mc, b, &lc, err, sizeof err) == 0, "cpu: %s", err);
 	ck_assert_msg(isfinite(lg) && fabs(lg - lc) <= 1e-4 * fabs(lc), "loss: cuda %.9g, cpu %.9g", lg, lc);
 	size_t n = rf_model_n_params(mc);
 	float *gg = host_floats(n), *gc = host_floats(n);
@@ -124,6 +121,57 @@ START_TEST(training_step_loss_and_gradients_match_cpu)
 	ck_assert_msg(norm > 0.0, "cpu gradients are all zero");
 	expect_tensors_close(mc, gg, gc, 1e-3, 1e-3, "grad");
 	free(gg); free(gc);
+}
+
+START_TEST(training_step_loss_and_gradients_match_cpu)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	rf_config_t cfg = small_config();
+	rf_model_t *mg = make_model(&cfg, g), *mc = make_model(&cfg, c);
+	batch_t bb;
+	make_batch(&bb, &cfg, 1);
+	expect_step_matches(mg, mc, &bb.b);
+	rf_model_free(mg); rf_model_free(mc);
+}
+END_TEST
+
+/* A packed batch (sequences of 8, 1, 5, 8 and 3 tokens, then padding:
+ * every one at most a chunk) on CUDA against the CPU: loss, logits and
+ * every gradient at the tolerances above; and on CUDA, each sequence's
+ * logits equal those of the sequence alone (fp32 sums in another order:
+ * atol 1e-5, rtol 1e-4). */
+START_TEST(packed_training_step_matches_cpu_and_sequences_alone)
+{
+	const rf_backend_t *g = tu_cuda(), *c = rf_backend_cpu();
+	rf_config_t cfg = small_config();
+	rf_model_t *mg = make_model(&cfg, g), *mc = make_model(&cfg, c);
+	batch_t bb;
+	make_batch(&bb, &cfg, 2);
+	static const int32_t seg[6] = { 0, 8, 9, 14, 22, 25 };
+	bb.b.B = 1;
+	bb.b.L = 30;
+	bb.b.mask = NULL;
+	bb.b.n_seg = 5;
+	bb.b.seg = seg;
+	int32_t labels[5] = { 0, 1, 2, 0, 1 };
+	bb.b.labels = labels;
+	char err[256];
+	float logits_g[5 * 3], logits_c[5 * 3];
+	expect_step_matches(mg, mc, &bb.b);
+	bb.b.train = 0;
+	bb.b.n_mlm = 0;
+	ck_assert_msg(rf_model_forward(mg, &bb.b, NULL, logits_g, err, sizeof err) == 0, "cuda: %s", err);
+	ck_assert_msg(rf_model_forward(mc, &bb.b, NULL, logits_c, err, sizeof err) == 0, "cpu: %s", err);
+	for (int i = 0; i < 5 * 3; i++)
+		ck_assert_msg(fabs(logits_g[i] - logits_c[i]) <= 1e-5 + 1e-4 * fabs(logits_c[i]), "logit %d", i);
+	for (int i = 0; i < 5; i++) {
+		rf_batch_t one = { .tokens = bb.tokens + seg[i], .B = 1, .L = seg[i + 1] - seg[i], .seed = bb.b.seed };
+		float l1[3];
+		ck_assert_msg(rf_model_forward(mg, &one, NULL, l1, err, sizeof err) == 0, "cuda alone: %s", err);
+		for (int k = 0; k < 3; k++)
+			ck_assert_msg(fabs(l1[k] - logits_g[3 * i + k]) <= 1e-5 + 1e-4 * fabs(l1[k]),
+			              "sequence %d logit %d: alone %.9g, packed %.9g", i, k, l1[k], logits_g[3 * i + k]);
+	}
 	rf_model_free(mg); rf_model_free(mc);
 }
 END_TEST
@@ -181,6 +229,7 @@ static Suite *suite(void)
 	TCase *t = tcase_create("parity");
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, training_step_loss_and_gradients_match_cpu);
+	tcase_add_test(t, packed_training_step_matches_cpu_and_sequences_alone);
 	tcase_add_test(t, adamw_steps_keep_cuda_and_cpu_models_in_agreement);
 	suite_add_tcase(s, t);
 	return s;
