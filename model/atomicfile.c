@@ -386,6 +386,11 @@ FILE *rf_afile_fp(rf_afile_t *f)
 	return f->fp;
 }
 
+int rf_afile_fd(const rf_afile_t *f)
+{
+	return f->fd;
+}
+
 const char *rf_afile_path(const rf_afile_t *f)
 {
 	return f->path;

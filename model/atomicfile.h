@@ -50,6 +50,11 @@ rf_afile_t *rf_afile_open_own(const char *path, char *err, size_t errlen);
  * rf_afile_commit. */
 FILE *rf_afile_fp(rf_afile_t *f);
 
+/* The descriptor under the stream, for writers that need one (htslib's
+ * hdopen on a dup of it); what they write bypasses the stream, so the
+ * stream must hold no unflushed data then. */
+int rf_afile_fd(const rf_afile_t *f);
+
 /* The name as given, or "standard output" for "-". */
 const char *rf_afile_path(const rf_afile_t *f);
 

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <htslib/hfile.h>
+
+#include "model/atomicfile.h"
 #include "model/util.h"
 #include "src/log.h"
 #include "src/ostream.h"
@@ -67,18 +70,22 @@ int gf_seqout_close(gf_seqout_t *o, int ok, char *err, size_t errlen)
 	return rc;
 }
 
+/* htslib writes through a duplicate of the output policy's descriptor, so
+ * a BAM output is placed like every other output: temporary + rename for a
+ * regular file, in place for "-", a device or a FIFO. */
 struct gf_bamout {
 	samFile *fp;
 	sam_hdr_t *hdr;
-	char *path, *tmp;   /* tmp NULL for stdout */
+	rf_afile_t *af;
+	char *path;
 	int failed;
 };
 
 static void bamout_free(gf_bamout_t *o)
 {
 	if (o->hdr) sam_hdr_destroy(o->hdr);
+	rf_afile_abort(o->af);
 	free(o->path);
-	free(o->tmp);
 	free(o);
 }
 
@@ -98,24 +105,21 @@ gf_bamout_t *gf_bamout_open(const char *path, const char *in_path, const char *c
 		return NULL;
 	}
 	sam_close(in);
-	size_t n = strlen(path) + 64;
-	const char *name = path;
-	if (strcmp(path, "-")) {
-		if (!(o->tmp = malloc(n))) {
-			rf_fail(err, errlen, "%s: out of memory", path);
-			bamout_free(o);
-			return NULL;
-		}
-		snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-		name = o->tmp;
+	if (!(o->af = rf_afile_open(path, err, errlen))) {
+		bamout_free(o);
+		return NULL;
 	}
 	size_t len = strlen(path);
 	const char *mode = len > 4 && !strcmp(path + len - 4, ".sam") ? "w" : "wb";
-	if (sam_hdr_add_pg(o->hdr, "genoformer", "VN", GF_VERSION, "CL", cmdline, NULL) ||
-	    !(o->fp = sam_open(name, mode)) || sam_hdr_write(o->fp, o->hdr)) {
+	int fd = dup(rf_afile_fd(o->af));
+	hFILE *h = fd < 0 ? NULL : hdopen(fd, "w");
+	if (!h && fd >= 0) close(fd);
+	errno = 0;
+	if (!h || sam_hdr_add_pg(o->hdr, "genoformer", "VN", GF_VERSION, "CL", cmdline, NULL) ||
+	    !(o->fp = hts_hopen(h, path, mode)) || sam_hdr_write(o->fp, o->hdr)) {
 		rf_fail(err, errlen, "%s: cannot write: %s", path, strerror(errno ? errno : EIO));
 		if (o->fp) sam_close(o->fp);
-		if (o->tmp) unlink(o->tmp);
+		else if (h) hclose_abruptly(h);
 		bamout_free(o);
 		return NULL;
 	}
@@ -146,9 +150,11 @@ int gf_bamout_close(gf_bamout_t *o, int ok, char *err, size_t errlen)
 {
 	int rc = 0;
 	if (sam_close(o->fp) < 0 || o->failed) rc = ok ? rf_fail(err, errlen, "%s: write failed", o->path) : -1;
-	if (o->tmp && ok && rc == 0 && rename(o->tmp, o->path))
-		rc = rf_fail(err, errlen, "%s: cannot rename the temporary into place: %s", o->path, strerror(errno));
-	if (o->tmp && (!ok || rc)) unlink(o->tmp);
+	if (ok && rc == 0) {
+		rf_afile_t *af = o->af;
+		o->af = NULL;
+		rc = rf_afile_commit(af, err, errlen);
+	}
 	bamout_free(o);
 	return ok ? rc : 0;
 }

@@ -125,6 +125,23 @@ samtools view "$T/tag.bam" | awk -F'\t' '{ c = x = p = ""; for (i = 12; i <= NF;
 samtools view "$T/tag.bam" | cut -f 1-11 | cmp -s - <(samtools view -F 0xb00 "$T/in.bam" | cut -f 1-11) ||
 	fail "--bam-out changed the alignments"
 samtools view -H "$T/tag.bam" | grep -q '^@PG.*ID:genoformer' || fail "--bam-out: no @PG line"
+# --bam-out follows the output policy (issue 11): a device (mknod in $T as
+# root) and a FIFO are written in place, a link is written through
+if [ "$(id -u)" = 0 ]; then
+	mknod "$T/nul" c 1 3 || fail "mknod in $T failed"
+	expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob "$P" -o "$T/b2.tsv" --bam-out "$T/nul" "$T/in.bam"
+	[ -c "$T/nul" ] || fail "--bam-out on a character device replaced it: $(ls -l "$T/nul")"
+fi
+mkfifo "$T/bfifo"
+cat "$T/bfifo" >"$T/from_bfifo" &
+expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob "$P" -o "$T/b3.tsv" --bam-out "$T/bfifo" "$T/in.bam"
+wait
+[ -p "$T/bfifo" ] || fail "--bam-out on a FIFO replaced it"
+cmp -s <(samtools view "$T/from_bfifo") <(samtools view "$T/tag.bam") || fail "--bam-out through a FIFO differs"
+: >"$T/tag2.bam"
+ln -s tag2.bam "$T/link.bam"
+expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob "$P" -o "$T/b4.tsv" --bam-out "$T/link.bam" "$T/in.bam"
+[ -L "$T/link.bam" ] && cmp -s <(samtools view "$T/tag2.bam") <(samtools view "$T/tag.bam") || fail "--bam-out through a link"
 expect_error 2 "--bam-out takes one SAM/BAM/CRAM input" "$GF" classify -m "$T/m.gfm" --bam-out "$T/x.bam" "$T/in.bam" "$T/in.bam"
 expect_error 1 "ctg.fa: record 'ctg1' is not an alignment" "$GF" classify -q -m "$T/m.gfm" --bam-out "$T/x.bam" "$T/ctg.fa"
 [ -e "$T/x.bam" ] && fail "a failed --bam-out left $T/x.bam"
