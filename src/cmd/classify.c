@@ -12,6 +12,7 @@
 #include "genomics/kmer.h"
 #include "model/util.h"
 #include "src/cmd/commands.h"
+#include "src/files.h"
 #include "src/infer.h"
 #include "src/kraken.h"
 #include "src/lineage.h"
@@ -423,8 +424,25 @@ static int classify(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *cons
 	return GF_EXIT_OK;
 }
 
+/* The sample name of inputs[i] and its three outputs in the --per-input
+ * folder; -1 after a message. */
+static int sample_paths(const cls_opts_t *o, char *const *inputs, int i, int step, char *name, size_t len,
+                        char paths[3][4096])
+{
+	if (gf_sample_name(inputs[i], step == 2, name, len)) {
+		gf_error("%s: no sample name in this file name for --per-input", inputs[i]);
+		return -1;
+	}
+	snprintf(paths[0], sizeof paths[0], "%s/%s.tsv", o->per_input, name);
+	snprintf(paths[1], sizeof paths[1], "%s/%s.%s", o->per_input, name, o->kraken_report ? "kreport" : "report.tsv");
+	snprintf(paths[2], sizeof paths[2], "%s/%s.kraken", o->per_input, name);
+	return 0;
+}
+
 /* --per-input: each input (pair of mate files) as its own sample, outputs
- * named after it in the folder; the exit status. */
+ * named after it in the folder and claimed, like named outputs, before any
+ * work (an input or another sample's output there is refused); the exit
+ * status. */
 static int classify_samples(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, char *const *inputs, int n_inputs)
 {
 	const int step = c->paired && n_inputs > 1 ? 2 : 1, C = s->mf->n_classes;
@@ -434,11 +452,8 @@ static int classify_samples(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, ch
 		gf_error("%s: cannot create the --per-input folder: %s", o->per_input, strerror(errno));
 		return GF_EXIT_ERROR;
 	}
-	for (int i = 0; rc == GF_EXIT_OK && i < n_inputs; i += step) {
-		if (gf_sample_name(inputs[i], step == 2, name, sizeof name)) {
-			gf_error("%s: no sample name in this file name for --per-input", inputs[i]);
-			return GF_EXIT_ERROR;
-		}
+	for (int i = 0; i < n_inputs; i += step) {
+		if (sample_paths(o, inputs, i, step, name, sizeof name, paths)) return GF_EXIT_ERROR;
 		for (int j = 0; j < i; j += step) {
 			char other[1024];
 			if (!gf_sample_name(inputs[j], step == 2, other, sizeof other) && !strcmp(other, name)) {
@@ -446,9 +461,11 @@ static int classify_samples(gf_infer_cli_t *c, cls_t *s, const cls_opts_t *o, ch
 				return GF_EXIT_ERROR;
 			}
 		}
-		snprintf(paths[0], sizeof paths[0], "%s/%s.tsv", o->per_input, name);
-		snprintf(paths[1], sizeof paths[1], "%s/%s.%s", o->per_input, name, o->kraken_report ? "kreport" : "report.tsv");
-		snprintf(paths[2], sizeof paths[2], "%s/%s.kraken", o->per_input, name);
+		const char *outs[3] = { paths[0], paths[1], paths[2] };
+		if (gf_files_claim(NULL, 0, outs, 3)) return GF_EXIT_ERROR;
+	}
+	for (int i = 0; rc == GF_EXIT_OK && i < n_inputs; i += step) {
+		sample_paths(o, inputs, i, step, name, sizeof name, paths);
 		cls_opts_t one = *o;
 		one.report = paths[1];
 		one.kraken = paths[2];

@@ -28,4 +28,14 @@ cp "$T/S1.fastq" "$T/S1.fq"
 expect_error 1 "--per-input: $T/S1.fastq and $T/S1.fq are both sample 'S1'" "$GF" classify -q -m "$T/m.gfm" \
 	--per-input "$T/samples" "$T/S1.fastq" "$T/S1.fq"
 expect_error 2 "--per-input DIR names every output itself" "$GF" classify -m "$T/m.gfm" --per-input "$T/samples" -o "$T/x.tsv" "$T/S1.fq"
+# the made-up outputs are claimed before any work: one that is an input (a
+# hard link here, as the second sample's table) is refused before the first
+# sample is classified, and the input is left as it was
+mkdir "$T/h"
+ln "$T/S1.fastq" "$T/h/S2.tsv"
+sum=$(cksum <"$T/S1.fastq")
+expect_error 1 "$T/h/S2.tsv: output is the same file as input $T/S1.fastq" "$GF" classify -q -m "$T/m.gfm" \
+	--per-input "$T/h" "$T/S1.fastq" "$T/S2.fq.gz"
+[ "$(cksum <"$T/S1.fastq")" = "$sum" ] || fail "--per-input wrote over its input"
+[ "$(ls "$T/h")" = S2.tsv ] || fail "--per-input began work before refusing: $(ls "$T/h")"
 exit 0
