@@ -125,6 +125,12 @@ $(BUILD)/bench/%: scripts/bench/%.c $(BUILD)/libgenoformer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
 
+# The hybrid experiment's helper (scripts/bench/species-hybrid.sh) uses the
+# engine in src/ too.
+$(BUILD)/bench/kh_graft: scripts/bench/kh_graft.c $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgfcli.a $(BUILD)/libgenoformer.a $(LDFLAGS) $(LDLIBS)
+
 # The I/O baseline links htslib and zlib only, as a plain htslib program would.
 $(BUILD)/bench/readonly: LDLIBS := $(HTS_LIBS) -lz -lm
 

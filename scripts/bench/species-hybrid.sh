@@ -8,7 +8,7 @@
 #  2. `train --init` with --lr 0 --steps 1 on them: short records, so train
 #     fits the head (src/markers.c) - but --init gives a NEW classifier layer,
 #     so that model's Reformer, its lambda and its thresholds are not used;
-#  3. scripts/bench/lib/kh-graft.c copies the head into a copy of the bundled
+#  3. scripts/bench/kh_graft.c copies the head into a copy of the bundled
 #     model with lambda LAMBDAS (the bundled Reformer, classes and open-set
 #     thresholds unchanged);
 #  4. classifies species.sh's test sets (run it first) with each, rows in
@@ -32,10 +32,7 @@ done
 [ -s $H/example-kh.gfm ] || "$GF" train -o $H/example-kh.gfm --init data/models/example.gfm \
 	$(for c in E.coli H.pylori S.aureus V.cholerae; do printf -- '--class %s=%s ' $c $H/$c.fa; done) \
 	--background $H/background.fa --steps 1 --lr 0 --warmup 0 --batch 16 --seed 1 --val-windows 512 -t "$THREADS" --device cpu
-make -s -j2 genoformer
-# shellcheck disable=SC2046
-cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -I. -o $H/kh-graft scripts/bench/lib/kh-graft.c \
-	$(ls build/src/*.o) build/libgenoformer.a -lhts -lopenblas -ldnnl -lz -lm
+make -s -j2 genoformer build/bench/kh_graft
 now() { date +%s.%N; }
 # species.sh's scoring (score) and classify rows (gf_rows), taken from it
 eval "$(sed -n '/^score() {/,/^}/p;/^gf_rows() {/,/^}/p' scripts/bench/species.sh)"
@@ -43,7 +40,7 @@ printf 'tool\tset\trecords\taccuracy\tmacro_f1\twrong\tunclassified\tright_bp\tw
 # shellcheck disable=SC2086
 gf_rows bundled data/models/example.gfm "" $SETS
 for l in $LAMBDAS; do
-	$H/kh-graft data/models/example.gfm $H/example-kh.gfm "$l" "$H/kh$l.gfm"
+	build/bench/kh_graft data/models/example.gfm $H/example-kh.gfm "$l" "$H/kh$l.gfm"
 	# shellcheck disable=SC2086
 	gf_rows "kmerhead-l$l" "$H/kh$l.gfm" "" $SETS
 done

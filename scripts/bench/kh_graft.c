@@ -1,7 +1,7 @@
 /* Issue-10 hybrid experiment (scripts/bench/species-hybrid.sh): copies the
  * k-mer head (metadata "kmerhead", src/kmerhead.h) of HEAD.gfm into BASE.gfm
  * with the Reformer's weight LAMBDA, written to OUT.gfm; BASE's weights,
- * classes and open-set thresholds stay. Usage: kh-graft BASE HEAD LAMBDA OUT */
+ * classes and open-set thresholds stay. Usage: kh_graft BASE HEAD LAMBDA OUT */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 int main(int argc, char **argv)
 {
 	char err[512];
-	if (argc != 5) return fprintf(stderr, "usage: kh-graft BASE HEAD LAMBDA OUT\n"), 2;
+	if (argc != 5) return fprintf(stderr, "usage: kh_graft BASE HEAD LAMBDA OUT\n"), 2;
 	gf_modelfile_t *b = gf_modelfile_load(argv[1], rf_backend_cpu(), err, sizeof err), *h = b ? gf_modelfile_load(argv[2], rf_backend_cpu(), err, sizeof err) : NULL;
 	if (!h) return fprintf(stderr, "%s\n", err), 1;
 	const char *t = rf_ckpt_meta_get(&h->meta, GF_KH_META);
