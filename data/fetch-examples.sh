@@ -27,16 +27,10 @@ for t in apt-get dpkg samtools bgzip; do
 done
 
 PKGS="bowtie2-examples ragout-examples minimap2"
-mkdir -p $C/debs $C/pkg $C/lambda $C/ecoli
-for p in $PKGS; do
-  ls $C/debs/"${p}"_*.deb >/dev/null 2>&1 && continue
-  say "downloading $p from Debian"
-  if ! (cd $C/debs && apt-get download -qq "$p" >/dev/null 2>&1); then
-    say "apt-get download $p failed; running apt-get update and retrying"
-    apt-get update -qq >/dev/null 2>&1 || true
-    (cd $C/debs && apt-get download -qq "$p" >/dev/null) || { say "cannot download $p"; exit 1; }
-  fi
-done
+mkdir -p $C/pkg $C/lambda $C/ecoli
+. ./debs.sh
+# shellcheck disable=SC2086
+fetch_debs $C/debs $PKGS
 say "extracting $PKGS into data/cache/pkg"
 for d in "$C"/debs/*.deb; do dpkg -x "$d" $C/pkg; done
 ln -sfn pkg/usr/share/doc/ragout/examples $C/ragout

@@ -19,15 +19,10 @@ for t in apt-get dpkg blastdbcmd python3; do
   command -v "$t" >/dev/null 2>&1 || { say "needs $t (apt-get install ncbi-blast+ python3)"; exit 1; }
 done
 PKGS="ncbi-data r-bioc-dada2 rdp-classifier-doc rdp-classifier libcommons-cli-java libcommons-io-java librdp-taxonomy-tree-java rdp-readseq"
-mkdir -p $C/debs $M/pkg
-for p in $PKGS; do
-  ls $C/debs/"${p}"_*.deb >/dev/null 2>&1 && continue
-  say "downloading $p from Debian"
-  (cd $C/debs && apt-get download -qq "$p" >/dev/null 2>&1) || {
-    apt-get update -qq >/dev/null 2>&1 || true
-    (cd $C/debs && apt-get download -qq "$p" >/dev/null) || { say "cannot download $p"; exit 1; }
-  }
-done
+mkdir -p $M/pkg
+. ./debs.sh
+# shellcheck disable=SC2086
+fetch_debs $C/debs $PKGS
 for p in $PKGS; do dpkg -x $C/debs/"${p}"_*.deb $M/pkg; done
 say "building the genus task (test species never in training)"
 blastdbcmd -db $M/pkg/usr/share/ncbi/data/Combined16SrRNA_2-12-2008 -entry all -line_length 80 |

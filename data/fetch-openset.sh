@@ -30,14 +30,10 @@ CAP=${CAP:-1500000}
 say() { echo "[fetch-openset] $*" >&2; }
 ./fetch-examples.sh
 PKGS="kraken shovill-examples kmer-examples abacas-examples any2fasta-examples kleborate-examples gasic-examples smalt-examples cct-examples"
-mkdir -p $O/debs $O/pkg $O/tmp
-for p in $PKGS; do
-	ls $O/debs/"${p}"_*.deb >/dev/null 2>&1 && continue
-	say "downloading $p from Debian"
-	(cd $O/debs && apt-get download -qq "$p" >/dev/null 2>&1) ||
-		{ apt-get update -qq >/dev/null 2>&1 || true; (cd $O/debs && apt-get download -qq "$p" >/dev/null) ||
-			{ say "cannot download $p"; exit 1; }; }
-done
+mkdir -p $O/pkg $O/tmp
+. ./debs.sh
+# shellcheck disable=SC2086
+fetch_debs $O/debs $PKGS
 for d in $O/debs/*.deb; do dpkg -x "$d" $O/pkg; done
 D=$O/pkg/usr/share/doc
 CCT=$D/cct/examples/sample_projects
