@@ -90,14 +90,6 @@ int gf_parse_number(const char *opt, const char *s, int integer, double lo, doub
 	return 0;
 }
 
-int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out)
-{
-	double v;
-	if (gf_parse_number(opt, s, 1, (double)lo, (double)hi, &v)) return -1;
-	*out = (int)v;
-	return 0;
-}
-
 typedef struct {
 	const gf_optuse_t *use;
 	int i;              /* row of use->g */

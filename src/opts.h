@@ -112,7 +112,5 @@ int gf_getopt(int argc, char *argv[], const char *shortopts, const struct option
  * after a usage error naming opt: "--batch expects an integer in 1..65536,
  * got '0'". */
 int gf_parse_number(const char *opt, const char *s, int integer, double lo, double hi, double *out);
-/* Whole-string integer in [lo, hi] (gf_parse_number into an int). */
-int gf_parse_int(const char *opt, const char *s, long lo, long hi, int *out);
 
 #endif
