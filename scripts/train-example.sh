@@ -15,6 +15,7 @@
 # Writes data/models/example.gfm (+ .ckpt, not committed) and
 # data/models/example.metrics.tsv. Interrupted runs continue (--resume auto).
 #   THREADS=N  CPU threads [2]     STEPS=N  optimizer steps [3200]
+#   OUT=FILE   the model [data/models/example.gfm]     EXTRA="..."  more train options
 set -e
 cd "$(dirname "$0")/.."
 GF=${GF:-./genoformer}
@@ -32,15 +33,16 @@ while [ $# -ge 3 ]; do
 	done
 	shift 3
 done
-mkdir -p data/models
+OUT=${OUT:-data/models/example.gfm}
+mkdir -p "$(dirname "$OUT")"
 # 2 reversible layers (local, LSH) of width 64 over windows of 256
 # non-overlapping 6-mers (1536 bp); classes (background included) drawn
 # equally often.
 # shellcheck disable=SC2086
-"$GF" train -o data/models/example.gfm $CLASSES --background data/cache/openset/background.fa \
+"$GF" train -o "$OUT" $CLASSES --background data/cache/openset/background.fa \
 	-k 6 -L 256 --layers 2 --d-model 64 --heads 4 --d-ff 128 --attn local,lsh --chunk 64 \
 	--batch 16 --steps "${STEPS:-3200}" --lr 3e-3 --warmup 50 --balance --seed 1 \
-	--val-every 100 --val-windows 512 --save-every 100 -t "${THREADS:-2}" --device cpu --resume auto
+	--val-every 100 --val-windows 512 --save-every 100 -t "${THREADS:-2}" --device cpu --resume auto ${EXTRA:-}
 if [ -f data/examples/truth.tsv ] && "$GF" eval -h >/dev/null 2>&1; then
-	"$GF" eval -m data/models/example.gfm --labels data/examples/truth.tsv data/examples/contigs.fa.gz
+	"$GF" eval -m "$OUT" --labels data/examples/truth.tsv data/examples/contigs.fa.gz
 fi

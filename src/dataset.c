@@ -337,6 +337,14 @@ void gf_dataset_val(const gf_dataset_t *ds, size_t i, int32_t *tok, uint8_t *mas
 	*label = rec->cls;
 }
 
+const char *gf_dataset_val_bases(const gf_dataset_t *ds, size_t i, size_t *len)
+{
+	const gf_ds_record_t *rec = &ds->rec[ds->val_rec[i]];
+	size_t a = ds->val_idx[i] * (size_t)ds->L * ds->stride, left = rec->len - rec->split - a, span = gf_dataset_span(ds);
+	*len = left < span ? left : span;
+	return rec->seq + rec->split + a;
+}
+
 int gf_mlm_mask(int32_t *tok, const uint8_t *mask, int B, int L, int k, double p, uint64_t seed, uint64_t step,
                 uint64_t row0, int32_t *pos, int32_t *targets)
 {

@@ -107,6 +107,8 @@ void gf_dataset_sample(const gf_dataset_t *ds, uint64_t seed, uint64_t step, uin
 
 /* Validation window i < ds->n_val. */
 void gf_dataset_val(const gf_dataset_t *ds, size_t i, int32_t *tok, uint8_t *mask, int32_t *label);
+/* The bases validation window i covers: the first, and *len of them. */
+const char *gf_dataset_val_bases(const gf_dataset_t *ds, size_t i, size_t *len);
 
 /* Masked-LM corruption of B rows of L tokens in place, as BERT: each real
  * k-mer token (mask 1, not special) is chosen with probability p; a chosen

@@ -14,6 +14,7 @@
 #include "model/util.h"
 #include "src/common.h"
 #include "src/kmerhead.h"
+#include "src/kmerindex.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -76,6 +77,9 @@ static const gf_opt_t infer_opts[] = {
 	                        .dflt = "the model's" },
 	[GF_INF_NO_KMER_HEAD] = { 0, "no-kmer-head", GF_OPT_SET, INF(no_kmer_head), .dflt = "the head when present",
 	                          .help = "the Reformer alone, without the model's k-mer head" },
+	[GF_INF_NO_KMER_INDEX] = { 0, "no-kmer-index", GF_OPT_SET, INF(no_kmer_index), .dflt = "the index when present",
+	                           .help = "leave out the model's exact k-mer index (the Reformer's calls alone\n"
+	                                   "where the index has evidence too)" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
 	                   .help = "only records whose index over all inputs (from 0) is I modulo N;\n"
 	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
@@ -204,7 +208,7 @@ typedef struct {
 	int64_t *win_beg, *win_end;
 	char *seq[2], *qual[2];  /* with keep_reads */
 	bam1_t *aln[2];
-	char *kh_seq;         /* the bases (a pair's mates joined by one N), kept for the k-mer head */
+	char *kh_seq;         /* the bases (a pair's mates joined by one N), kept for the k-mer head and index */
 	size_t kh_len;
 } pending_t;
 
@@ -244,6 +248,8 @@ typedef struct {
 	gf_infer_stats_t *st;
 	gf_progress_t progress;
 	gf_kh_t *kh;          /* the model's k-mer head (classifier outputs), or NULL */
+	gf_kx_t *kx;          /* the model's k-mer index (classifier outputs), or NULL */
+	gf_kx_count_t kx_cnt; /* its lookups for the record being finished */
 } infer_t;
 
 static void pending_free(pending_t *p)
@@ -306,6 +312,12 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		snprintf(err, errlen, "%s: %s", c->model_path, e);
 		ok = 0;
 	}
+	const char *kx = embed || c->no_kmer_index ? NULL : rf_ckpt_meta_get(&mf->meta, GF_KX_META);
+	if (ok && kx && (!(in->kx = gf_kx_parse(kx, mf->n_classes, e, sizeof e)) ||
+	                 !(in->kx_cnt.hits = malloc((size_t)mf->n_classes * sizeof *in->kx_cnt.hits)))) {
+		snprintf(err, errlen, "%s: %s", c->model_path, in->kx ? "out of memory for the k-mer index" : e);
+		ok = 0;
+	}
 	return ok ? 0 : -1;
 }
 
@@ -325,6 +337,8 @@ static void infer_free(infer_t *in)
 	free(in->out);
 	gf_window_free(&in->win);
 	gf_kh_free(in->kh);
+	gf_kx_free(in->kx);
+	free(in->kx_cnt.hits);
 }
 
 /* One forward pass over n windows in b (rows_per_win rows or sequences
@@ -376,6 +390,19 @@ static void finish_record(infer_t *in, pending_t *p)
 		p->out[j] = (float)(s / (double)p->r.tokens);
 	}
 	if (in->kh) gf_kh_classify(in->kh, p->kh_seq, p->kh_len, p->out, gf_kh_key(p->name), p->out);
+	if (in->kx) {
+		gf_kx_count(in->kx, p->kh_seq, p->kh_len, &in->kx_cnt);
+		int cls = gf_kx_apply(in->kx, &in->kx_cnt, p->out);
+		p->r.kx_kmers = (long)in->kx_cnt.kmers;
+		p->r.kx_hits = in->kx_cnt.hits;
+		p->r.kx_call = cls;
+		/* too short for the Reformer, not for exact k-mers: the other rules still apply */
+		if (cls >= 0 && p->r.lowinfo == GF_LOWINFO_TOO_SHORT) {
+			gf_lowinfo_opts_t lo = in->c->low;
+			lo.min_len = (size_t)in->kx->k;
+			p->r.lowinfo = gf_lowinfo_check(p->kh_seq, p->kh_len, &lo);
+		}
+	}
 	p->r.out = p->out;
 }
 
@@ -473,7 +500,8 @@ static pending_t *pending_new(const char *path, const char *name, const reads_t 
 	}
 	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .beg = rd->n == 1 ? rd->rec[0]->beg : 0, .index = index,
 		                     .n_windows = nw, .tokens = tokens, .win_out = p->win_out,
-		                     .win_beg = p->win_beg, .win_end = p->win_end, .n_mates = rd->n };
+		                     .win_beg = p->win_beg, .win_end = p->win_end, .n_mates = rd->n, .kx_kmers = -1,
+		                     .kx_call = -2 };
 	for (int i = 0; i < rd->n; i++) {
 		p->r.mate_name[i] = p->mate_name[i];
 		p->r.mate_len[i] = rd->rec[i]->len;
@@ -552,7 +580,7 @@ static int add_record(infer_t *in, const char *path, const char *name, const rea
 	p->r.mate_windows = nw[0];
 	in->pend[in->n_pend++] = p;
 	p->r.lowinfo = lowinfo(rd, &in->c->low);
-	if (in->kh && keep_kh_seq(p, rd)) return rf_fail(err, errlen, "out of memory for record '%s'", name);
+	if ((in->kh || in->kx) && keep_kh_seq(p, rd)) return rf_fail(err, errlen, "out of memory for record '%s'", name);
 	in->st->records++;
 	in->st->bases += p->r.len;
 	in->st->windows += nw[0] + nw[1];

@@ -35,6 +35,7 @@ typedef struct {
 	float min_prob;           /* below it: unclassified (gf_infer_min_prob) */
 	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
+	int no_kmer_index;        /* leave out the model's k-mer index */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
 	int paired;               /* --paired: one input (interleaved, or SAM/BAM/CRAM by flags) or mate files R1 R2 ... */
@@ -45,10 +46,10 @@ typedef struct {
 
 /* The options of classify, embed and eval that are not in a shared group:
  * -m, --precision, --no-pack, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head,
- * --shard. */
+ * --no-kmer-index, --shard. */
 extern const gf_optgroup_t gf_group_infer;
 enum { GF_INF_MODEL, GF_INF_PRECISION, GF_INF_NO_PACK, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB,
-       GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD, GF_INF_SHARD };
+       GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD, GF_INF_NO_KMER_INDEX, GF_INF_SHARD };
 
 /* --min-prob (--confidence) when given, else -1: the model's thresholds
  * (src/openset.h). */
@@ -82,6 +83,13 @@ typedef struct {
 	int lowinfo;              /* gf_lowinfo_check of its bases with the options' low */
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
+	/* The model's k-mer index (src/kmerindex.h): k-mers looked up (-1:
+	 * no index, or no window) and hits per class, valid during the callback
+	 * (out includes their evidence; lowinfo is not too_short when the index
+	 * called a record shorter than the model's shortest length). */
+	long kx_kmers;
+	const uint32_t *kx_hits;
+	int kx_call;              /* the class the index counted most hits for; -1: none (novel); -2: no index */
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
 	/* With --paired a record is a pair: its windows are mate 1's, then mate
 	 * 2's (window beg/end within its mate), name is the pair's (the mates'

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "genomics/kmer.h"
 #include "model/util.h"
@@ -317,4 +318,16 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 	free(host);
 	free(t);
 	return rc;
+}
+
+void gf_modelfile_stamp(gf_modelfile_t *mf, int argc, char **argv, const char *cmd_key, const char *at_key)
+{
+	char line[4096] = "genoformer", err[256], when[64];
+	size_t n = strlen(line);
+	for (int i = 0; i < argc && n + 1 < sizeof line; i++)
+		n += snprintf(line + n, sizeof line - n, " %s", argv[i]);
+	time_t t = time(NULL);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	rf_ckpt_meta_set(&mf->meta, cmd_key, line, err, sizeof err);
+	rf_ckpt_meta_set(&mf->meta, at_key, when, err, sizeof err);
 }

@@ -50,6 +50,11 @@ int gf_modelfile_save(const char *path, const gf_modelfile_t *mf, const rf_optim
 
 void gf_modelfile_free(gf_modelfile_t *mf);
 
+/* The command line (argv[0..argc), after "genoformer") and the UTC date in
+ * mf's metadata under cmd_key and at_key ("cmdline" and "created" for a new
+ * model, "resumed.cmdline" and "resumed.at" when resuming). */
+void gf_modelfile_stamp(gf_modelfile_t *mf, int argc, char **argv, const char *cmd_key, const char *at_key);
+
 /* A model file's struct around a new model: copies cfg, k, stride, window
  * and the n class names. NULL with a message (invalid config, no memory). */
 gf_modelfile_t *gf_modelfile_new(const rf_config_t *cfg, int k, int stride, int window, int n_classes,

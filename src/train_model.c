@@ -9,6 +9,9 @@
 #include "src/log.h"
 #include "src/memlimit.h"
 #include "src/taxa.h"
+#include "src/kmerindex.h"
+#include "src/markers.h"
+#include "src/openset.h"
 #include "src/train_run.h"
 
 /* Axial positions for a window of W tokens: a1 x a2 >= W with a1 ~ sqrt(W),
@@ -263,21 +266,6 @@ static int store_taxa(gf_modelfile_t *mf, const gf_train_opts_t *o)
 	return rc;
 }
 
-/* The command line and date in the model's metadata: "cmdline" and
- * "created" for a new model, "resumed.cmdline" and "resumed.at" when
- * resuming (the original command stays). */
-static void stamp(gf_modelfile_t *mf, int argc, char **argv, int resumed)
-{
-	char line[4096] = "genoformer", err[256], when[64];
-	size_t n = strlen(line);
-	for (int i = 0; i < argc && n + 1 < sizeof line; i++)
-		n += snprintf(line + n, sizeof line - n, " %s", argv[i]);
-	time_t t = time(NULL);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	rf_ckpt_meta_set(&mf->meta, resumed ? "resumed.cmdline" : "cmdline", line, err, sizeof err);
-	rf_ckpt_meta_set(&mf->meta, resumed ? "resumed.at" : "created", when, err, sizeof err);
-}
-
 int gf_training_model(gf_training_t *r, const char *from, const rf_optim_config_t *oc)
 {
 	int n = 0;
@@ -288,8 +276,32 @@ int gf_training_model(gf_training_t *r, const char *from, const rf_optim_config_
 	}
 	int rc = from ? resume_model(r, from, oc, names, n) : new_model(r, oc, names, n);
 	free(names);
-	if (rc == 0) stamp(r->mf, r->o->argc, r->o->argv, from != NULL);
+	if (rc == 0) gf_modelfile_stamp(r->mf, r->o->argc, r->o->argv, from ? "resumed.cmdline" : "cmdline", from ? "resumed.at" : "created");
 	if (rc == 0 && !from && r->o->labels) rc = store_taxa(r->mf, r->o);
 	return rc;
 }
 
+
+int gf_training_index(gf_training_t *r)
+{
+	const char *want = r->o->kmer_index ? r->o->kmer_index : "auto";
+	if (r->o->task != GF_TASK_CLASSIFY || r->mf->n_classes < 2 || !strcmp(want, "off")) return 0;
+	if (!strcmp(want, "auto") && r->mk && r->mk->short_records) {
+		gf_info("k-mer index: off for short records (--kmer-index on builds it)");
+		return 0;
+	}
+	char msg[GF_ERRLEN];
+	double t0 = gf_wall_seconds();
+	gf_kx_rec_t *rec = malloc((r->ds.n + 1) * sizeof *rec);
+	int bg = -1;
+	for (int c = 0; r->o->background && c < r->mf->n_classes; c++)
+		if (!strcmp(r->mf->classes[c], GF_OPENSET_BACKGROUND_CLASS)) bg = c;
+	for (size_t i = 0; rec && i < r->ds.n; i++)
+		rec[i] = (gf_kx_rec_t){ r->ds.rec[i].seq, r->ds.rec[i].len, r->ds.rec[i].cls };
+	int rc = rec ? gf_kx_store(&r->mf->meta, rec, r->ds.n, r->mf->n_classes, bg, msg, sizeof msg) : -1;
+	if (!rec) gf_error("out of memory for the k-mer index");
+	else if (rc) gf_error("%s", msg);
+	else gf_info("%s, %.1f s", msg, gf_wall_seconds() - t0);
+	free(rec);
+	return rc;
+}

@@ -45,6 +45,11 @@ typedef struct {
  * (usage error) after a message. */
 int gf_training_model(gf_training_t *r, const char *from, const rf_optim_config_t *oc);
 
+/* After training: the exact k-mer index (src/kmerindex.h) of every
+ * classified record in the model's metadata, per --kmer-index (auto: on
+ * unless the records are short, src/markers.h). 0 or -1 after a message. */
+int gf_training_index(gf_training_t *r);
+
 /* Reads the inputs and --val files into r->ds. 0 or -1 after a message. */
 int gf_training_data(gf_training_t *r);
 

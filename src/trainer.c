@@ -329,6 +329,7 @@ int gf_train_run(gf_train_opts_t *o)
 	 * (three times its size) may not */
 	int swapped = rc == 0 && done && keep_best(&r);
 	if (rc == 0 && done) rc = gf_mk_finish(&r);
+	if (rc == 0 && done && gf_dist_rank() == 0) rc = gf_training_index(&r);
 	if (rc == 0 && done && o->task == GF_TASK_CLASSIFY && gf_dist_rank() == 0) rc = calibrate(&r);
 	if (rc == 0 && done) rc = gf_training_save(&r, o->out.path, 0);
 	if (swapped) gf_es_swap(&r.es, r.mf->model, r.step);   /* the last step's parameters for the checkpoint */

@@ -50,6 +50,7 @@ typedef struct {
 	double crop_frac;                 /* training windows cut to a random shorter length */
 	int crop_min;                     /* bases, the shortest crop */
 	double target_precision;          /* the thresholds stored in the model are chosen for it */
+	const char *kmer_index;           /* "on", "off" or "auto" (NULL: auto): the k-mer index at the end */
 	const char *init;
 	int init_partial;                 /* --init of another architecture: copy what matches */
 	gf_labels_t *labels, *val_labels;

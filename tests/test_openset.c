@@ -1,8 +1,9 @@
 /* genomics/lowinfo and src/openset: the low-information rules on
  * hand-made records, the reason of every kind of unclassified call, the
  * threshold chosen for a precision, the training crops, and the open-set
- * settings (threshold, background class, shortest length) through a model
- * file and back, with the documented defaults for a file without them. */
+ * settings (threshold, background class, shortest length, the thresholds
+ * for novel records) through a model file and back, with the documented
+ * defaults for a file without them. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -76,20 +77,20 @@ START_TEST(call_gives_each_reason)
 	float probs[3], top;
 	int reason;
 	const float sure[3] = { 5, 0, 0 }, unsure[3] = { 1, 0.8f, 0 }, bg[3] = { 0, 0, 5 };
-	ck_assert_int_eq(gf_openset_call(&os, -1, 150, 0, sure, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&os, -1, 150, 0, -2, sure, 3, probs, &top, &reason), 0);
 	ck_assert_int_eq(reason, GF_LOWINFO_OK);
-	ck_assert_int_eq(gf_openset_call(&os, -1, 150, 0, unsure, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, -1, 150, 0, -2, unsure, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "below_threshold");
 	ck_assert_float_gt(top, 0.4f);
 	/* --min-prob overrides the model's threshold */
-	ck_assert_int_eq(gf_openset_call(&os, 0.3f, 150, 0, unsure, 3, probs, &top, &reason), 0);
-	ck_assert_int_eq(gf_openset_call(&os, 0, 150, 0, bg, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, 0.3f, 150, 0, -2, unsure, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&os, 0, 150, 0, -2, bg, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "background");
 	/* low-information records: no probabilities, whatever the logits */
-	ck_assert_int_eq(gf_openset_call(&os, 0, 150, GF_LOWINFO_MOSTLY_N, sure, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, 0, 150, GF_LOWINFO_MOSTLY_N, -2, sure, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "mostly_n");
 	ck_assert_float_eq(top, 0.0f);
-	ck_assert_int_eq(gf_openset_call(&os, 0, 150, 0, NULL, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&os, 0, 150, 0, -2, NULL, 3, probs, &top, &reason), -1);
 	ck_assert_str_eq(gf_openset_reason_name(reason), "too_short");
 }
 END_TEST
@@ -194,19 +195,19 @@ START_TEST(background_class_and_threshold_round_trip_through_the_file)
 	ck_assert_uint_eq(back.low.min_len, 64);
 	/* by length: the threshold of the longest calibration length a record reaches */
 	ck_assert_int_eq(back.n_len, 3);
-	ck_assert_float_eq(gf_openset_threshold(&back, 64), 0.99f);
-	ck_assert_float_eq(gf_openset_threshold(&back, 499), 0.99f);
-	ck_assert_float_eq(gf_openset_threshold(&back, 500), 0.9f);
-	ck_assert_float_eq(gf_openset_threshold(&back, 100000), 0.75f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 64, 0), 0.99f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 499, 0), 0.99f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 500, 0), 0.9f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 100000, 0), 0.75f);
 	float probs[3], top;
 	int reason;
 	const float l[3] = { 1.6f, 0, 0 };  /* top probability 0.712 */
-	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, l, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, -2, l, 3, probs, &top, &reason), -1);
 	ck_assert_int_eq(reason, GF_OPENSET_BELOW_THRESHOLD);
 	const float l2[3] = { 2.5f, 0, 0 };  /* 0.859: called at 1 kbp, not at 150 bp */
-	ck_assert_int_eq(gf_openset_call(&back, -1, 1000, 0, l2, 3, probs, &top, &reason), -1);
-	ck_assert_int_eq(gf_openset_call(&back, -1, 2000, 0, l2, 3, probs, &top, &reason), 0);
-	ck_assert_int_eq(gf_openset_call(&back, 0.5f, 150, 0, l2, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&back, -1, 1000, 0, -2, l2, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(gf_openset_call(&back, -1, 2000, 0, -2, l2, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&back, 0.5f, 150, 0, -2, l2, 3, probs, &top, &reason), 0);
 	ck_assert_int_eq(rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_BY_LENGTH, "500:0.9,100:0.5", err, sizeof err), 0);
 	ck_assert_int_eq(gf_openset_load(&back, mf, err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "by increasing length"));
@@ -224,6 +225,52 @@ START_TEST(background_class_and_threshold_round_trip_through_the_file)
 }
 END_TEST
 
+START_TEST(novel_records_get_their_own_thresholds_through_the_file)
+{
+	static const char *const classes[3] = { "a", "b", "c" };
+	char dir[64], path[128], err[512];
+	tu_scratch_make(dir, "novel");
+	snprintf(path, sizeof path, "%s/m.gfm", dir);
+	gf_modelfile_t *mf = tiny_model(classes, 3);
+	gf_openset_t os = { .min_prob = 0.5f, .n_len = 2, .len_at = { 100, 1000 }, .prob_at = { 0.6f, 0.5f },
+		                .has_novel = 1, .novel_at = { 1.0f, 0.9f }, .background = -1 };
+	gf_lowinfo_opts_init(&os.low);
+	ck_assert_int_eq(gf_openset_store(&os, mf, err, sizeof err), 0);
+	ck_assert_int_eq(gf_modelfile_save(path, mf, NULL, 1, 1, err, sizeof err), 0);
+	gf_modelfile_free(mf);
+	mf = gf_modelfile_load(path, rf_backend_cpu(), err, sizeof err);
+	gf_openset_t back;
+	ck_assert_int_eq(gf_openset_load(&back, mf, err, sizeof err), 0);
+	ck_assert_int_eq(back.has_novel, 1);
+	ck_assert_float_eq(gf_openset_threshold(&back, 150, 0), 0.6f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 150, 1), 1.0f);
+	ck_assert_float_eq(gf_openset_threshold(&back, 5000, 1), 0.9f);
+	float probs[3], top, l[3] = { 9, 0, 0 };
+	int reason;
+	/* a novel 150 bp record is never called (threshold 1); one the index found
+	 * class 0 in is, whatever the threshold; one without an index is judged by it */
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, -1, l, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(reason, GF_OPENSET_NOVEL);
+	ck_assert_str_eq(gf_openset_reason_name(reason), "novel");
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, -2, l, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&back, -1, 5000, 0, -1, l, 3, probs, &top, &reason), 0);
+	float weak[3] = { 0.1f, 0, 0 };
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, 0, weak, 3, probs, &top, &reason), 0);
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, -2, weak, 3, probs, &top, &reason), -1);
+	ck_assert_int_eq(reason, GF_OPENSET_BELOW_THRESHOLD);
+	/* the index found class 1, the top class is 0: the threshold applies */
+	ck_assert_int_eq(gf_openset_call(&back, -1, 150, 0, 1, weak, 3, probs, &top, &reason), -1);
+	/* --min-prob applies to every record */
+	ck_assert_int_eq(gf_openset_call(&back, 0.5f, 150, 0, -1, l, 3, probs, &top, &reason), 0);
+	/* thresholds by other lengths than the main ones are refused */
+	ck_assert_int_eq(rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_NOVEL, "100:1,500:0.9", err, sizeof err), 0);
+	ck_assert_int_eq(gf_openset_load(&back, mf, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "other lengths"));
+	gf_modelfile_free(mf);
+	tu_scratch_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("openset");
@@ -234,6 +281,7 @@ int main(void)
 	tcase_add_test(tc, threshold_is_the_lowest_reaching_the_target);
 	tcase_add_test(tc, crops_are_deterministic_and_within_bounds);
 	tcase_add_test(tc, background_class_and_threshold_round_trip_through_the_file);
+	tcase_add_test(tc, novel_records_get_their_own_thresholds_through_the_file);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

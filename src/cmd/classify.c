@@ -131,16 +131,17 @@ static void print_row_head(const cls_t *s, const gf_infer_rec_t *r, const char *
 
 /* predicted, probability, the class probabilities of logits (NULL: no
  * window) and the reason, for len bases; low: the record's lowinfo reason
- * (0 for window rows). Returns the class (-1: unclassified, *reason why)
+ * (0 for window rows); kx_call: the k-mer index's class (gf_openset_call;
+ * -2 for window rows). Returns the class (-1: unclassified, *reason why)
  * and its probability as the table shows it in shown: the report sums what
  * the table shows, so merged shards (scripts/slurm/merge) reproduce the
  * report exactly. */
-static int print_prediction(cls_t *s, size_t len, int low, const float *logits, double *shown, int *reason)
+static int print_prediction(cls_t *s, size_t len, int low, int kx_call, const float *logits, double *shown, int *reason)
 {
 	float top;
 	char p[32];
 	const int C = s->mf->n_classes;
-	int cls = gf_openset_call(&s->os, s->min_prob, len, low, logits, C, s->probs, &top, reason);
+	int cls = gf_openset_call(&s->os, s->min_prob, len, low, kx_call, logits, C, s->probs, &top, reason);
 	if (low) logits = NULL;  /* no probabilities for a record the model cannot judge */
 	snprintf(p, sizeof p, "%.4f", top);
 	*shown = strtod(p, NULL);
@@ -168,7 +169,8 @@ static int write_kraken(cls_t *s, const gf_infer_rec_t *r, int cls)
 	for (size_t w = 0; w < r->n_windows; w++) {
 		size_t bases = (size_t)(r->win_end[w] - r->win_beg[w]);
 		float top;
-		int reason, c = gf_openset_call(&s->os, s->min_prob, bases, 0, r->win_out + w * C, C, s->probs, &top, &reason);
+		int reason, c = gf_openset_call(&s->os, s->min_prob, bases, 0, -2, r->win_out + w * C, C, s->probs, &top,
+		                                &reason);
 		s->win_taxid[w] = c < 0 ? 0 : gf_taxa_id(&s->taxa, c);
 		s->win_kmers[w] = gf_kmer_count(bases, s->mf->k, s->mf->stride);
 	}
@@ -190,12 +192,12 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 		for (size_t w = 0; w < r->n_windows; w++) {
 			snprintf(num, sizeof num, "%zu", w);
 			print_row_head(s, r, num, r->win_beg[w], r->win_end[w]);
-			print_prediction(s, (size_t)(r->win_end[w] - r->win_beg[w]), 0, r->win_out + w * s->mf->n_classes, &top,
-			                 &reason);
+			print_prediction(s, (size_t)(r->win_end[w] - r->win_beg[w]), 0, -2, r->win_out + w * s->mf->n_classes,
+			                 &top, &reason);
 		}
 	}
 	print_row_head(s, r, "all", r->beg, r->beg + (int64_t)r->len);
-	int cls = print_prediction(s, r->len, r->lowinfo, r->out, &top, &reason);
+	int cls = print_prediction(s, r->len, r->lowinfo, r->kx_call, r->out, &top, &reason);
 	if (s->kfp && write_kraken(s, r, cls)) return rf_fail(err, errlen, "out of memory");
 	uint32_t taxid = cls < 0 ? 0 : gf_taxa_id(&s->taxa, cls);
 	gf_seqout_t *ro = s->reads[cls >= 0];

@@ -14,5 +14,6 @@ int cmd_embed(int argc, char *argv[]);
 int cmd_eval(int argc, char *argv[]);
 int cmd_info(int argc, char *argv[]);
 int cmd_export(int argc, char *argv[]);
+int cmd_index(int argc, char *argv[]);
 
 #endif

@@ -94,7 +94,8 @@ static int on_record(void *ctx, const gf_infer_rec_t *r, char *err, size_t errle
 	ev_t *e = ctx;
 	float top;
 	int reason;
-	int pred = gf_openset_call(&e->os, e->min_prob, r->len, r->lowinfo, r->out, e->C, e->probs, &top, &reason);
+	int pred = gf_openset_call(&e->os, e->min_prob, r->len, r->lowinfo, r->kx_call, r->out, e->C, e->probs,
+	                           &top, &reason);
 	return count(e, r->path, r->name, pred, err, errlen);
 }
 

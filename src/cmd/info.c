@@ -9,6 +9,7 @@
 #include "model/checkpoint.h"
 #include "src/cmd/commands.h"
 #include "src/kmerhead.h"
+#include "src/kmerindex.h"
 #include "src/log.h"
 #include "src/openset.h"
 #include "src/optgroups.h"
@@ -46,7 +47,8 @@ static uint32_t crc_floats(uint32_t crc, const float *p, size_t n)
 static const char *const KNOWN_META[] = { "task", "tokenizer.k", "tokenizer.stride", "window", "classes",
 	                                      "train.steps", "cmdline", "version", "created",
 	                                      GF_OPENSET_KEY_MIN_PROB, GF_OPENSET_KEY_TARGET, GF_OPENSET_KEY_BACKGROUND,
-	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB, GF_OPENSET_KEY_BY_LENGTH, GF_TAXA_META };
+	                                      GF_OPENSET_KEY_MIN_LEN, GF_OPENSET_KEY_CALIB, GF_OPENSET_KEY_BY_LENGTH, GF_OPENSET_KEY_NOVEL,
+	                                      GF_TAXA_META };
 
 static int known_meta(const char *key)
 {
@@ -83,6 +85,8 @@ static void print_openset(const rf_ckpt_meta_t *m)
 	const char *len = rf_ckpt_meta_get(m, GF_OPENSET_KEY_MIN_LEN), *bg = rf_ckpt_meta_get(m, GF_OPENSET_KEY_BACKGROUND);
 	printf("%s\t%s\n", GF_OPENSET_KEY_MIN_PROB, p ? p : "0 (not stored: an older model; every call is kept)");
 	print_kv(GF_OPENSET_KEY_BY_LENGTH, rf_ckpt_meta_get(m, GF_OPENSET_KEY_BY_LENGTH));
+	const char *nov = rf_ckpt_meta_get(m, GF_OPENSET_KEY_NOVEL);
+	printf("%s\t%s\n", GF_OPENSET_KEY_NOVEL, nov ? nov : "none (the thresholds above apply to every record)");
 	print_kv(GF_OPENSET_KEY_TARGET, rf_ckpt_meta_get(m, GF_OPENSET_KEY_TARGET));
 	printf("%s\t%s\n", GF_OPENSET_KEY_BACKGROUND, bg ? bg : "none");
 	if (len) printf("%s\t%s\n", GF_OPENSET_KEY_MIN_LEN, len);
@@ -148,9 +152,12 @@ static void print_info(const rf_ckpt_t *ck, int tensors)
 		if (known_meta(m->key[i])) continue;
 		char key[300];
 		snprintf(key, sizeof key, "meta.%s", m->key[i]);
-		char head[256];   /* the k-mer head's counts are data, not for reading: its summary line */
-		if (!strcmp(m->key[i], GF_KH_META)) gf_kh_summary(m->val[i], head, sizeof head);
-		print_kv(key, strcmp(m->key[i], GF_KH_META) ? m->val[i] : head);
+		/* the k-mer head's and index's counts are data, not for reading: their summaries */
+		char head[1024];
+		int kh = !strcmp(m->key[i], GF_KH_META), kx = !strcmp(m->key[i], GF_KX_META);
+		if (kh) gf_kh_summary(m->val[i], head, sizeof head);
+		if (kx) gf_kx_summary(m->val[i], head, sizeof head);
+		print_kv(key, kh || kx ? head : m->val[i]);
 	}
 	if (!tensors) return;
 	uint32_t all = 0;
@@ -177,7 +184,7 @@ static const gf_cmdhelp_t help = {
 	"were chosen for, openset.background: the background class, openset.min_length: the shortest\n"
 	"record in bases, openset.calibration: how the validation windows fared), training steps, how it\n"
 	"was trained (command line, genoformer version, date) and any other metadata (meta.KEY; of the\n"
-	"k-mer head, meta.kmerhead, its summary line). Reading verifies every tensor's CRC32.\n\n",
+	"k-mer head, meta.kmerhead, and the k-mer index, meta.kmerindex, their summary lines). Reading verifies every tensor's CRC32.\n\n",
 	NULL,
 };
 

@@ -22,6 +22,7 @@ static const struct {
 	{ "embed", cmd_embed, "pooled embeddings of records (or windows) as .npy", 1 },
 	{ "eval", cmd_eval, "accuracy, macro-F1, per-class scores and confusion matrix on labelled records", 1 },
 	{ "info", cmd_info, "what a model file holds: tokenizer, config, classes, training", 0 },
+	{ "index", cmd_index, "(re)build a classifier's exact k-mer index from reference sequences", 0 },
 	{ "export", cmd_export, "a model as safetensors (names and shapes kept) for PyTorch", 0 },
 };
 

@@ -74,6 +74,15 @@ static int add_background(void *ctx, const gf_opt_t *opt, const char *path)
 	return rc;
 }
 
+static int check_kmer_index(void *ctx, const gf_opt_t *opt, const char *arg)
+{
+	(void)ctx;
+	(void)opt;
+	if (!strcmp(arg, "on") || !strcmp(arg, "off") || !strcmp(arg, "auto")) return 0;
+	gf_error("--kmer-index expects on, off or auto, got '%s'", arg);
+	return GF_EXIT_USAGE;
+}
+
 #define TO(f) offsetof(gf_train_opts_t, f)
 static const gf_opt_t openset_opts[] = {
 	{ 0, "background", GF_OPT_CALL, .call = add_background, .arg = "FILE", .dflt = "none",
@@ -86,6 +95,11 @@ static const gf_opt_t openset_opts[] = {
 	{ 0, "crop-min", GF_OPT_INT, TO(crop_min), 1, 1 << 30, "INT",
 	  "shortest crop in bases; also the model's shortest length: classify calls\n"
 	  "shorter records 'unclassified' (too_short)", .dflt = NULL },
+	{ 0, "kmer-index", GF_OPT_STR, TO(kmer_index), .arg = "STR", .call = check_kmer_index, .dflt = "auto",
+	  .help = "on, off or auto: at the end, the index of the training sequences'\n"
+	          "31-mer minimizers (genoformer index -h), whose exact hits classify adds\n"
+	          "to the Reformer's evidence; auto: on unless the records are short\n"
+	          "(marker genes, whose test species share few 31-mers with the training ones)" },
 	{ 0, "target-precision", GF_OPT_DOUBLE, TO(target_precision), 0, 1, "F",
 	  "at the end, the thresholds on the top class probability (one per length:\n"
 	  "100, 150, 300, 500, 1000 bp, the window) are the lowest at which the\n"

@@ -87,9 +87,9 @@ expect_status 0 "$GF" classify -q -m "$T/m.gfm" --min-prob 1 $IN
 # report: unclassified first, counts as in the table, percents sum to 100
 head -n 1 "$T/rep.tsv" | grep -qx $'class\tcount\tpercent\tmean_prob' || fail "report header: $(head -n 1 "$T/rep.tsv")"
 sed -n 2p "$T/rep.tsv" | grep -q '^unclassified' || fail "report: unclassified not first"
-[ "$(wc -l <"$T/rep.tsv")" = 9 ] || fail "report rows: $(cat "$T/rep.tsv")"
+[ "$(wc -l <"$T/rep.tsv")" = 10 ] || fail "report rows: $(cat "$T/rep.tsv")"
 # then one row per reason, counted as in the table's reason column
-for r in too_short mostly_n low_complexity background below_threshold; do
+for r in too_short mostly_n low_complexity background below_threshold novel; do
 	want=$(awk -F'\t' -v r="$r" 'NR > 1 && $NF == r' "$T/thr.tsv" | wc -l)
 	grep -qx "unclassified:$r"$'\t'"$want"$'\t[0-9.]*\tNA' "$T/rep.tsv" || fail "report row of $r (want $want): $(cat "$T/rep.tsv")"
 done

@@ -13,7 +13,7 @@ TAX=tests/data/taxonomy
 head -n 600 "$ECOLI" >"$T/ecoli.fa"
 expect_status 0 "$GF" train -q -o "$T/m.gfm" --class lambda:10710="$LAMBDA" --class ecoli:562="$T/ecoli.fa" \
 	--taxonomy "$TAX" -k 3 --stride 3 --window 64 --layers 2 --d-model 16 --heads 2 --d-ff 32 --chunk 16 \
-	--steps 3 --batch 4 --seed 7 -t 2 --target-precision 0 --crop-min 3
+	--steps 3 --batch 4 --seed 7 -t 2 --target-precision 0 --crop-min 3 --kmer-index off
 expect_status 0 "$GF" info "$T/m.gfm"
 grep -qx $'class.0.taxon\t562\tspecies\troot;cellular organisms;Bacteria;Pseudomonadota;Gammaproteobacteria;Enterobacterales;Enterobacteriaceae;Escherichia;Escherichia coli' "$T/out" ||
 	fail "info: $(grep taxon "$T/out")"
