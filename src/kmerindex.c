@@ -8,6 +8,11 @@
 
 #include "model/checkpoint.h"
 
+/* k-mers looked up together (lookup_block) */
+#define KX_BLOCK 64
+/* buckets by the top 20 bits: 4 MB, a few entries each */
+#define KX_SHIFT 12
+
 static const char VLQ[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* splitmix64's finaliser: invertible, so distinct k-mers get distinct hashes. */
@@ -132,7 +137,7 @@ static gf_kx_t *kx_alloc(int n_classes, size_t n)
 	kx->n = n;
 	kx->fp = malloc((n ? n : 1) * sizeof *kx->fp);
 	kx->code = malloc((n ? n : 1) * sizeof *kx->code);
-	kx->bucket = malloc(((1 << 16) + 1) * sizeof *kx->bucket);
+	kx->bucket = malloc(((1u << (32 - KX_SHIFT)) + 1) * sizeof *kx->bucket);
 	if (!kx->fp || !kx->code || !kx->bucket) {
 		gf_kx_free(kx);
 		return NULL;
@@ -140,12 +145,12 @@ static gf_kx_t *kx_alloc(int n_classes, size_t n)
 	return kx;
 }
 
-/* bucket[b] = the first entry whose fingerprint's top 16 bits are >= b. */
+/* bucket[b] = the first entry whose fingerprint's top bits (>> KX_SHIFT) are >= b. */
 static void fill_buckets(gf_kx_t *kx)
 {
 	size_t i = 0;
-	for (uint32_t b = 0; b <= 1 << 16; b++) {
-		while (i < kx->n && kx->fp[i] >> 16 < b) i++;
+	for (uint32_t b = 0; b <= 1u << (32 - KX_SHIFT); b++) {
+		while (i < kx->n && kx->fp[i] >> KX_SHIFT < b) i++;
 		kx->bucket[b] = (uint32_t)i;
 	}
 }
@@ -192,16 +197,28 @@ void gf_kx_free(gf_kx_t *kx)
 	free(kx);
 }
 
-/* The entry of fingerprint f, or -1: a binary search within its bucket. */
-static long find(const gf_kx_t *kx, uint32_t f)
+/* Looks up n fingerprints into cnt: the bucket bounds of all of them are
+ * loaded first, then their first entries, then searched, so that the
+ * cache misses of a block overlap instead of following one another. */
+static void lookup_block(const gf_kx_t *kx, const uint32_t *f, int n, gf_kx_count_t *cnt)
 {
-	size_t lo = kx->bucket[f >> 16], hi = kx->bucket[(f >> 16) + 1];
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (kx->fp[mid] < f) lo = mid + 1;
-		else hi = mid;
+	uint32_t lo[KX_BLOCK], hi[KX_BLOCK];
+	for (int i = 0; i < n; i++) __builtin_prefetch(&kx->bucket[f[i] >> KX_SHIFT]);
+	for (int i = 0; i < n; i++) {
+		lo[i] = kx->bucket[f[i] >> KX_SHIFT], hi[i] = kx->bucket[(f[i] >> KX_SHIFT) + 1];
+		__builtin_prefetch(&kx->fp[lo[i] + (hi[i] - lo[i]) / 2]);
 	}
-	return lo < kx->bucket[(f >> 16) + 1] && kx->fp[lo] == f ? (long)lo : -1;
+	for (int i = 0; i < n; i++) {
+		uint32_t a = lo[i], b = hi[i];
+		while (a < b) {
+			uint32_t mid = a + (b - a) / 2;
+			if (kx->fp[mid] < f[i]) a = mid + 1;
+			else b = mid;
+		}
+		if (a == hi[i] || kx->fp[a] != f[i]) continue;
+		if (kx->code[a]) cnt->hits[kx->code[a] - 1]++;
+		else cnt->shared++;
+	}
 }
 
 void gf_kx_count(const gf_kx_t *kx, const char *seq, size_t len, gf_kx_count_t *cnt)
@@ -209,17 +226,17 @@ void gf_kx_count(const gf_kx_t *kx, const char *seq, size_t len, gf_kx_count_t *
 	cnt->kmers = cnt->shared = 0;
 	memset(cnt->hits, 0, (size_t)kx->n_classes * sizeof *cnt->hits);
 	roll_t r;
-	int ok;
+	uint32_t f[KX_BLOCK];
+	int ok, n = 0;
 	roll_init(&r, kx->k);
 	for (size_t i = 0; i < len; i++) {
 		uint64_t h = roll(&r, seq[i], kx->k, &ok);
 		if (!ok) continue;
+		f[n++] = (uint32_t)h;
+		if (n == KX_BLOCK) lookup_block(kx, f, n, cnt), n = 0;
 		cnt->kmers++;
-		long at = find(kx, (uint32_t)h);
-		if (at < 0) continue;
-		if (kx->code[at]) cnt->hits[kx->code[at] - 1]++;
-		else cnt->shared++;
 	}
+	lookup_block(kx, f, n, cnt);
 }
 
 int gf_kx_apply(const gf_kx_t *kx, const gf_kx_count_t *cnt, float *logits)

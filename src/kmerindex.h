@@ -56,7 +56,7 @@ typedef struct {
 	size_t n;               /* fingerprints */
 	uint32_t *fp;           /* [n] sorted, distinct */
 	uint16_t *code;         /* [n] 0: shared by classes, c + 1: class c only */
-	uint32_t *bucket;       /* [65537] first entry of each value of the top 16 bits */
+	uint32_t *bucket;       /* [2^20 + 1] first entry of each value of the top 20 bits */
 } gf_kx_t;
 
 /* One training record for gf_kx_build. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model/util.h"
+#include "src/kmerindex.h"
 
 typedef struct {
 	char *s;
@@ -106,6 +107,8 @@ int gf_safetensors_write(FILE *fp, const rf_ckpt_t *ck, char *err, size_t errlen
 	puts_(&b, "{\"__metadata__\":{\"format\":\"pt\"");
 	put_config(&b, &ck->cfg);
 	for (int i = 0; i < ck->meta.n; i++) {
+		/* the k-mer index is data for classify, megabytes of it, not the Reformer's */
+		if (!strcmp(ck->meta.key[i], GF_KX_META)) continue;
 		char key[300];
 		snprintf(key, sizeof key, "gfm.%s", ck->meta.key[i]);
 		put_meta(&b, key, ck->meta.val[i]);

@@ -39,7 +39,8 @@ static const gf_optgroup_t export_group = GF_GROUP("Export", export_opts, export
 static const gf_cmdhelp_t help = {
 	"Usage: genoformer export --format safetensors [-o OUT] MODEL.gfm\n"
 	"Writes the model's tensors with their .gfm names and shapes (float32, matrices [in, out]) and its\n"
-	"config and metadata as safetensors; scripts/gfm_torch.py rebuilds the model in PyTorch from it.\n\n",
+	"config and metadata (but the k-mer index, which only classify uses) as safetensors;\n"
+	"scripts/gfm_torch.py rebuilds the Reformer in PyTorch from it.\n\n",
 	NULL,
 };
 
