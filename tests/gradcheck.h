@@ -6,10 +6,13 @@
  * (L(x+h) - L(x-h)) / (2h) with the step actually taken after rounding to
  * float, and compares with |numeric - analytic| <= atol + rtol*|numeric|.
  *
- * Defaults for fp32 inputs with the loss summed in double: h = 1e-3 keeps the
- * truncation error (~h^2 f''') and the fp32 rounding of the forward pass
- * (~6e-8 |f| / h) both below ~1e-4 for O(1) values; atol 1e-3 and rtol 1e-2
- * leave an order of magnitude of headroom above that.
+ * Defaults for fp32 inputs with the loss summed in double: the error is the
+ * fp32 rounding of the forward pass (~1/h) plus truncation (~h^2 f''').
+ * Measured over every element of the op-case table and of tests/test_attn.c
+ * with OpenBLAS's Prescott, Haswell and SkylakeX kernels, attention's worst
+ * error is 1.7e-3 at h = 1e-3 (rounding: which element depends on the
+ * kernel), 1.4e-3 at h = 1e-2 (truncation) and 5e-4 at h = 3e-3, at most
+ * 0.3 of atol 1e-3 + rtol 1e-2 |numeric|.
  */
 #ifndef GF_GRADCHECK_H
 #define GF_GRADCHECK_H
@@ -18,7 +21,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#define GC_H    1e-3
+#define GC_H    3e-3
 #define GC_ATOL 1e-3
 #define GC_RTOL 1e-2
 
