@@ -80,6 +80,11 @@ static const gf_opt_t infer_opts[] = {
 	[GF_INF_NO_KMER_INDEX] = { 0, "no-kmer-index", GF_OPT_SET, INF(no_kmer_index), .dflt = "the index when present",
 	                           .help = "leave out the model's exact k-mer index (the Reformer's calls alone\n"
 	                                   "where the index has evidence too)" },
+	[GF_INF_KMER_MIN_FRAC] = { 0, "kmer-min-frac", GF_OPT_FLOAT, INF(kmer_min_frac), 0, 1, "F",
+	                           "the share of an identical record's k-mer index hits a class needs\n"
+	                           "before its hits count (lower: more calls from partial matches, e.g.\n"
+	                           "contigs whose ends only match; also more from shared elements)",
+	                           .dflt = "the model's: 0.05" },
 	[GF_INF_SHARD] = { 0, "shard", GF_OPT_CALL, .call = parse_shard, .arg = "I/N", .dflt = "0/1",
 	                   .help = "only records whose index over all inputs (from 0) is I modulo N;\n"
 	                           "row r of shard I is record I + r*N, so interleaving the shards'\n"
@@ -318,6 +323,7 @@ static int infer_init(infer_t *in, const gf_infer_cli_t *c, gf_modelfile_t *mf, 
 		snprintf(err, errlen, "%s: %s", c->model_path, in->kx ? "out of memory for the k-mer index" : e);
 		ok = 0;
 	}
+	if (ok && in->kx && (c->given & GF_OPT_BIT(GF_INF_KMER_MIN_FRAC))) in->kx->min_frac = c->kmer_min_frac;
 	return ok ? 0 : -1;
 }
 

@@ -36,6 +36,7 @@ typedef struct {
 	gf_lowinfo_opts_t low;    /* each record's gf_infer_rec_t.lowinfo is checked against these */
 	int no_kmer_head;         /* the Reformer alone, even when the model has a k-mer head */
 	int no_kmer_index;        /* leave out the model's k-mer index */
+	float kmer_min_frac;      /* when given: replaces the index's min_frac */
 	int shard_i, shard_n;     /* records with index % shard_n == shard_i */
 	int keep_reads;           /* records carry their bases (1), and their SAM/BAM/CRAM alignment (2) */
 	int paired;               /* --paired: one input (interleaved, or SAM/BAM/CRAM by flags) or mate files R1 R2 ... */
@@ -46,10 +47,10 @@ typedef struct {
 
 /* The options of classify, embed and eval that are not in a shared group:
  * -m, --precision, --no-pack, --rc-average, --per-window, --min-prob (or --confidence), --no-kmer-head,
- * --no-kmer-index, --shard. */
+ * --no-kmer-index, --kmer-min-frac, --shard. */
 extern const gf_optgroup_t gf_group_infer;
 enum { GF_INF_MODEL, GF_INF_PRECISION, GF_INF_NO_PACK, GF_INF_RC_AVERAGE, GF_INF_PER_WINDOW, GF_INF_MIN_PROB,
-       GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD, GF_INF_NO_KMER_INDEX, GF_INF_SHARD };
+       GF_INF_CONFIDENCE, GF_INF_NO_KMER_HEAD, GF_INF_NO_KMER_INDEX, GF_INF_KMER_MIN_FRAC, GF_INF_SHARD };
 
 /* --min-prob (--confidence) when given, else -1: the model's thresholds
  * (src/openset.h). */

@@ -20,7 +20,9 @@
 #   genoformer: MODEL (default the bundled data/models/example.gfm, trained
 #   by scripts/train-example.sh on the same training genomes plus the
 #   background), BASELINE (the bundled model before issue 10,
-#   tests/data/models/example-v0.1.gfm) in the same run for the speed ratio;
+#   tests/data/models/example-v0.1.gfm; rows named BASE_NAME) in the same
+#   run for the speed ratio; REFORMER=1 (default) adds rows of MODEL with
+#   --no-kmer-index: the Reformer alone, without the exact k-mer index;
 #   RC=1 adds rows with classify --rc-average; TRAIN=1 trains one here
 #   instead (TRAIN_OPTS).
 #   PRETRAIN=1 also compares pretraining with training from scratch on an
@@ -45,7 +47,8 @@ GF=${GF:-./genoformer}
 THREADS=${THREADS:-2}
 MODEL=${MODEL:-data/models/example.gfm}
 NREAD=${NREAD:-1000} N500=${N500:-200} N1K=${N1K:-200} N10K=${N10K:-30} N100K=${N100K:-8} NOTHER=${NOTHER:-200}
-BASELINE=${BASELINE:-tests/data/models/example-v0.1.gfm} RC=${RC:-0}
+BASELINE=${BASELINE:-tests/data/models/example-v0.1.gfm} BASE_NAME=${BASE_NAME:-genoformer-v0.1} RC=${RC:-0}
+REFORMER=${REFORMER:-1}
 TRAIN=${TRAIN:-0}
 TRAIN_OPTS=${TRAIN_OPTS:-"-k 6 --stride 6 --window 512 --layers 4 --d-model 64 --heads 4 --d-ff 256 --steps 2000 --batch 16 --balance"}
 PRETRAIN=${PRETRAIN:-0}
@@ -194,7 +197,8 @@ gf_rows() {
 if [ -s "$MODEL" ]; then
 	# shellcheck disable=SC2086
 	gf_rows genoformer "$MODEL" "" $SETS
-	[ -s "$BASELINE" ] && gf_rows genoformer-v0.1 "$BASELINE" "" $SETS
+	[ "$REFORMER" = 1 ] && gf_rows genoformer-reformer "$MODEL" --no-kmer-index $SETS
+	[ -s "$BASELINE" ] && gf_rows "$BASE_NAME" "$BASELINE" "" $SETS
 	[ "$RC" = 1 ] && gf_rows genoformer-rc "$MODEL" --rc-average $SETS
 else
 	say "no model $MODEL (scripts/train-example.sh, or TRAIN=1): genoformer left out"

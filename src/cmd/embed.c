@@ -41,7 +41,8 @@ enum { N_USES = GF_INFER_USES + 2 };
 
 static void uses(gf_infer_cli_t *c, emb_opts_t *o, gf_optuse_t *use)
 {
-	gf_infer_cli_uses(c, GF_OPT_BIT(GF_INF_MIN_PROB) | GF_OPT_BIT(GF_INF_CONFIDENCE) | GF_OPT_BIT(GF_INF_NO_KMER_HEAD) | GF_OPT_BIT(GF_INF_NO_KMER_INDEX),
+	gf_infer_cli_uses(c, GF_OPT_BIT(GF_INF_MIN_PROB) | GF_OPT_BIT(GF_INF_CONFIDENCE) | GF_OPT_BIT(GF_INF_NO_KMER_HEAD) | GF_OPT_BIT(GF_INF_NO_KMER_INDEX) |
+	                      GF_OPT_BIT(GF_INF_KMER_MIN_FRAC),
 	                  output_help, use);
 	use[0].help = infer_help;
 	use[0].n_help = sizeof infer_help / sizeof *infer_help;

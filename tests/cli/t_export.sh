@@ -2,12 +2,17 @@
 # header as documented, the data equal to the .gfm's tensors; and
 # scripts/gfm_torch.py rebuilds the bundled model in PyTorch (from
 # tests/reference/reformer_ref.py) with genoformer's outputs on the demo
-# contigs: pooled embeddings (embed) and class probabilities (classify).
+# contigs: pooled embeddings (embed) and class probabilities (classify, the
+# Reformer's alone: the k-mer index is not exported).
 set -u
 PY=/usr/bin/python3
 MODEL=data/models/example.gfm
 expect_status 0 "$GF" export --format safetensors -o "$T/m.safetensors" "$MODEL"
 grep -q "m.safetensors: 29 tensors of $MODEL" "$T/err" || fail "log: $(cat "$T/err")"
+# the k-mer index (megabytes of classify's data, not the Reformer's) stays out
+"$GF" info "$MODEL" | grep -q '^meta.kmerindex' || fail "the bundled model has no k-mer index"
+grep -q kmerindex "$T/m.safetensors" && fail "the k-mer index was exported"
+[ "$(stat -c %s "$T/m.safetensors")" -lt 2000000 ] || fail "export of $(stat -c %s "$T/m.safetensors") bytes"
 # header: every tensor of 'info --tensors' with its shape, the config, the metadata
 "$GF" info --tensors "$MODEL" | awk -F'\t' '$1 == "tensor" { print $2 "\t" $3 }' >"$T/want"
 $PY - "$T/m.safetensors" >"$T/got" <<'PY' || fail "header unreadable"
@@ -37,7 +42,7 @@ expect_error 1 "not a genoformer model file" "$GF" export --format safetensors -
 $PY -c 'import torch' 2>/dev/null || skip "python3-torch is not installed"
 gzip -dc data/examples/contigs.fa.gz | awk '/^>/ { n++ } n <= 12' >"$T/ctg.fa"
 expect_status 0 "$GF" embed -q -m "$MODEL" --device cpu -o "$T/emb.npy" "$T/ctg.fa"
-expect_status 0 "$GF" classify -q -m "$MODEL" --device cpu -o "$T/cls.tsv" "$T/ctg.fa"
+expect_status 0 "$GF" classify -q -m "$MODEL" --device cpu --no-kmer-index -o "$T/cls.tsv" "$T/ctg.fa"
 $PY - "$T/m.safetensors" "$T/ctg.fa" "$T/emb.npy" "$T/cls.tsv" <<'PY' || fail "PyTorch rebuild differs from genoformer"
 import sys
 import numpy as np

@@ -27,6 +27,10 @@ lam=$(awk -F'\t' 'NR > 2 && $3 == "lambda" && $4 > 0.999 { n++ } END { print n +
 [ "$lam" -ge 40 ] || fail "only $lam of 50 lambda reads called lambda with the index: $(head -5 "$T/with.tsv")"
 sure=$(awk -F'\t' 'NR > 2 && $4 > 0.9 { n++ } END { print n + 0 }' "$T/without.tsv")
 [ "$sure" = 0 ] || fail "--no-kmer-index: the Reformer alone is sure of $sure reads"
+# --kmer-min-frac 1: a class must have all the hits of an identical read
+expect_status 0 "$GF" classify -m "$T/m.gfm" --kmer-min-frac 1 -o "$T/strict.tsv" "$T/reads.fq"
+strict=$(awk -F'\t' 'NR > 2 && $3 == "lambda" && $4 > 0.999 { n++ } END { print n + 0 }' "$T/strict.tsv")
+[ "$strict" -lt "$lam" ] || fail "--kmer-min-frac 1 called $strict reads, the default $lam"
 sed -n 2p "$T/with.tsv" | grep -qx $'id\tlength\tpredicted\tprobability\tecoli\tlambda\treason' || fail "header"
 
 # E. coli from outside the 36 kbp trained on, and random sequence: no

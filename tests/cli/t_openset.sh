@@ -92,8 +92,16 @@ awk -F'\t' 'NR > 2 && $NF !~ /too_short/ { bg = $5 >= $6 && $5 >= $7
 	fail "background calls: $(head -5 "$T/bg.tsv")"
 grep -q $'\tbackground$' "$T/bg.tsv" || fail "the model trained with lambda as background never calls it on lambda"
 
-# the bundled model: the demo's out-of-class lambda reads come out unclassified
+# the bundled model: the demo's out-of-class lambda reads come out
+# unclassified, but for those from the 7% of lambda's 31-mers that E. coli
+# K-12's own chromosome holds (the k-mer index calls those E. coli, as
+# Kraken 2 does: docs/bench-species.md); the Reformer alone calls none
 [ -s "$NEW" ] || fail "no bundled model $NEW"
 expect_status 0 "$GF" classify -q -m "$NEW" -o "$T/lambda.tsv" data/examples/lambda-reads.fq.gz
 n=$(awk -F'\t' 'NR > 2 && $3 != "unclassified"' "$T/lambda.tsv" | wc -l)
-[ "$n" -le 4 ] || fail "$n of 200 lambda reads classified by $NEW (at most 4: 98%; measured 2): $(awk -F'\t' 'NR > 2 && $3 != "unclassified"' "$T/lambda.tsv" | head -3)"
+[ "$n" -le 12 ] || fail "$n of 200 lambda reads classified by $NEW (at most 12: 94%; measured 9): $(awk -F'\t' 'NR > 2 && $3 != "unclassified"' "$T/lambda.tsv" | head -3)"
+other=$(awk -F'\t' 'NR > 2 && $3 != "unclassified" && $3 != "E.coli"' "$T/lambda.tsv" | wc -l)
+[ "$other" = 0 ] || fail "lambda reads called another species than E. coli: $other"
+expect_status 0 "$GF" classify -q -m "$NEW" --no-kmer-index -o "$T/lambda0.tsv" data/examples/lambda-reads.fq.gz
+n=$(awk -F'\t' 'NR > 2 && $3 != "unclassified"' "$T/lambda0.tsv" | wc -l)
+[ "$n" -le 4 ] || fail "$n of 200 lambda reads classified by the Reformer of $NEW alone (at most 4)"
