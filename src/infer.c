@@ -15,6 +15,7 @@
 #include "src/common.h"
 #include "src/kmerhead.h"
 #include "src/kmerindex.h"
+#include "model/cpu/blascore.h"
 #include "src/log.h"
 #include "src/opts.h"
 #include "src/memlimit.h"
@@ -172,8 +173,8 @@ gf_modelfile_t *gf_infer_load(const gf_infer_cli_t *c, int need_classes)
 		gf_modelfile_free(mf);
 		return NULL;
 	}
-	gf_debug("%s: k=%d stride=%d window=%d, %d classes, backend %s", c->model_path, mf->k, mf->stride, mf->window,
-	         mf->n_classes, be->name);
+	gf_debug("%s: k=%d stride=%d window=%d, %d classes, backend %s (OpenBLAS %s kernels)", c->model_path, mf->k,
+	         mf->stride, mf->window, mf->n_classes, be->name, rf_cpu_blas_core());
 	return mf;
 }
 

@@ -18,6 +18,7 @@
 #include "src/markers.h"
 #include "src/memlimit.h"
 #include "src/modelfile.h"
+#include "model/cpu/blascore.h"
 #include "src/openset.h"
 #include "src/train_run.h"
 
@@ -316,6 +317,7 @@ int gf_train_run(gf_train_opts_t *o)
 		        rf_model_n_params(r.mf->model), c->n_layers, c->d_model, c->n_heads, r.mf->k, r.mf->stride,
 		        r.mf->window, (long long)r.total, o->compute.batch * ranks, o->optim.accum, r.be->name);
 		if (ranks > 1) gf_info("data parallel: %d ranks of %d windows per micro-batch", ranks, o->compute.batch);
+		gf_debug("OpenBLAS %s kernels", rf_cpu_blas_core());
 		uint64_t first = r.step;
 		double t0 = gf_wall_seconds();
 		rc = gf_training_loop(&r, metrics);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/cpu/blascore.h"
 #include "src/cmd/commands.h"
 #include "genomics/seqio.h"
 #include "src/log.h"
@@ -26,21 +27,27 @@ static const struct {
 	{ "export", cmd_export, "a model as safetensors (names and shapes kept) for PyTorch", 0 },
 };
 
-/* Idle OpenMP threads spin by default. On a machine shared with other jobs
- * the spinning takes the cores the work needs: measured here, classify ran
- * 6x and a training step 1.3-3x slower on two busy cores than with passive
- * waiting. libgomp reads its wait policy once, when it is loaded, so a
- * compute command runs itself again with OMP_WAIT_POLICY=passive unless the
- * user chose a policy (OMP_WAIT_POLICY=active keeps spinning). If the exec
- * fails, the command goes on with the default policy. */
-static void prefer_passive_waiting(char *argv[])
+/* Two settings that libraries read once, when they are loaded, so a compute
+ * command runs itself again with them in its environment (if the exec
+ * fails, it goes on as it is):
+ * - Idle OpenMP threads spin by default. On a machine shared with other
+ *   jobs the spinning takes the cores the work needs: measured here,
+ *   classify ran 6x and a training step 1.3-3x slower on two busy cores
+ *   than with passive waiting. OMP_WAIT_POLICY=passive unless the user
+ *   chose a policy (OMP_WAIT_POLICY=active keeps spinning).
+ * - OpenBLAS older than the CPU runs its SSE3 kernels on it
+ *   (model/cpu/blascore.h): OPENBLAS_CORETYPE names the CPU's own, unless
+ *   the user set it. classify -v and train -v log the kernels in use. */
+static void prefer_settings(char *argv[])
 {
-	const char *preload = getenv("LD_PRELOAD");
-	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+	const char *preload = getenv("LD_PRELOAD"), *core = rf_cpu_blas_better_core();
+	int again = 0;
 	/* under valgrind the exec would leave the tool (its preload marks it) */
 	if (preload && strstr(preload, "vgpreload")) return;
-	if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
-	execv("/proc/self/exe", argv);
+	if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+		again |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+	if (core && !getenv("OPENBLAS_CORETYPE")) again |= setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+	if (again) execv("/proc/self/exe", argv);
 }
 
 static void usage(FILE *fp)
@@ -69,7 +76,7 @@ int main(int argc, char *argv[])
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		if (!strcmp(argv[1], commands[i].name)) {
-			if (commands[i].compute) prefer_passive_waiting(argv);
+			if (commands[i].compute) prefer_settings(argv);
 			gf_log_init(commands[i].name, argc, argv);
 			gf_seqio_set_note(gf_info_line);
 			int rc = commands[i].run(argc - 1, argv + 1);
