@@ -26,7 +26,7 @@ for x in E.Coli:E.coli:MG1655-K12 H.Pylori:H.pylori:SJM180 S.Aureus:S.aureus:USA
 done
 BASE="-k 6 --stride 6 -L 256 --layers 2 --d-model 64 --heads 4 --d-ff 128 --attn local,lsh --chunk 64"
 DEFAULT_VARIANTS="bundled:;stride3:--stride 3;k4:-k 4 --stride 4;width128:--d-model 128 --d-ff 256;depth4:--layers 4;nobalance:--no-balance"
-printf 'variant\toptions\tsteps\tval_acc\t100bp\t150bp\t300bp\t500bp\t1000bp\twindow\tseconds\n'
+printf 'variant\toptions\tsteps\tval_acc\tright_at_99_by_length\tseconds\n'
 IFS=';' read -ra VS <<<"${VARIANTS:-$DEFAULT_VARIANTS}"
 for v in "${VS[@]}"; do
 	name=${v%%:*} opts=${v#*:}
@@ -38,13 +38,9 @@ for v in "${VS[@]}"; do
 		--batch 16 --steps "$STEPS" --lr 3e-3 --warmup 50 $bal --seed 1 --val-every "$STEPS" --val-windows 256 \
 		-t "$THREADS" --device cpu --kmer-index off
 	t1=$(date +%s)
-	"$GF" info $W/$name.gfm | awk -F'\t' -v n="$name" -v o="$opts" -v s="$STEPS" -v sec=$((t1 - t0)) '
-		$1 == "openset.calibration" { c = $2 }
-		END {
-			# "...; 100 bp: 0.99 (in-class right 0.025 wrong ...); ..."
-			m = split(c, part, "; "); out = ""; k = 0
-			for (i = 2; i <= m; i++) if (match(part[i], /in-class right [0-9.]+/)) { k++; v[k] = substr(part[i], RSTART + 15, RLENGTH - 15) }
-			while (k < 6) { k++; v[k] = "NA" }
-			printf "%s\t%s\t%s\tNA\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, o, s, v[1], v[2], v[3], v[4], v[5], v[6], sec }' |
-		awk -F'\t' -v OFS='\t' -v acc="$(awk -F'\t' 'END { print $6 }' $W/$name.metrics.tsv)" '{ $4 = acc; print }'
+	# "...; 100 bp: 0.99 (in-class right 0.025 wrong ...); ..." -> 100:0.025,...
+	by=$("$GF" info $W/$name.gfm | awk -F'\t' '$1 == "openset.calibration" { print $2 }' |
+		tr ';' '\n' | sed -n 's/^ *\([0-9]*\) bp: [0-9.]* (in-class right \([0-9.]*\).*/\1:\2/p' | paste -sd, -)
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$opts" "$STEPS" "$(awk -F'\t' 'END { print $6 }' $W/$name.metrics.tsv)" \
+		"$by" $((t1 - t0))
 done
