@@ -67,9 +67,10 @@ static const gf_cmdhelp_t help = {
 	"                        [--labels TSV IN...]\n"
 	"Builds the model's exact k-mer index from the given sequences and writes the model with it\n"
 	"(weights, classes and thresholds unchanged; an index already there is replaced, so give every\n"
-	"class's sequences). The index stores the minimizers (k = 31, windows of 16 k-mers) of each\n"
+	"class's sequences). The index stores the minimizers (k = 31, windows of 12 k-mers) of each\n"
 	"class's sequences; classify adds their evidence to the Reformer's where a record shares at\n"
-	"least 2 of them with one class only, and leaves the Reformer alone where it shares none.\n"
+	"least 2 of them (and 1/20 of what an identical record would) with one class only, and\n"
+	"leaves the Reformer alone where it shares none.\n"
 	"train builds it by default (--kmer-index), and then also chooses thresholds for records the\n"
 	"index finds nothing in ('novel'); a model indexed here without them applies its thresholds\n"
 	"to those records. classify --no-kmer-index leaves the index out.\n\n",
