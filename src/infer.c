@@ -400,8 +400,6 @@ static void finish_record(infer_t *in, pending_t *p)
 	if (in->kx) {
 		gf_kx_count(in->kx, p->kh_seq, p->kh_len, &in->kx_cnt);
 		int cls = gf_kx_apply(in->kx, &in->kx_cnt, p->out);
-		p->r.kx_kmers = (long)in->kx_cnt.kmers;
-		p->r.kx_hits = in->kx_cnt.hits;
 		p->r.kx_call = cls;
 		/* too short for the Reformer, not for exact k-mers: the other rules still apply */
 		if (cls >= 0 && p->r.lowinfo == GF_LOWINFO_TOO_SHORT) {
@@ -507,8 +505,7 @@ static pending_t *pending_new(const char *path, const char *name, const reads_t 
 	}
 	p->r = (gf_infer_rec_t){ .path = p->path, .name = p->name, .beg = rd->n == 1 ? rd->rec[0]->beg : 0, .index = index,
 		                     .n_windows = nw, .tokens = tokens, .win_out = p->win_out,
-		                     .win_beg = p->win_beg, .win_end = p->win_end, .n_mates = rd->n, .kx_kmers = -1,
-		                     .kx_call = -2 };
+		                     .win_beg = p->win_beg, .win_end = p->win_end, .n_mates = rd->n, .kx_call = -2 };
 	for (int i = 0; i < rd->n; i++) {
 		p->r.mate_name[i] = p->mate_name[i];
 		p->r.mate_len[i] = rd->rec[i]->len;

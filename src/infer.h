@@ -84,13 +84,11 @@ typedef struct {
 	int lowinfo;              /* gf_lowinfo_check of its bases with the options' low */
 	const float *out;         /* width values averaged over windows, weighted by real tokens; NULL when no window */
 	const float *win_out;     /* n_windows x width, one row per window */
-	/* The model's k-mer index (src/kmerindex.h): k-mers looked up (-1:
-	 * no index, or no window) and hits per class, valid during the callback
-	 * (out includes their evidence; lowinfo is not too_short when the index
-	 * called a record shorter than the model's shortest length). */
-	long kx_kmers;
-	const uint32_t *kx_hits;
-	int kx_call;              /* the class the index counted most hits for; -1: none (novel); -2: no index */
+	/* The model's k-mer index (src/kmerindex.h): the class it counted most
+	 * hits for, -1 none (a novel record), -2 no index or no window. out
+	 * includes its evidence; lowinfo is not too_short when the index called
+	 * a record shorter than the model's shortest length. */
+	int kx_call;
 	const int64_t *win_beg, *win_end;  /* bases [beg, end) of each window's real tokens */
 	/* With --paired a record is a pair: its windows are mate 1's, then mate
 	 * 2's (window beg/end within its mate), name is the pair's (the mates'

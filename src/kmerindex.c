@@ -245,7 +245,7 @@ int gf_kx_apply(const gf_kx_t *kx, const gf_kx_count_t *cnt, float *logits)
 	const double floor = kx->min_frac * (double)cnt->kmers * 2.0 / (kx->w + 1);
 	for (int c = 0; c < kx->n_classes; c++) {
 		if (cnt->hits[c] < (uint32_t)kx->min_hits || cnt->hits[c] < floor) continue;
-		logits[c] += kx->weight * (float)cnt->hits[c];
+		if (logits) logits[c] += kx->weight * (float)cnt->hits[c];
 		if (best < 0 || cnt->hits[c] > cnt->hits[best]) best = c;
 	}
 	return best;
@@ -353,20 +353,27 @@ gf_kx_t *gf_kx_parse(const char *text, int n_classes, char *err, size_t errlen)
 	return kx;
 }
 
-int gf_kx_store(rf_ckpt_meta_t *meta, const gf_kx_rec_t *rec, size_t n, int n_classes, int background, char *msg,
-                size_t msglen)
+gf_kx_t *gf_kx_of_dataset(const gf_dataset_t *ds, int background, int train_part)
+{
+	gf_kx_rec_t *rec = malloc((ds->n + 1) * sizeof *rec);
+	for (size_t i = 0; rec && i < ds->n; i++)
+		rec[i] = (gf_kx_rec_t){ ds->rec[i].seq, train_part ? ds->rec[i].split : ds->rec[i].len, ds->rec[i].cls };
+	gf_kx_t *kx = rec ? gf_kx_build(rec, ds->n, ds->n_classes, background) : NULL;
+	free(rec);
+	return kx;
+}
+
+int gf_kx_store(rf_ckpt_meta_t *meta, const gf_kx_t *kx, char *msg, size_t msglen)
 {
 	char s[256];
-	gf_kx_t *kx = gf_kx_build(rec, n, n_classes, background);
-	char *text = kx ? gf_kx_format(kx) : NULL;
+	char *text = gf_kx_format(kx);
 	int rc = -1;
 	if (!text) snprintf(msg, msglen, "out of memory for the k-mer index");
 	else if (!rf_ckpt_meta_set(meta, GF_KX_META, text, msg, msglen)) {
 		gf_kx_summary(text, s, sizeof s);
-		snprintf(msg, msglen, "k-mer index of %zu records (%s), %.1f MB", n, s, (double)strlen(text) / 1e6);
+		snprintf(msg, msglen, "(%s), %.1f MB", s, (double)strlen(text) / 1e6);
 		rc = 0;
 	}
 	free(text);
-	gf_kx_free(kx);
 	return rc;
 }

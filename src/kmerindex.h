@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "model/checkpoint.h"
+#include "src/dataset.h"
 
 #define GF_KX_META "kmerindex"
 #define GF_KX_K 31          /* k-mer length: Kraken 2's minimizer length */
@@ -91,8 +92,8 @@ size_t gf_kx_minimizers(const char *seq, size_t len, int k, int w, void (*fn)(vo
  * 10 k-mers but no whole window). */
 void gf_kx_count(const gf_kx_t *kx, const char *seq, size_t len, gf_kx_count_t *cnt);
 
-/* Adds the evidence of cnt to logits[n_classes] (see above). Returns the
- * class whose hits counted most, or -1 when none counted. */
+/* Adds the evidence of cnt to logits[n_classes] (see above; NULL: none).
+ * Returns the class whose hits counted most, or -1 when none counted. */
 int gf_kx_apply(const gf_kx_t *kx, const gf_kx_count_t *cnt, float *logits);
 
 /* The index as the text stored in metadata "kmerindex"; malloc'd, NULL when
@@ -101,10 +102,13 @@ char *gf_kx_format(const gf_kx_t *kx);
 /* Parses gf_kx_format's text for a model of n_classes classes; NULL with a
  * message in err when malformed. */
 gf_kx_t *gf_kx_parse(const char *text, int n_classes, char *err, size_t errlen);
-/* Builds the index of rec (gf_kx_build) into meta's "kmerindex". 0 with a
- * summary line in msg, or -1 with the error in msg. */
-int gf_kx_store(rf_ckpt_meta_t *meta, const gf_kx_rec_t *rec, size_t n, int n_classes, int background, char *msg,
-                size_t msglen);
+/* The index (gf_kx_build) of the labelled records of ds, of their training
+ * parts only when train_part. NULL when out of memory. */
+gf_kx_t *gf_kx_of_dataset(const gf_dataset_t *ds, int background, int train_part);
+
+/* kx as meta's "kmerindex". 0 with "(its summary), SIZE MB" in msg, or -1
+ * with the error in msg. */
+int gf_kx_store(rf_ckpt_meta_t *meta, const gf_kx_t *kx, char *msg, size_t msglen);
 
 /* The first line of the stored text, then "per_class=" and the fingerprints of
  * each class only, comma-separated. */

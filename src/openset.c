@@ -219,24 +219,11 @@ static int run_rows(gf_modelfile_t *mf, int32_t *tok, uint8_t *mask, const int32
 	return 0;
 }
 
-/* An index of the records' training parts (NULL when mf has no index or
- * out of memory: then no window is novel). */
-static gf_kx_t *train_part_index(const gf_modelfile_t *mf, const gf_dataset_t *ds, int background)
-{
-	if (!rf_ckpt_meta_get(&mf->meta, GF_KX_META)) return NULL;
-	gf_kx_rec_t *rec = malloc((ds->n + 1) * sizeof *rec);
-	for (size_t i = 0; rec && i < ds->n; i++) rec[i] = (gf_kx_rec_t){ ds->rec[i].seq, ds->rec[i].split, ds->rec[i].cls };
-	gf_kx_t *kx = rec ? gf_kx_build(rec, ds->n, mf->n_classes, background) : NULL;
-	free(rec);
-	return kx;
-}
-
 /* Whether the index kx finds no class in seq[0..len). */
-static int is_novel(const gf_kx_t *kx, const char *seq, size_t len, gf_kx_count_t *cnt, float *scratch)
+static int is_novel(const gf_kx_t *kx, const char *seq, size_t len, gf_kx_count_t *cnt)
 {
 	gf_kx_count(kx, seq, len, cnt);
-	memset(scratch, 0, (size_t)kx->n_classes * sizeof *scratch);
-	return gf_kx_apply(kx, cnt, scratch) < 0;
+	return gf_kx_apply(kx, cnt, NULL) < 0;
 }
 
 /* The threshold for the calls (top class not background) of length bin
@@ -293,9 +280,9 @@ int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, 
 	const size_t span = gf_dataset_span(ds), n = ds->n_val * n_len;
 	calib_t cb = { malloc(n * sizeof(float) + 1), malloc(n + 1), malloc(n + 1), malloc(n + 1), malloc(n + 1),
 		           malloc(n + 1), 0 };
-	gf_kx_t *kx = train_part_index(mf, ds, background);
+	/* an index of the records' training parts: the windows it finds nothing in are novel */
+	gf_kx_t *kx = rf_ckpt_meta_get(&mf->meta, GF_KX_META) ? gf_kx_of_dataset(ds, background, 1) : NULL;
 	gf_kx_count_t cnt = { .hits = malloc((size_t)C * sizeof *cnt.hits) };
-	float *scratch = malloc((size_t)C * sizeof *scratch);
 	uint8_t *nov = malloc((size_t)batch + 1);
 	float *ctop = malloc(n * sizeof(float) + 1);
 	uint8_t *cright = malloc(n + 1);
@@ -304,7 +291,7 @@ int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, 
 	uint8_t *wmask = malloc(L), *mask = malloc((size_t)batch * L);
 	float *logits = malloc((size_t)batch * C * sizeof *logits), *probs = malloc(C * sizeof *probs);
 	int rc = cb.top && cb.right && cb.call && cb.bg && cb.bin && cb.novel && ctop && cright && win && tok && label &&
-	                 wmask && mask && logits && probs && cnt.hits && scratch && nov &&
+	                 wmask && mask && logits && probs && cnt.hits && nov &&
 	                 (kx || !rf_ckpt_meta_get(&mf->meta, GF_KX_META))
 	             ? 0 : rf_fail(err, errlen, "out of memory for the calibration");
 	for (int li = 0; rc == 0 && li < n_len; li++) {
@@ -328,7 +315,7 @@ int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, 
 			for (int j = keep; j < Lr; j++) t[j] = GF_TOK_PAD, m[j] = 0;
 			size_t nb, cover = (size_t)(keep - 1) * ds->stride + ds->k;
 			const char *bases_at = gf_dataset_val_bases(ds, i, &nb);
-			nov[rows] = kx && is_novel(kx, bases_at, cover < nb ? cover : nb, &cnt, scratch);
+			nov[rows] = kx && is_novel(kx, bases_at, cover < nb ? cover : nb, &cnt);
 			label[rows++] = lab;
 			if (rows == batch) {
 				rc = run_rows(mf, tok, mask, label, nov, rows, Lr, li, logits, probs, background, &cb, err, errlen);
@@ -364,7 +351,7 @@ int gf_openset_calibrate(gf_modelfile_t *mf, const gf_dataset_t *ds, int batch, 
 		     rf_ckpt_meta_set(&mf->meta, GF_OPENSET_KEY_CALIB, line, err, errlen) ? -1 : 0;
 	}
 	free(cb.top), free(cb.right), free(cb.call), free(cb.bg), free(cb.bin), free(cb.novel), free(ctop), free(cright);
-	gf_kx_free(kx), free(cnt.hits), free(scratch), free(nov);
+	gf_kx_free(kx), free(cnt.hits), free(nov);
 	free(win), free(tok), free(label), free(wmask), free(mask), free(logits), free(probs);
 	return rc;
 }

@@ -292,16 +292,14 @@ int gf_training_index(gf_training_t *r)
 	}
 	char msg[GF_ERRLEN];
 	double t0 = gf_wall_seconds();
-	gf_kx_rec_t *rec = malloc((r->ds.n + 1) * sizeof *rec);
 	int bg = -1;
 	for (int c = 0; r->o->background && c < r->mf->n_classes; c++)
 		if (!strcmp(r->mf->classes[c], GF_OPENSET_BACKGROUND_CLASS)) bg = c;
-	for (size_t i = 0; rec && i < r->ds.n; i++)
-		rec[i] = (gf_kx_rec_t){ r->ds.rec[i].seq, r->ds.rec[i].len, r->ds.rec[i].cls };
-	int rc = rec ? gf_kx_store(&r->mf->meta, rec, r->ds.n, r->mf->n_classes, bg, msg, sizeof msg) : -1;
-	if (!rec) gf_error("out of memory for the k-mer index");
+	gf_kx_t *kx = gf_kx_of_dataset(&r->ds, bg, 0);
+	int rc = kx ? gf_kx_store(&r->mf->meta, kx, msg, sizeof msg) : -1;
+	if (!kx) gf_error("out of memory for the k-mer index");
 	else if (rc) gf_error("%s", msg);
-	else gf_info("%s, %.1f s", msg, gf_wall_seconds() - t0);
-	free(rec);
+	else gf_info("k-mer index of %zu records %s, %.1f s", r->ds.n, msg, gf_wall_seconds() - t0);
+	gf_kx_free(kx);
 	return rc;
 }

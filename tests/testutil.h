@@ -52,17 +52,16 @@ static inline int tu_run(const char *cmd, char *out, size_t outlen)
  * OPENBLAS_CORETYPE set, so that it tests what users run. */
 static inline void tu_blas_as_genoformer(void)
 {
-	const char *core = rf_cpu_blas_better_core();
 	static char buf[1 << 16];
 	char *argv[256];
 	int argc = 0;
-	FILE *fp = core && !getenv("OPENBLAS_CORETYPE") ? fopen("/proc/self/cmdline", "rb") : NULL;
+	FILE *fp = rf_cpu_blas_prefer_own_core() ? fopen("/proc/self/cmdline", "rb") : NULL;
 	if (!fp) return;
 	size_t n = fread(buf, 1, sizeof buf - 1, fp);
 	fclose(fp);
 	for (size_t i = 0; i < n && argc < 255; i += strlen(buf + i) + 1) argv[argc++] = buf + i;
 	argv[argc] = NULL;
-	if (argc && setenv("OPENBLAS_CORETYPE", core, 1) == 0) execv("/proc/self/exe", argv);
+	if (argc) execv("/proc/self/exe", argv);
 }
 
 /* Runs a suite (each test forked) and returns main's exit status. */

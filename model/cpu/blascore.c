@@ -2,6 +2,7 @@
 #include "model/cpu/blascore.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <strings.h>
 
 char *openblas_get_corename(void);
@@ -11,7 +12,7 @@ const char *rf_cpu_blas_core(void)
 	return openblas_get_corename();
 }
 
-const char *rf_cpu_blas_better_core(void)
+static const char *better_core(void)
 {
 	/* the SSE-only targets OpenBLAS falls back to on a CPU it does not know */
 	static const char *const fallback[] = { "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom" };
@@ -25,4 +26,10 @@ const char *rf_cpu_blas_better_core(void)
 		return "SkylakeX";
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
 	return NULL;
+}
+
+int rf_cpu_blas_prefer_own_core(void)
+{
+	const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : better_core();
+	return core && setenv("OPENBLAS_CORETYPE", core, 1) == 0;
 }

@@ -7,10 +7,11 @@
 #ifndef RF_CPU_BLASCORE_H
 #define RF_CPU_BLASCORE_H
 
-/* The OPENBLAS_CORETYPE that would give this CPU its own kernels ("SkylakeX"
- * for AVX-512 F/BW/DQ/VL, "Haswell" for AVX2 and FMA) when OpenBLAS runs a
- * pre-AVX fallback on it; NULL when its choice stands. */
-const char *rf_cpu_blas_better_core(void);
+/* Sets OPENBLAS_CORETYPE to the kernels of this CPU ("SkylakeX" for AVX-512
+ * F/BW/DQ/VL, "Haswell" for AVX2 and FMA) when OpenBLAS runs a pre-AVX
+ * fallback on it and the variable is unset. 1 when it did: the process must
+ * run itself again (exec) for OpenBLAS to read it; 0 when its choice stands. */
+int rf_cpu_blas_prefer_own_core(void);
 
 /* The kernels OpenBLAS runs ("Prescott", "SkylakeX", ...). */
 const char *rf_cpu_blas_core(void);

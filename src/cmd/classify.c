@@ -278,8 +278,13 @@ static const gf_cmdhelp_t help = {
 	"  below_threshold  top probability under the threshold for the record's length: the model's\n"
 	"                   (chosen at the end of training for a stated precision on validation windows;\n"
 	"                   genoformer info), or --min-prob\n"
-	"The first three give probability 0 and class probabilities NA. Per-window rows only have the\n"
-	"last two reasons; the record's row has them all.\n\n",
+	"  novel            the model's k-mer index finds none of its classes in the record and the top\n"
+	"                   probability is under the model's threshold for such records (info:\n"
+	"                   openset.min_prob_novel_by_length; with --min-prob: below_threshold)\n"
+	"A record whose exact 31-mers the index finds in one class is called by that evidence, from\n"
+	"31 bp (--no-kmer-index: the Reformer alone). The first three reasons give probability 0 and\n"
+	"class probabilities NA. Per-window rows (the Reformer's alone) only have background and\n"
+	"below_threshold; the record's row has them all.\n\n",
 	NULL,
 };
 

@@ -13,6 +13,7 @@
 #include "src/cmd/commands.h"
 #include "src/common.h"
 #include "src/files.h"
+#include "src/dataset.h"
 #include "src/kmerindex.h"
 #include "src/log.h"
 #include "src/modelfile.h"
@@ -77,22 +78,9 @@ static const gf_cmdhelp_t help = {
 	NULL,
 };
 
-typedef struct {
-	gf_kx_rec_t *rec;
-	char **seq;
-	size_t n, cap;
-} recs_t;
-
-static void recs_free(recs_t *r)
-{
-	for (size_t i = 0; i < r->n; i++) free(r->seq[i]);
-	free(r->rec);
-	free(r->seq);
-}
-
-/* Every record of path, with its class among the model's. */
+/* Every record of path into ds, with its class among the model's. */
 static int read_input(const char *path, gf_labels_t *lab, const gf_modelfile_t *mf, const gf_seqio_opts_t *io,
-                      recs_t *r)
+                      gf_dataset_t *ds)
 {
 	char err[GF_ERRLEN];
 	gf_reader_t *rd = gf_seqio_open(path, io, err, sizeof err);
@@ -106,30 +94,13 @@ static int read_input(const char *path, gf_labels_t *lab, const gf_modelfile_t *
 		int cls = -1;
 		for (int c = 0; name && c < mf->n_classes; c++)
 			if (!strcmp(mf->classes[c], name)) cls = c;
-		if (!name) {
-			gf_error("%s: record '%s' has no class (give --class, --background or --labels)", path, rec.name);
-			rc = -1;
-		} else if (cls < 0) {
-			gf_error("%s: record '%s': class '%s' is not one of the model's (genoformer info)", path, rec.name, name);
-			rc = -1;
-		} else if (r->n == r->cap) {
-			size_t cap = r->cap ? 2 * r->cap : 64;
-			gf_kx_rec_t *x = realloc(r->rec, cap * sizeof *x);
-			char **s = x ? realloc(r->seq, cap * sizeof *s) : NULL;
-			if (x) r->rec = x;
-			if (s) r->seq = s, r->cap = cap;
-			if (!s) rc = -1, gf_error("out of memory holding %s", path);
-		}
-		if (rc == 0) {
-			if (!(r->seq[r->n] = malloc(rec.len + 1))) {
-				gf_error("out of memory holding %s", path);
-				rc = -1;
-				break;
-			}
-			memcpy(r->seq[r->n], rec.seq, rec.len);
-			r->rec[r->n] = (gf_kx_rec_t){ r->seq[r->n], rec.len, cls };
-			r->n++;
-		}
+		if (!name)
+			rc = -1, gf_error("%s: record '%s' has no class (give --class, --background or --labels)", path, rec.name);
+		else if (cls < 0)
+			rc = -1, gf_error("%s: record '%s': class '%s' is not one of the model's (genoformer info)", path,
+			                  rec.name, name);
+		else if (gf_dataset_add(ds, rec.name, rec.seq, rec.len, cls, GF_DS_TRAIN, 0))
+			rc = -1, gf_error("out of memory holding %s", path);
 	}
 	if (rc == 0 && ret < 0) rc = -1, gf_error("%s", err);
 	gf_record_free(&rec);
@@ -137,16 +108,18 @@ static int read_input(const char *path, gf_labels_t *lab, const gf_modelfile_t *
 	return rc;
 }
 
-/* Stores the index of r in mf's metadata and logs its summary. 0 or -1. */
-static int store(gf_modelfile_t *mf, const recs_t *r)
+/* Stores the index of ds in mf's metadata and logs its summary. 0 or -1. */
+static int store(gf_modelfile_t *mf, const gf_dataset_t *ds)
 {
 	char msg[GF_ERRLEN];
 	double t0 = gf_wall_seconds();
 	gf_openset_t os;
-	if (gf_openset_load(&os, mf, msg, sizeof msg) ||
-	    gf_kx_store(&mf->meta, r->rec, r->n, mf->n_classes, os.background, msg, sizeof msg))
-		return gf_error("%s", msg), -1;
-	gf_info("%s, %.1f s", msg, gf_wall_seconds() - t0);
+	if (gf_openset_load(&os, mf, msg, sizeof msg)) return gf_error("%s", msg), -1;
+	gf_kx_t *kx = gf_kx_of_dataset(ds, os.background, 0);
+	int rc = kx ? gf_kx_store(&mf->meta, kx, msg, sizeof msg) : (snprintf(msg, sizeof msg, "out of memory"), -1);
+	gf_kx_free(kx);
+	if (rc) return gf_error("%s", msg), -1;
+	gf_info("k-mer index of %zu records %s, %.1f s", ds->n, msg, gf_wall_seconds() - t0);
 	return 0;
 }
 
@@ -162,7 +135,7 @@ int cmd_index(int argc, char *argv[])
 		                   { .g = &gf_group_verbosity } };
 	int rc = gf_opts_parse(argc, argv, use, 3, &help);
 	gf_modelfile_t *mf = NULL;
-	recs_t r = { 0 };
+	gf_dataset_t ds = { 0 };
 	char err[GF_ERRLEN];
 	if (rc < 0) {
 		rc = GF_EXIT_USAGE;
@@ -181,13 +154,14 @@ int cmd_index(int argc, char *argv[])
 		gf_error("%s", err);
 		rc = GF_EXIT_ERROR;
 	}
+	if (rc == -1) gf_dataset_init(&ds, mf->k, mf->stride, mf->window, mf->n_classes);
 	if (rc == -1 && mf->n_classes < 2) {
 		gf_error("%s: not a classifier; the k-mer index names classes", o.model);
 		rc = GF_EXIT_USAGE;
 	}
 	for (int i = 0; rc == -1 && i < o.n_inputs; i++)
-		if (read_input(o.inputs[i], o.labels, mf, &in.io, &r)) rc = GF_EXIT_ERROR;
-	if (rc == -1 && store(mf, &r)) rc = GF_EXIT_ERROR;
+		if (read_input(o.inputs[i], o.labels, mf, &in.io, &ds)) rc = GF_EXIT_ERROR;
+	if (rc == -1 && store(mf, &ds)) rc = GF_EXIT_ERROR;
 	if (rc == -1) gf_modelfile_stamp(mf, argc, argv, "index.cmdline", "index.at");
 	if (rc == -1) {
 		const char *st = rf_ckpt_meta_get(&mf->meta, "train.steps");
@@ -195,7 +169,7 @@ int cmd_index(int argc, char *argv[])
 		         ? (gf_error("%s", err), GF_EXIT_ERROR)
 		         : GF_EXIT_OK;
 	}
-	recs_free(&r);
+	gf_dataset_free(&ds);
 	if (mf) gf_modelfile_free(mf);
 	gf_labels_free(o.labels);
 	gf_input_free(&in);

@@ -40,13 +40,13 @@ static const struct {
  *   the user set it. classify -v and train -v log the kernels in use. */
 static void prefer_settings(char *argv[])
 {
-	const char *preload = getenv("LD_PRELOAD"), *core = rf_cpu_blas_better_core();
+	const char *preload = getenv("LD_PRELOAD");
 	int again = 0;
 	/* under valgrind the exec would leave the tool (its preload marks it) */
 	if (preload && strstr(preload, "vgpreload")) return;
 	if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
 		again |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
-	if (core && !getenv("OPENBLAS_CORETYPE")) again |= setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+	again |= rf_cpu_blas_prefer_own_core();
 	if (again) execv("/proc/self/exe", argv);
 }
 
